@@ -1,0 +1,45 @@
+# The two commands a new user runs: `make demo` and `make test`. Everything installs itself.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install demo test test-python dagster serve sample-data bench clean constraints
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml  ## create .venv and install the pinned dependencies
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: install  ## sample data, every asset for every partition, a summary
+	$(BIN)/python -m scripts.demo
+
+test: install test-python  ## every test suite
+
+test-python: install
+	$(BIN)/python -m pytest
+
+dagster: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+sample-data: install
+	$(BIN)/ml-platform-sample-data
+
+bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
+	$(BIN)/python bench/bench_features.py
+
+constraints:  ## re-pin constraints.txt from the current .venv (after changing pyproject.toml)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+
+clean:  ## remove generated data and the Dagster home (keeps .venv)
+	rm -rf data .dagster

@@ -1,0 +1,117 @@
+"""Feature engineering: one entry point, `build_features`, for training and serving alike.
+
+The `enriched_features` asset calls it on a whole partition; the inference service calls
+it on the candles of a request with the config stored in the model bundle. Because both
+run the same code, preprocessing parity holds by construction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml_platform.candles import CANONICAL_COLUMNS
+from ml_platform.config import FeaturesConfig, PipelineConfig
+from ml_platform.features.candle_features import CANDLE_FEATURE_COLUMNS, candle_geometry
+from ml_platform.features.context import add_context, context_columns, valid_context_slice
+from ml_platform.features.custom_loader import compute_custom
+from ml_platform.features.errors import FeatureError
+from ml_platform.features.talib_features import compute_indicators, indicator_columns
+
+logger = logging.getLogger(__name__)
+
+
+class InsufficientCandlesError(FeatureError):
+    """Fewer candles than the indicators' warm-up needs: no row would have every feature."""
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    """The result of `build_features`.
+
+    frame : DataFrame of shape (n_candles - warmup_rows, 6 + n_features)
+        ``time open high low close volume`` then the feature columns, index 0..n-1.
+    feature_columns : list of str
+        The feature columns in order (the model's inputs before context is added).
+    warmup_rows : int
+        Leading candles dropped because an indicator was still in its look-back (NaN).
+    """
+
+    frame: pd.DataFrame
+    feature_columns: list[str]
+    warmup_rows: int
+
+
+def feature_columns_for(config: FeaturesConfig) -> list[str]:
+    """The feature column names a config produces, without computing anything."""
+    names = [name for spec in config.indicators for name in indicator_columns(spec)]
+    if config.candle_geometry:
+        names += list(CANDLE_FEATURE_COLUMNS)
+    return names
+
+
+def build_features(candles: pd.DataFrame, config: FeaturesConfig | PipelineConfig) -> FeatureFrame:
+    """Compute the configured features for consecutive candles.
+
+    Parameters
+    ----------
+    candles : DataFrame of shape (n_candles, 6)
+        The canonical frame (``time open high low close volume``), in time order.
+    config : FeaturesConfig or PipelineConfig
+        The ``features`` section (indicators, candle geometry, custom features).
+
+    Returns
+    -------
+    FeatureFrame
+        Leading warm-up rows (NaN in an indicator column) are dropped and counted.
+        Non-finite values after the warm-up are left in place for the asset check to report.
+
+    Raises
+    ------
+    FeatureError
+        An unknown indicator or parameter, a custom feature that fails or returns the
+        wrong length; `InsufficientCandlesError` when no row survives the warm-up.
+    """
+    features = config.features if isinstance(config, PipelineConfig) else config
+    prices = {name: candles[name].to_numpy(dtype=np.float64) for name in CANONICAL_COLUMNS[1:]}
+    columns: dict[str, np.ndarray] = {"time": candles["time"].to_numpy(dtype=np.int64), **prices}
+    indicators = compute_indicators(prices, features.indicators)
+    columns.update(indicators)
+    if features.candle_geometry:
+        columns.update(candle_geometry(prices["open"], prices["high"], prices["low"], prices["close"]))
+    for spec in features.custom:
+        columns.update(compute_custom(pd.DataFrame(columns, copy=False), spec))
+    warmup = _warmup_rows(indicators, len(candles))
+    if warmup >= len(candles):
+        raise InsufficientCandlesError(
+            f"{len(candles)} candles are fewer than the indicators' warm-up of {warmup} candles: "
+            "send more history"
+        )
+    frame = pd.DataFrame({name: values[warmup:] for name, values in columns.items()})
+    if warmup:
+        logger.info("dropped %d warm-up rows (indicator look-back)", warmup)
+    return FeatureFrame(frame=frame, feature_columns=list(columns)[len(CANONICAL_COLUMNS):], warmup_rows=warmup)
+
+
+def _warmup_rows(indicators: dict[str, np.ndarray], n_rows: int) -> int:
+    """Rows before every indicator has its first non-NaN value."""
+    warmup = 0
+    for values in indicators.values():
+        valid = ~np.isnan(values)
+        warmup = max(warmup, int(np.argmax(valid)) if valid.any() else n_rows)
+    return warmup
+
+
+__all__ = [
+    "FeatureError",
+    "FeatureFrame",
+    "InsufficientCandlesError",
+    "add_context",
+    "build_features",
+    "context_columns",
+    "feature_columns_for",
+    "valid_context_slice",
+]
