@@ -5,11 +5,13 @@ from dagster import Definitions, in_process_executor
 from assets.candles import raw_candles
 from assets.checks import FEATURE_CHECKS, RAW_CANDLE_CHECKS
 from assets.features import enriched_features
+from assets.labels import LABEL_ASSETS, LABEL_SENSORS
 from resources.pipeline import PipelineResource
 
 defs = Definitions(
-    assets=[raw_candles, enriched_features],
+    assets=[raw_candles, enriched_features, *LABEL_ASSETS],
     asset_checks=[*RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
+    sensors=[*LABEL_SENSORS],
     resources={"pipeline": PipelineResource()},
     # One process per run: a step is seconds of numpy work, while a process per step costs
     # ~5 s of imports each on this 2-core machine. Parallelism comes from concurrent runs.

@@ -1,0 +1,189 @@
+"""The Dagster wiring on a real (temporary) instance: annotations, labeled_windows, the sensor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from dagster import AssetKey, DagsterInstance, Definitions, build_sensor_context, materialize
+
+from assets.labels import annotations as annotations_asset
+from assets.labels import annotations_sensor, labeled_windows
+from ml_platform.candles import write_candles
+from ml_platform.config import load_config
+from ml_platform.features import build_features
+from ml_platform.labeling import changed_partitions
+from resources.pipeline import PipelineResource
+
+
+def _config_file(tmp_path: Path, **labeling) -> Path:
+    data = {name: str(tmp_path / folder) for name, folder in (
+        ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"), ("labeled_path", "labeled"),
+        ("models_path", "models"), ("annotations_path", "annotations"))}
+    raw = {"data": data, "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
+           "labeling": {"cdl": {"patterns": ["CDLENGULFING", "CDLDOJI"]}, **labeling}}
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _prepare_upstream(kit, config_path: Path, n: int = 200) -> pd.DataFrame:
+    """raw_candles and enriched_features files for EURUSD|1h, as the upstream assets write them."""
+    config = load_config(config_path)
+    candles = kit.candles(n, seed=2)
+    write_candles(candles, config.data.resolve("raw_store") / "EURUSD_1h.parquet")
+    enriched = build_features(candles, config).frame
+    path = config.data.resolve("enriched_path") / "EURUSD_1h.parquet"
+    path.parent.mkdir(parents=True)
+    enriched.to_parquet(path, index=False)
+    return enriched
+
+
+def _materialize(instance, config_path: Path, assets=None, **kwargs):
+    return materialize(assets or [labeled_windows], instance=instance,
+                       resources={"pipeline": PipelineResource(config_path=str(config_path))}, **kwargs)
+
+
+def test_labeled_windows_materializes_one_partition_with_statistics(kit, tmp_path: Path) -> None:
+    config_path = _config_file(tmp_path)
+    enriched = _prepare_upstream(kit, config_path)
+    warmup = 200 - len(enriched)
+    kit.write_export(tmp_path / "annotations" / "export.json", [
+        kit.ann("bull_flag", warmup + 10, warmup + 14, id="a"),
+        kit.ann("double_top", warmup + 30, warmup + 33, id="b", confidence=0.2),
+        kit.ann("triangle", warmup + 40, warmup + 41, id="c"),
+        kit.ann("bull_flag", 5, 6, id="d", pair="BTC-USDT"),
+    ])
+    with DagsterInstance.ephemeral() as instance:
+        result = _materialize(instance, config_path, partition_key="EURUSD|1h")
+        assert result.success
+        materialization = result.asset_materializations_for_node("labeled_windows")[0]
+    assert materialization.partition == "EURUSD|1h"
+    metadata = materialization.metadata
+    assert "| label | spans | samples | share % | avg span (candles) |" in metadata["statistics"].value
+    assert "| bull_flag | 1 | 5 |" in metadata["statistics"].value
+    assert metadata["samples_per_label"].value["bull_flag"] == 5
+    assert metadata["invalid_annotations_skipped"].value == 1
+    assert metadata["below_min_confidence"].value == 1
+    assert metadata["skipped_annotations"].value[0]["id"] == "c"
+    assert "human_programmatic_agreement" in metadata
+
+    labeled = pd.read_parquet(tmp_path / "labeled" / "EURUSD_1h.parquet")
+    assert list(labeled.columns[: enriched.shape[1]]) == list(enriched.columns) and len(labeled) == len(enriched)
+    assert labeled["tag"].iloc[10:15].tolist() == ["B-bull_flag"] + ["I-bull_flag"] * 4
+    assert "label_known" in labeled
+
+
+def test_window_mode_writes_one_row_per_window(kit, tmp_path: Path) -> None:
+    config_path = _config_file(tmp_path, mode="window", cdl={"enabled": False},
+                               window={"size": 10, "context_padding": 2, "negative_ratio": 2.0})
+    enriched = _prepare_upstream(kit, config_path)
+    warmup = 200 - len(enriched)
+    kit.write_export(tmp_path / "annotations" / "export.json", [kit.ann("bull_flag", warmup + 20, warmup + 24)])
+    with DagsterInstance.ephemeral() as instance:
+        assert _materialize(instance, config_path, partition_key="EURUSD|1h").success
+    labeled = pd.read_parquet(tmp_path / "labeled" / "EURUSD_1h.parquet")
+    assert labeled["label"].value_counts().to_dict() == {"O": 2, "bull_flag": 1}
+    assert labeled.columns[:4].tolist() == ["label", "source", "start_time", "end_time"]
+    assert labeled.shape[1] == 4 + 10 * (enriched.shape[1] - 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"version": 1, "annotations": [\n  {"id": "a",}\n]}',
+         "export.json: line 2, column 14: not valid JSON: trailing comma in object"),
+        ('{"version": 1, "annotations": {"id": "a"}}', "export.json: at $.annotations: Expected `array`, got `object`"),
+    ],
+    ids=["not-json", "wrong-shape"],
+)
+def test_bad_annotations_fail_the_run_and_write_nothing(kit, tmp_path: Path, content: str, expected: str) -> None:
+    config_path = _config_file(tmp_path)
+    _prepare_upstream(kit, config_path)
+    export = tmp_path / "annotations" / "export.json"
+    export.parent.mkdir()
+    export.write_text(content)
+    with DagsterInstance.ephemeral() as instance:
+        result = _materialize(instance, config_path, partition_key="EURUSD|1h", raise_on_error=False)
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert f"{tmp_path / 'annotations'}/{expected}" in error
+    assert not (tmp_path / "labeled").exists()
+
+
+def test_strict_mode_fails_on_an_invalid_annotation_and_writes_nothing(kit, tmp_path: Path) -> None:
+    config_path = _config_file(tmp_path, strict=True)
+    _prepare_upstream(kit, config_path)
+    kit.write_export(tmp_path / "annotations" / "export.json", [kit.ann("bull_flag", 60, 58, id="backwards")])
+    with DagsterInstance.ephemeral() as instance:
+        result = _materialize(instance, config_path, partition_key="EURUSD|1h", raise_on_error=False)
+    assert not result.success
+    assert "backwards (EURUSD|1h): end_time" in result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert not (tmp_path / "labeled").exists()
+
+
+def test_the_annotations_asset_reports_counts_and_hash(kit, tmp_path: Path) -> None:
+    config_path = _config_file(tmp_path)
+    kit.write_export(tmp_path / "annotations" / "export.json", [
+        kit.ann("bull_flag", 1, 3, id="a"), kit.ann("O", 8, 9, id="b"),
+        kit.ann("bull_flag", 1, 3, id="c", pair="BTC-USDT"), kit.ann("bull_flag", 1, 3, id="d", pair="XRPUSD")])
+    with DagsterInstance.ephemeral() as instance:
+        result = _materialize(instance, config_path, assets=[annotations_asset])
+        assert result.success
+        materialization = result.asset_materializations_for_node("annotations")[0]
+    metadata = materialization.metadata
+    assert metadata["counts"].value == {"BTC-USDT|1h": 1, "EURUSD|1h": 2, "XRPUSD|1h": 1}
+    assert metadata["invalid"].value == 1  # XRPUSD is not a configured pair
+    assert len(metadata["content_hash"].value) == 64
+    assert materialization.tags["dagster/data_version"] == metadata["content_hash"].value
+
+
+def _tick(instance, config_path: Path, cursor: str | None):
+    resources = {"pipeline": PipelineResource(config_path=str(config_path))}
+    definitions = Definitions(assets=[annotations_asset, labeled_windows], sensors=[annotations_sensor],
+                              resources=resources)
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=definitions)
+    return annotations_sensor.evaluate_tick(context)
+
+
+def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, tmp_path: Path) -> None:
+    config_path = _config_file(tmp_path)
+    export = tmp_path / "annotations" / "export.json"
+    eurusd = [kit.ann("bull_flag", 10, 14, id="e1"), kit.ann("O", 30, 31, id="e2")]
+    btc = [kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
+    kit.write_export(export, eurusd + btc)
+    with DagsterInstance.ephemeral() as instance:
+        first = _tick(instance, config_path, None)
+        assert sorted(r.partition_key for r in first.run_requests) == ["BTC-USDT|1h", "EURUSD|1h"]
+        assert all(r.asset_selection == [AssetKey("labeled_windows")] for r in first.run_requests)
+
+        same = _tick(instance, config_path, first.cursor)
+        assert same.run_requests == [] and "no partition's annotations changed" in same.skip_message
+
+        kit.write_export(export, eurusd + btc, exported_at="2027-01-01T00:00:00Z")  # re-export, same content
+        assert _tick(instance, config_path, first.cursor).run_requests == []
+
+        kit.write_export(export, [eurusd[0], kit.ann("O", 30, 32, id="e2")] + btc)  # one EURUSD span edited
+        edited = _tick(instance, config_path, first.cursor)
+        assert [r.partition_key for r in edited.run_requests] == ["EURUSD|1h"]
+
+        kit.write_export(export, [eurusd[0], kit.ann("O", 30, 32, id="e2")])  # every BTC-USDT annotation deleted
+        deleted = _tick(instance, config_path, edited.cursor)
+        assert [r.partition_key for r in deleted.run_requests] == ["BTC-USDT|1h"]
+
+        export.write_text("{broken")
+        broken = _tick(instance, config_path, deleted.cursor)
+        assert broken.run_requests == [] and "annotations not readable" in broken.skip_message
+        assert "export.json: line 1" in broken.skip_message
+        assert broken.cursor == deleted.cursor  # nothing is lost: the next good export is compared to it
+
+
+def test_changed_partitions_is_reusable_without_dagster(kit, tmp_path: Path) -> None:
+    kit.write_export(tmp_path / "e.json", [kit.ann("bull_flag", 1, 2, id="x")])
+    keys, cursor = changed_partitions(None, tmp_path, ["EURUSD|1h", "BTC-USDT|1h"])
+    assert keys == ["EURUSD|1h"] and list(json.loads(cursor)) == ["EURUSD|1h"]
+    assert changed_partitions(cursor, tmp_path, ["EURUSD|1h"])[0] == []
+    assert changed_partitions("not json", tmp_path)[0] == ["EURUSD|1h"]
