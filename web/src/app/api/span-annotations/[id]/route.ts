@@ -1,0 +1,87 @@
+import {
+  deleteSpanAnnotation,
+  getSpanAnnotation,
+  toApi,
+  updateSpanAnnotation,
+  type SpanAnnotationPatch,
+} from '@/lib/db/queries';
+import { jsonError, readJson } from '@/lib/http';
+import { idSchema, NEGATIVE_LABEL, parseWith, patchSpanAnnotationSchema } from '@/lib/validation';
+
+export const dynamic = 'force-dynamic';
+
+interface Context {
+  params: Promise<{ id: string }>;
+}
+
+async function parseId(context: Context): Promise<{ ok: true; id: string } | { ok: false; response: Response }> {
+  const { id } = await context.params;
+  const parsed = parseWith(idSchema, id, 'annotation id');
+  if (!parsed.ok) return { ok: false, response: jsonError(400, { ...parsed.error, field: 'id' }) };
+  return { ok: true, id: parsed.data };
+}
+
+const notFound = (id: string) => jsonError(404, `No span annotation has id ${id}: it may have been deleted.`);
+
+/** GET /api/span-annotations/[id]. */
+export async function GET(_request: Request, context: Context): Promise<Response> {
+  const id = await parseId(context);
+  if (!id.ok) return id.response;
+  const row = await getSpanAnnotation(id.id);
+  return row ? Response.json(toApi(row)) : notFound(id.id);
+}
+
+/** PATCH /api/span-annotations/[id]: change any of label, times, confidence, source, model_prediction, note. */
+export async function PATCH(request: Request, context: Context): Promise<Response> {
+  const id = await parseId(context);
+  if (!id.ok) return id.response;
+  const body = await readJson(request);
+  if (!body.ok) return body.response;
+  const parsed = parseWith(patchSpanAnnotationSchema, body.body, 'annotation change');
+  if (!parsed.ok) return jsonError(400, parsed.error);
+  const v = parsed.data;
+
+  // Checks that need the stored row: the span order after a one-sided change, and the negative label's source.
+  const current = await getSpanAnnotation(id.id);
+  if (!current) return notFound(id.id);
+  const start = v.start_time ?? current.startTime;
+  const end = v.end_time ?? current.endTime;
+  if (end < start) {
+    const field = v.end_time !== undefined ? 'end_time' : 'start_time';
+    return jsonError(400, {
+      detail: `Invalid annotation change: the span would end (${end}) before it starts (${start}).`,
+      field,
+      errors: [{ field, message: 'end_time must be at or after start_time' }],
+    });
+  }
+  const patch: SpanAnnotationPatch = {
+    label: v.label,
+    startTime: v.start_time,
+    endTime: v.end_time,
+    confidence: v.confidence,
+    source: v.source,
+    modelPrediction: v.model_prediction,
+    note: v.note,
+  };
+  const label = v.label ?? current.label;
+  if (label === NEGATIVE_LABEL) {
+    if (v.source !== undefined && v.source !== 'human_correction') {
+      return jsonError(400, {
+        detail: `Invalid annotation change: source must be human_correction for a negative annotation (label ${NEGATIVE_LABEL}).`,
+        field: 'source',
+      });
+    }
+    // Relabelling a span as "not a pattern" makes it a correction.
+    patch.source = 'human_correction';
+  }
+  for (const key of Object.keys(patch) as (keyof SpanAnnotationPatch)[]) if (patch[key] === undefined) delete patch[key];
+  const row = await updateSpanAnnotation(id.id, patch);
+  return row ? Response.json(toApi(row)) : notFound(id.id);
+}
+
+/** DELETE /api/span-annotations/[id]: 204. */
+export async function DELETE(_request: Request, context: Context): Promise<Response> {
+  const id = await parseId(context);
+  if (!id.ok) return id.response;
+  return (await deleteSpanAnnotation(id.id)) ? new Response(null, { status: 204 }) : notFound(id.id);
+}

@@ -1,0 +1,34 @@
+import { createSpanAnnotation, listSpanAnnotations, toApi } from '@/lib/db/queries';
+import { jsonError, readJson } from '@/lib/http';
+import { createSpanAnnotationSchema, parseWith, partitionFilterSchema, queryObject } from '@/lib/validation';
+
+export const dynamic = 'force-dynamic';
+
+/** GET /api/span-annotations?pair&timeframe: the annotations of a partition (both filters optional). */
+export async function GET(request: Request): Promise<Response> {
+  const query = parseWith(partitionFilterSchema, queryObject(new URL(request.url).searchParams), 'query');
+  if (!query.ok) return jsonError(400, query.error);
+  const rows = await listSpanAnnotations(query.data);
+  return Response.json(rows.map(toApi));
+}
+
+/** POST /api/span-annotations: save a span; 201 with the saved annotation. */
+export async function POST(request: Request): Promise<Response> {
+  const body = await readJson(request);
+  if (!body.ok) return body.response;
+  const input = parseWith(createSpanAnnotationSchema, body.body, 'annotation');
+  if (!input.ok) return jsonError(400, input.error);
+  const v = input.data;
+  const row = await createSpanAnnotation({
+    pair: v.pair,
+    timeframe: v.timeframe,
+    label: v.label,
+    startTime: v.start_time,
+    endTime: v.end_time,
+    confidence: v.confidence,
+    source: v.source,
+    modelPrediction: v.model_prediction,
+    note: v.note,
+  });
+  return Response.json(toApi(row), { status: 201 });
+}

@@ -1,0 +1,118 @@
+'use client';
+
+/**
+ * Create or edit one span: label (from the list, with its colour), confidence, note.
+ * Save, cancel (Esc), delete (edit only).
+ */
+import { useEffect, useId, useRef, useState } from 'react';
+import { NEGATIVE_LABEL } from '@/lib/constants';
+import { NEGATIVE_LABEL_DEF } from '@/lib/labels';
+import { formatUtc } from '@/lib/spans';
+import type { LabelDef } from '@/types';
+
+export interface DialogValues {
+  label: string;
+  confidence: number;
+  note: string;
+}
+
+export function AnnotationDialog(props: {
+  mode: 'create' | 'edit';
+  pair: string;
+  timeframe: string;
+  startTime: number;
+  endTime: number;
+  candleCount: number | null;
+  labels: readonly LabelDef[];
+  initial: DialogValues;
+  saving: boolean;
+  error: string | null;
+  onSave: (values: DialogValues) => void;
+  onCancel: () => void;
+  onDelete?: () => void;
+}) {
+  const { mode, labels, initial, saving, error } = props;
+  const [label, setLabel] = useState(initial.label);
+  const [confidence, setConfidence] = useState(initial.confidence);
+  const [note, setNote] = useState(initial.note);
+  const saveRef = useRef<HTMLButtonElement>(null);
+  const titleId = useId();
+
+  useEffect(() => {
+    saveRef.current?.focus();
+  }, []);
+
+  const choices = labels.some((l) => l.name === label) || label === NEGATIVE_LABEL ? labels : [...labels, { name: label, color: '#90a4ae' }];
+  const all = [...choices, NEGATIVE_LABEL_DEF];
+
+  return (
+    <div className="dialog" role="dialog" aria-labelledby={titleId} data-testid="annotation-dialog">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (label) props.onSave({ label, confidence, note });
+        }}
+      >
+        <h2 id={titleId}>{mode === 'create' ? 'New span' : 'Edit span'}</h2>
+        <p className="dialog__span" data-testid="dialog-span">
+          {props.pair} · {props.timeframe}: {formatUtc(props.startTime)} → {formatUtc(props.endTime)}
+          {props.candleCount !== null && ` (${props.candleCount} candle${props.candleCount === 1 ? '' : 's'})`}
+        </p>
+        <fieldset className="labels">
+          <legend>Label</legend>
+          {all.map((l) => (
+            <button
+              type="button"
+              key={l.name}
+              className={`label-chip ${l.name === label ? 'is-active' : ''}`}
+              style={{ ['--chip' as string]: l.color }}
+              aria-pressed={l.name === label}
+              data-testid={`label-option-${l.name}`}
+              onClick={() => setLabel(l.name)}
+            >
+              <span className="swatch" style={{ background: l.color }} />
+              {l.name === NEGATIVE_LABEL ? 'O — not a pattern' : l.name}
+            </button>
+          ))}
+        </fieldset>
+        <label className="field">
+          <span>
+            Confidence <output data-testid="confidence-value">{confidence.toFixed(2)}</output>
+          </span>
+          <input
+            type="range"
+            min={0}
+            max={1}
+            step={0.05}
+            value={confidence}
+            data-testid="confidence-input"
+            onChange={(e) => setConfidence(Number(e.target.value))}
+          />
+        </label>
+        <label className="field">
+          <span>Note</span>
+          <textarea rows={3} value={note} maxLength={4000} data-testid="note-input" onChange={(e) => setNote(e.target.value)} />
+        </label>
+        {error && (
+          <p className="dialog__error" role="alert" data-testid="dialog-error">
+            {error}
+          </p>
+        )}
+        <div className="dialog__actions">
+          {props.onDelete && (
+            <button type="button" className="btn btn--danger" data-testid="delete-annotation" onClick={props.onDelete} disabled={saving}>
+              Delete
+            </button>
+          )}
+          <span className="spacer" />
+          <button type="button" className="btn" onClick={props.onCancel} data-testid="cancel-annotation">
+            Cancel
+          </button>
+          <button type="submit" className="btn btn--primary" ref={saveRef} disabled={saving || !label} data-testid="save-annotation">
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+'use client';
+
+/**
+ * Says clearly when the inference service cannot be reached, and that annotating goes on:
+ * the annotations already loaded stay visible, editable and exportable.
+ */
+export function ServiceBanner(props: { serviceError: string | null; databaseError: string | null; onRetry: () => void }) {
+  const { serviceError, databaseError, onRetry } = props;
+  if (!serviceError && !databaseError) return null;
+  return (
+    <div className="banners">
+      {serviceError && (
+        <div className="banner banner--warn" role="alert" data-testid="service-banner">
+          <strong>The inference service is unavailable.</strong> {serviceError}{' '}
+          <span className="banner__note">
+            Candles cannot be loaded until it is back; your annotations stay visible, editable and exportable.
+          </span>
+          <button type="button" className="btn btn--small" onClick={onRetry}>
+            Retry now
+          </button>
+        </div>
+      )}
+      {databaseError && (
+        <div className="banner banner--error" role="alert" data-testid="database-banner">
+          <strong>Annotations cannot be read or saved.</strong> {databaseError}
+        </div>
+      )}
+    </div>
+  );
+}

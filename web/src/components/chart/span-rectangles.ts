@@ -1,0 +1,233 @@
+/**
+ * Span rectangles: a series primitive that paints each annotated span as a translucent box in
+ * its label colour, behind the candles. Three layers, as in lightweight-charts' plugin examples:
+ *
+ * - the source (SpanRectangles) holds the boxes in data space: candle indexes and prices;
+ * - its pane view's update() converts them to pixel coordinates for the current viewport;
+ * - the renderer's draw() only paints what the view computed.
+ *
+ * A later overlay (model predictions) is another primitive of the same shape on the same series.
+ */
+import type {
+  IChartApi,
+  IPrimitivePaneRenderer,
+  IPrimitivePaneView,
+  ISeriesApi,
+  ISeriesPrimitive,
+  Logical,
+  PrimitiveHoveredItem,
+  PrimitivePaneViewZOrder,
+  SeriesAttachedParameter,
+  SeriesType,
+  Time,
+} from 'lightweight-charts';
+import { withAlpha } from '@/lib/labels';
+
+/** The canvas target lightweight-charts hands a renderer (fancy-canvas's, not imported directly). */
+type CanvasRenderingTarget2D = Parameters<IPrimitivePaneRenderer['draw']>[0];
+
+/** One span in data space, ready to draw. */
+export interface SpanBox {
+  id: string;
+  label: string;
+  /** Index of the first loaded candle of the span (inclusive). */
+  from: number;
+  /** Index of the last loaded candle of the span (inclusive). */
+  to: number;
+  low: number;
+  high: number;
+  /** Emphasised: the span being edited. */
+  selected?: boolean;
+  /** The selection in progress: outlined, not filled. */
+  draft?: boolean;
+}
+
+export interface SpanRectanglesOptions {
+  /** The label's colour; the overlay takes its colouring as a function. */
+  colorOf: (label: string) => string;
+  fillOpacity: number;
+  selectedFillOpacity: number;
+  borderWidth: number;
+  /** Extra room above and below the candles' high and low, as a fraction of the box height. */
+  verticalPadding: number;
+  showLabels: boolean;
+  font: string;
+  draftColor: string;
+}
+
+export const defaultSpanRectanglesOptions: SpanRectanglesOptions = {
+  colorOf: () => '#42a5f5',
+  fillOpacity: 0.18,
+  selectedFillOpacity: 0.32,
+  borderWidth: 1,
+  verticalPadding: 0.08,
+  showLabels: true,
+  font: '11px system-ui, sans-serif',
+  draftColor: '#ffd54f',
+};
+
+/** A box in media (CSS pixel) coordinates. */
+interface ScreenBox {
+  id: string;
+  x1: number;
+  x2: number;
+  y1: number;
+  y2: number;
+  color: string;
+  label: string;
+  selected: boolean;
+  draft: boolean;
+}
+
+class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
+  constructor(
+    private readonly boxes: readonly ScreenBox[],
+    private readonly options: SpanRectanglesOptions,
+  ) {}
+
+  draw(target: CanvasRenderingTarget2D): void {
+    target.useBitmapCoordinateSpace(({ context: ctx, horizontalPixelRatio: hr, verticalPixelRatio: vr }) => {
+      const o = this.options;
+      for (const b of this.boxes) {
+        const x = Math.round(b.x1 * hr);
+        const y = Math.round(b.y1 * vr);
+        const w = Math.max(1, Math.round((b.x2 - b.x1) * hr));
+        const h = Math.max(1, Math.round((b.y2 - b.y1) * vr));
+        const line = Math.max(1, Math.round(o.borderWidth * hr * (b.selected ? 2 : 1)));
+        if (b.draft) {
+          ctx.fillStyle = withAlpha(o.draftColor, 0.12);
+          ctx.fillRect(x, y, w, h);
+          ctx.setLineDash([4 * hr, 3 * hr]);
+          ctx.strokeStyle = o.draftColor;
+        } else {
+          ctx.fillStyle = withAlpha(b.color, b.selected ? o.selectedFillOpacity : o.fillOpacity);
+          ctx.fillRect(x, y, w, h);
+          ctx.setLineDash([]);
+          ctx.strokeStyle = withAlpha(b.color, b.selected ? 1 : 0.7);
+        }
+        ctx.lineWidth = line;
+        ctx.strokeRect(x + line / 2, y + line / 2, w - line, h - line);
+        if (o.showLabels && !b.draft && w > 30 * hr) {
+          ctx.setLineDash([]);
+          ctx.font = o.font.replace(/(\d+)px/, (_, px) => `${Math.round(Number(px) * vr)}px`);
+          ctx.fillStyle = b.color;
+          ctx.textBaseline = 'bottom';
+          ctx.fillText(b.label, x + 3 * hr, y - 2 * vr);
+        }
+      }
+    });
+  }
+}
+
+class SpanRectanglesPaneView implements IPrimitivePaneView {
+  private boxes: ScreenBox[] = [];
+
+  constructor(private readonly source: SpanRectangles) {}
+
+  /** Data space to pixels for the current viewport; boxes out of view are dropped. */
+  update(): void {
+    const chart = this.source.chart;
+    const series = this.source.series;
+    this.boxes = [];
+    if (!chart || !series) return;
+    const timeScale = chart.timeScale();
+    const visible = timeScale.getVisibleLogicalRange();
+    if (!visible) return;
+    const o = this.source.options;
+    const halfBar = timeScale.options().barSpacing / 2;
+    for (const s of this.source.spans) {
+      if (s.to < visible.from - 1 || s.from > visible.to + 1) continue;
+      const xa = timeScale.logicalToCoordinate(s.from as Logical);
+      const xb = timeScale.logicalToCoordinate(s.to as Logical);
+      const pad = (s.high - s.low) * o.verticalPadding || Math.abs(s.high) * 0.0005;
+      const ya = series.priceToCoordinate(s.high + pad);
+      const yb = series.priceToCoordinate(s.low - pad);
+      if (xa === null || xb === null || ya === null || yb === null) continue;
+      this.boxes.push({
+        id: s.id,
+        x1: Math.min(xa, xb) - halfBar,
+        x2: Math.max(xa, xb) + halfBar,
+        y1: Math.min(ya, yb),
+        y2: Math.max(ya, yb),
+        color: o.colorOf(s.label),
+        label: s.label,
+        selected: Boolean(s.selected),
+        draft: Boolean(s.draft),
+      });
+    }
+  }
+
+  /** The saved span drawn at (x, y) in CSS pixels, the smallest when boxes overlap. */
+  boxAt(x: number, y: number): ScreenBox | null {
+    let best: ScreenBox | null = null;
+    for (const b of this.boxes) {
+      if (b.draft || x < b.x1 || x > b.x2 || y < b.y1 || y > b.y2) continue;
+      if (!best || (b.x2 - b.x1) * (b.y2 - b.y1) < (best.x2 - best.x1) * (best.y2 - best.y1)) best = b;
+    }
+    return best;
+  }
+
+  zOrder(): PrimitivePaneViewZOrder {
+    return 'bottom';
+  }
+
+  renderer(): IPrimitivePaneRenderer {
+    return new SpanRectanglesRenderer(this.boxes, this.source.options);
+  }
+}
+
+export class SpanRectangles implements ISeriesPrimitive<Time> {
+  chart: IChartApi | null = null;
+  series: ISeriesApi<SeriesType> | null = null;
+  spans: readonly SpanBox[] = [];
+  options: SpanRectanglesOptions;
+  private readonly views: readonly SpanRectanglesPaneView[];
+  private requestUpdate: (() => void) | null = null;
+
+  constructor(options: Partial<SpanRectanglesOptions> = {}) {
+    this.options = { ...defaultSpanRectanglesOptions, ...options };
+    this.views = [new SpanRectanglesPaneView(this)];
+  }
+
+  attached({ chart, series, requestUpdate }: SeriesAttachedParameter<Time>): void {
+    this.chart = chart as IChartApi;
+    this.series = series;
+    this.requestUpdate = requestUpdate;
+    requestUpdate();
+  }
+
+  detached(): void {
+    this.chart = null;
+    this.series = null;
+    this.requestUpdate = null;
+  }
+
+  setSpans(spans: readonly SpanBox[]): void {
+    this.spans = spans;
+    this.requestUpdate?.();
+  }
+
+  applyOptions(options: Partial<SpanRectanglesOptions>): void {
+    this.options = { ...this.options, ...options };
+    this.requestUpdate?.();
+  }
+
+  updateAllViews(): void {
+    for (const view of this.views) view.update();
+  }
+
+  paneViews(): readonly IPrimitivePaneView[] {
+    return this.views;
+  }
+
+  /** The id of the saved span at (x, y) in CSS pixels of the pane, as last drawn. */
+  spanAt(x: number, y: number): string | null {
+    return this.views[0].boxAt(x, y)?.id ?? null;
+  }
+
+  /** Lets the chart show a pointer over a span; clicks are resolved with spanAt(). */
+  hitTest(x: number, y: number): PrimitiveHoveredItem | null {
+    const id = this.spanAt(x, y);
+    return id ? { externalId: id, zOrder: 'bottom', cursorStyle: 'pointer', hitTestPriority: 0 } : null;
+  }
+}
