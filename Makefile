@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install demo test test-python dagster serve sample-data bench clean constraints
+.PHONY: install demo test test-python test-web web-install dagster serve web sample-data bench clean constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,19 +24,38 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install  ## sample data, every asset for every partition, a summary
 	$(BIN)/python -m scripts.demo
 
-test: install test-python  ## every test suite
+test: install test-python test-web  ## every test suite
 
 test-python: install
 	$(BIN)/python -m pytest
 
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web-install: web/node_modules/.installed
+
+test-web: install web-install  ## vitest (route handlers, pure logic) and the browser tests
+	cd web && npm test
+	cd web && npm run test:e2e
+
 dagster: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: install  ## the inference service on serving.host:serving.port (after make demo)
+	$(BIN)/python -m serving
+
+web: web-install  ## the Next.js app on http://127.0.0.1:3001 against the service (make serve)
+	cd web && npm run build && PORT=3001 npm start
 
 sample-data: install
 	$(BIN)/ml-platform-sample-data
 
 bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_features.py
+	$(BIN)/python bench/bench_labeling.py
+	$(BIN)/python bench/bench_learning.py
+	$(BIN)/python bench/bench_serving.py
 
 constraints:  ## re-pin constraints.txt from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt

@@ -1,0 +1,506 @@
+"""Benchmark: the inference service over loopback, against the same path in-process and `mlflow models serve`.
+
+For each model type (default: the config's XGBoost and RandomForest hyperparameters,
+trained here on 20,000 sample candles with the planted patterns as BIO tags):
+
+- ``/predict`` with 500 candles: p50/p95, sequential and with 32 concurrent clients (no
+  errors allowed), against (a) the same path in-process (JSON decode -> `service.predict`
+  -> JSON encode, no HTTP) and (b) ``mlflow models serve --env-manager local -w 1`` serving
+  the same estimator on the same 500 rows of model inputs;
+- ``/predict/batch`` over the whole stored partition: candles per second;
+- for RandomForest, ONNX (skl2onnx + onnxruntime) when installed: speed and whether its
+  labels match the estimator's on every row (adopted only if they do).
+
+Servers run as subprocesses (one uvicorn worker each) and are stopped at the end.
+Writes a Markdown report (default ``bench/serving_results.md``).
+
+    python bench/bench_serving.py [--model-types xgboost,random_forest] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import msgspec
+import numpy as np
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ml_platform.bundle import BundleMeta, pattern_labels, save_bundle  # noqa: E402
+from ml_platform.candles import write_candles  # noqa: E402
+from ml_platform.config import load_config  # noqa: E402
+from ml_platform.features import build_features  # noqa: E402
+from ml_platform.inference import Predictor  # noqa: E402
+from ml_platform.model_inputs import bio_model_inputs  # noqa: E402
+from ml_platform.partitions import Partition  # noqa: E402
+from ml_platform.sample_data import generate_partition  # noqa: E402
+from ml_platform.training.models import get_model_type  # noqa: E402
+from serving import service  # noqa: E402
+from serving.registry import ModelRegistry, source_for  # noqa: E402
+from serving.schemas import PredictRequest  # noqa: E402
+from serving.settings import load_settings  # noqa: E402
+
+PAIR, TIMEFRAME = "EURUSD", "1h"
+REQUEST_CANDLES = 500
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """(p50, p95) in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.DataFrame]:
+    """Config, stored candles and a bundle trained with the config's hyperparameters; (config file, candles)."""
+    raw = yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())
+    for key in ("raw_path", "raw_store", "enriched_path", "labeled_path", "models_path", "annotations_path"):
+        raw["data"][key] = str(workdir / key)
+    raw["partitions"] = {"pairs": [PAIR], "timeframes": [TIMEFRAME]}
+    raw["mlflow"]["tracking_uri"] = f"sqlite:///{workdir / 'mlflow.db'}"
+    raw["database"]["url"] = f"sqlite:///{workdir / 'runs.db'}"
+    raw["training"]["model_type"] = model_type
+    raw["serving"]["reload_interval_seconds"] = 0
+    for section in ("xgboost", "random_forest"):  # training threads only: OpenMP teams crawl on a busy machine
+        raw["training"][section]["n_jobs"] = 1
+    config_file = workdir / "pipeline.yaml"
+    config_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    config = load_config(config_file)
+
+    candles, spans = generate_partition(PAIR, TIMEFRAME, n_candles=n_candles, seed=20240601)
+    write_candles(candles, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+    tags = np.array(["O"] * len(candles), dtype=object)
+    for span in spans:
+        tags[span.start_index] = f"B-{span.label}"
+        tags[span.start_index + 1:span.end_index + 1] = f"I-{span.label}"
+    features = build_features(candles, config)
+    base = features.feature_columns
+    inputs, valid = bio_model_inputs(features.frame, base, config.features.context)
+    y_tags = tags[features.warmup_rows:][valid]
+    classes = sorted(set(y_tags), key=lambda t: (t == "O", t))
+    y = np.array([classes.index(t) for t in y_tags])
+    X = inputs.to_numpy()[valid]
+    train = int(0.7 * len(X))
+    started = time.perf_counter()
+    estimator = get_model_type(model_type)(config.training).fit(X[:train], y[:train], class_weight=None)
+    print(f"  trained {model_type} on {train} rows x {X.shape[1]} in {time.perf_counter() - started:.1f} s", flush=True)
+    meta = BundleMeta(
+        model_version=f"bench-{model_type}", model_type=model_type, pair=PAIR, timeframe=TIMEFRAME, mode="bio",
+        classes=classes, labels=pattern_labels(classes, config.labeling.labels), base_feature_columns=base,
+        feature_columns=list(inputs.columns), pipeline_config=config.to_dict(), metrics={},
+        dataset_version="bench", trained_at="2026-11-26T00:00:00Z",
+    )
+    save_bundle(config.data.resolve("models_path") / f"{PAIR}_{TIMEFRAME}", meta, estimator)
+    return config_file, candles
+
+
+def request_body(candles: pd.DataFrame, start: int) -> bytes:
+    part = candles.iloc[start:start + REQUEST_CANDLES]
+    return msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME,
+                                "candles": part.to_dict(orient="records")})
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@contextmanager
+def server(command: list[str], ready_url: str, log: Path, timeout: float = 300.0) -> Iterator[subprocess.Popen]:
+    """Start `command` in its own process group, wait for `ready_url`, stop the group afterwards."""
+    with log.open("wb") as out:
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
+                                   env=env)  # MLflow execs `uvicorn` from PATH
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command[:4]} exited with {process.returncode}; see {log}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{ready_url} not ready after {timeout} s; see {log}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def sequential(url: str, bodies: list[bytes], requests: int, *, warmup: int = 20) -> list[float]:
+    latencies = []
+    with httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client:
+        for i in range(warmup + requests):
+            started = time.perf_counter()
+            response = client.post(url, content=bodies[i % len(bodies)])
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code} {response.text[:300]}")
+            if i >= warmup:
+                latencies.append(elapsed)
+    return latencies
+
+
+def interleaved(inproc: Callable[[], object], url: str, bodies: list[bytes], requests: int,
+                *, warmup: int = 20) -> tuple[list[float], list[float]]:
+    """In-process call and HTTP request alternately, so both see the same background load."""
+    inproc_times, http_times = [], []
+    with httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client:
+        for i in range(warmup + requests):
+            started = time.perf_counter()
+            inproc()
+            middle = time.perf_counter()
+            response = client.post(url, content=bodies[i % len(bodies)])
+            ended = time.perf_counter()
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code} {response.text[:300]}")
+            if i >= warmup:
+                inproc_times.append(middle - started)
+                http_times.append(ended - middle)
+    return inproc_times, http_times
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+
+def concurrent(url: str, bodies: list[bytes], clients: int, per_client: int) -> LoadResult:
+    """`clients` concurrent keep-alive connections, each sending `per_client` requests back to back."""
+    result = LoadResult()
+
+    async def client_loop(client: httpx.AsyncClient, offset: int) -> None:
+        for i in range(per_client):
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, content=bodies[(offset + i) % len(bodies)])
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            result.latencies.append(time.perf_counter() - started)
+            result.errors += not ok
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(timeout=120, limits=limits, headers={"content-type": "application/json"}) as c:
+            await asyncio.gather(*(client_loop(c, k) for k in range(2)))  # warm the connections
+            result.latencies.clear()
+            started = time.perf_counter()
+            await asyncio.gather(*(client_loop(c, k) for k in range(clients)))
+            result.seconds = time.perf_counter() - started
+
+    asyncio.run(run())
+    return result
+
+
+# --------------------------------------------------------------------------- the measurements
+
+
+def timed_calls(function: Callable[[], object], repeats: int, warmup: int = 10) -> list[float]:
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def bench_model(model_type: str, workdir: Path, args: argparse.Namespace) -> dict[str, object]:
+    print(f"[{model_type}] preparing", flush=True)
+    config_file, candles = prepare(workdir, model_type, args.candles)
+    settings = load_settings(config_file, env={})
+    registry = ModelRegistry(source_for(settings))
+    registry.reload_blocking()
+    snapshot = registry.current
+    starts = np.linspace(0, len(candles) - REQUEST_CANDLES, 8).astype(int).tolist()
+    bodies = [request_body(candles, start) for start in starts]
+    out: dict[str, object] = {"model_type": model_type}
+
+    # (a) in-process: decode -> predict -> encode, and predict alone
+    encoder = msgspec.json.Encoder()
+    decoded = [msgspec.json.decode(body, type=PredictRequest) for body in bodies]
+    counter = iter(range(10**9))
+
+    def full_path() -> bytes:
+        body = bodies[next(counter) % len(bodies)]
+        return encoder.encode(service.predict(msgspec.json.decode(body, type=PredictRequest), settings, snapshot))
+
+    def core() -> object:
+        return service.predict(decoded[next(counter) % len(decoded)], settings, snapshot)
+
+    out["inproc_core"] = percentiles(timed_calls(core, args.requests))
+    model = snapshot.get(Partition(PAIR, TIMEFRAME))
+    predictor: Predictor = model.predictor
+    out["features"] = predictor.bundle.meta.feature_columns
+    features = predictor.features(candles)
+    inputs, valid = predictor.model_inputs(features.frame)
+    X_all = inputs.to_numpy()[valid]
+    rows = X_all[-REQUEST_CANDLES:]
+    out["predict_proba"] = percentiles(timed_calls(lambda: predictor.bundle.predict_proba(rows), args.requests))
+    out["runtime"] = model.runtime
+    out.update(batch_breakdown(predictor, candles, settings.serving.batch_size, encoder))
+
+    # the service over loopback
+    port = free_port()
+    command = [sys.executable, "-m", "serving", "--config", str(config_file), "--port", str(port),
+               "--log-level", "warning"]
+    with server(command, f"http://127.0.0.1:{port}/health", workdir / "serving.log"):
+        url = f"http://127.0.0.1:{port}/predict"
+        inproc, http = interleaved(full_path, url, bodies, args.requests)
+        out["inproc"], out["http_seq"] = percentiles(inproc), percentiles(http)
+        print(f"[{model_type}] in-process p50 {out['inproc'][0]:.2f} ms, HTTP p50 {out['http_seq'][0]:.2f} ms",
+              flush=True)
+        load = concurrent(url, bodies, args.concurrency, args.per_client)
+        out["http_conc"] = (*percentiles(load.latencies), load.errors, len(load.latencies) / load.seconds)
+        batch_url = f"http://127.0.0.1:{port}/predict/batch"
+        batch_body = msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME})
+        batch = sequential(batch_url, [batch_body], args.batch_repeats, warmup=1)
+        out["batch_http"] = len(candles) / statistics.median(batch)
+        out["batch_http_ms"] = statistics.median(batch) * 1000
+
+    # (b) mlflow models serve, same estimator, same 500 rows of model inputs
+    if not args.no_mlflow:
+        out.update(bench_mlflow(model_type, predictor, rows, workdir, args))
+    if model_type == "random_forest" and not args.no_onnx:
+        out.update(bench_onnx(predictor, rows, X_all, args))
+    return out
+
+
+def batch_breakdown(predictor: Predictor, candles: pd.DataFrame, batch_size: int,
+                    encoder: msgspec.json.Encoder) -> dict[str, object]:
+    """Where the in-process time of a whole-partition batch goes (seconds, one run each after a warm-up)."""
+    from serving.registry import LoadedModel
+
+    predictor.predict_range(candles, 0, len(candles) - 1, batch_size=batch_size)
+    started = time.perf_counter()
+    features = predictor.features(candles)
+    t_features = time.perf_counter() - started
+    started = time.perf_counter()
+    inputs, valid = predictor.model_inputs(features.frame)
+    X = inputs.to_numpy()[valid]
+    t_inputs = time.perf_counter() - started
+    started = time.perf_counter()
+    predictor.bundle.predict_proba(X)
+    t_model = time.perf_counter() - started
+    started = time.perf_counter()
+    result = predictor.predict_range(candles, 0, len(candles) - 1, batch_size=batch_size)
+    t_total = time.perf_counter() - started
+    model = LoadedModel(partition=Partition(PAIR, TIMEFRAME), predictor=predictor, source="bundle", location="",
+                        token="", loaded_at="", metrics={})
+    started = time.perf_counter()
+    encoder.encode(service.to_response(result, model, candles["time"].to_numpy()))
+    t_encode = time.perf_counter() - started
+    return {"batch_inproc": len(candles) / (t_total + t_encode),
+            "breakdown": (t_features, t_inputs, t_model, t_encode, t_total + t_encode)}
+
+
+def bench_mlflow(model_type: str, predictor: Predictor, rows: np.ndarray, workdir: Path,
+                 args: argparse.Namespace) -> dict[str, object]:
+    import mlflow.sklearn
+    import mlflow.xgboost
+
+    model_dir = workdir / f"mlflow-model-{model_type}"
+    estimator = getattr(predictor.bundle.model, "estimator", predictor.bundle.model)  # the forest, not the ONNX adapter
+    if model_type == "xgboost":
+        mlflow.xgboost.save_model(estimator, str(model_dir), model_format="ubj")
+    else:
+        mlflow.sklearn.save_model(estimator, str(model_dir), serialization_format="skops",
+                                  skops_trusted_types=["sklearn.tree._tree.Tree"])
+    columns = list(predictor.bundle.meta.feature_columns)
+    payload = msgspec.json.encode({"dataframe_split": {"columns": columns, "data": rows.tolist()}})
+    port = free_port()
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "-p", str(port),
+               "--env-manager", "local", "-w", "1"]
+    with server(command, f"http://127.0.0.1:{port}/ping", workdir / f"mlflow-{model_type}.log"):
+        url = f"http://127.0.0.1:{port}/invocations"
+        seq = percentiles(sequential(url, [payload], args.requests))
+        load = concurrent(url, [payload], args.concurrency, args.per_client)
+    print(f"[{model_type}] MLflow p50 {seq[0]:.2f} ms", flush=True)
+    return {"mlflow_seq": seq, "mlflow_conc": (*percentiles(load.latencies), load.errors,
+                                                len(load.latencies) / load.seconds)}
+
+
+def bench_onnx(predictor: Predictor, rows: np.ndarray, X_all: np.ndarray,
+               args: argparse.Namespace) -> dict[str, object]:
+    """The service's ONNX adapter against the scikit-learn forest: speed on 500 rows, labels on every row."""
+    from serving.onnx_runtime import OnnxForest
+
+    forest = predictor.bundle.model
+    estimator = forest.estimator if isinstance(forest, OnnxForest) else forest
+    try:
+        onnx = forest if isinstance(forest, OnnxForest) else OnnxForest(estimator, X_all.shape[1])
+    except ImportError:
+        return {"onnx": "not installed (pip install skl2onnx onnxruntime)"}
+    sk_proba, onnx_proba = estimator.predict_proba(X_all), onnx.predict_proba(X_all)
+    return {
+        "sklearn_p50": percentiles(timed_calls(lambda: estimator.predict_proba(rows), args.requests // 2)),
+        "onnx_p50": percentiles(timed_calls(lambda: onnx.predict_proba(rows), args.requests)),
+        "onnx_match": float(np.mean(onnx_proba.argmax(axis=1) == sk_proba.argmax(axis=1))),
+        "onnx_max_abs": float(np.abs(onnx_proba - sk_proba).max()), "onnx_rows": len(X_all),
+    }
+
+
+# --------------------------------------------------------------------------- report
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def report(results: list[dict[str, object]], args: argparse.Namespace, load_start: float, load_end: float) -> str:
+    from importlib.metadata import version
+
+    import mlflow
+    import sklearn
+    import xgboost
+
+    lines = [
+        "## Inference service (`bench/bench_serving.py`)",
+        "",
+        f"{os.cpu_count()} CPUs shared with other work (load average {load_start:.1f} at the start, {load_end:.1f} at "
+        f"the end: times are upper bounds), Python {platform.python_version()}, litestar {version('litestar')}, "
+        f"uvicorn {version('uvicorn')}, msgspec {msgspec.__version__}, xgboost {xgboost.__version__}, "
+        f"scikit-learn {sklearn.__version__}, mlflow {mlflow.__version__}, onnxruntime "
+        f"{_optional_version('onnxruntime')}, skl2onnx {_optional_version('skl2onnx')}. One uvicorn worker per "
+        "server, all over loopback in one run; the load generator (httpx) shares the 2 CPUs with the servers.",
+        "",
+        f"Models: the config's hyperparameters (XGBoost 200 trees depth 6; RandomForest 200 trees, "
+        f"min_samples_leaf 2, no depth limit) trained on 70% of {args.candles:,} sample candles (planted patterns as "
+        "BIO tags, 7 classes); BIO mode with 3 previous + 2 next candles of context: "
+        f"{len(results[0]['features'])} model inputs per candle. Prediction runs with one thread (`n_jobs=1`).",
+        "",
+        f"`/predict`: {REQUEST_CANDLES} candles per request (about {REQUEST_CANDLES * 110 // 1000} kB of JSON), "
+        f"answered with {REQUEST_CANDLES - 55} labelled candles and their spans. In-process = the same path without "
+        "HTTP (msgspec decode, `serving.service.predict` on the same registry code, msgspec encode), measured "
+        f"alternately with the HTTP request ({args.requests} pairs after 20 warm-up) so both see the same load. "
+        f"Then {args.concurrency} concurrent clients x {args.per_client} requests. MLflow serves the same estimator "
+        f"on the same {REQUEST_CANDLES} candles' model inputs (`dataframe_split`): the model step only.",
+        "",
+        "| model (runtime) | path | p50 ms | p95 ms | 32 clients p50 / p95 ms | errors | req/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        m = f"{r['model_type']} ({r['runtime']})"
+        lines.append(f"| {m} | in-process (decode, predict, encode) | {r['inproc'][0]:.2f} | "
+                     f"{r['inproc'][1]:.2f} | | | |")
+        lines.append(f"| {m} | in-process `service.predict` only | {r['inproc_core'][0]:.2f} | "
+                     f"{r['inproc_core'][1]:.2f} | | | |")
+        lines.append(f"| {m} | model step alone (`predict_proba`, 500 rows) | {r['predict_proba'][0]:.2f} | "
+                     f"{r['predict_proba'][1]:.2f} | | | |")
+        c = r["http_conc"]
+        lines.append(f"| {m} | **HTTP `/predict`** | {r['http_seq'][0]:.2f} | {r['http_seq'][1]:.2f} | "
+                     f"{c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |")
+        if "mlflow_seq" in r:
+            c = r["mlflow_conc"]
+            lines.append(f"| {m} | `mlflow models serve` (model step only) | {r['mlflow_seq'][0]:.2f} | "
+                         f"{r['mlflow_seq'][1]:.2f} | {c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |")
+        if "onnx_p50" in r:
+            lines.append(f"| random_forest | scikit-learn `predict_proba`, 500 rows, 1 job | "
+                         f"{r['sklearn_p50'][0]:.2f} | "
+                         f"{r['sklearn_p50'][1]:.2f} | | | |")
+            lines.append(f"| random_forest | ONNX Runtime, 500 rows, 1 thread | {r['onnx_p50'][0]:.2f} | "
+                         f"{r['onnx_p50'][1]:.2f} | | | |")
+    lines += ["", "| model | HTTP / in-process p50 (target <= 1.3) | HTTP / MLflow p50 (target <= 0.5) | "
+                  "`/predict/batch` over HTTP, candles/s (target 500k) | in-process batch, candles/s |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        ratio_in = r["http_seq"][0] / r["inproc"][0]
+        ratio_ml = r["http_seq"][0] / r["mlflow_seq"][0] if "mlflow_seq" in r else float("nan")
+        lines.append(f"| {r['model_type']} | {ratio_in:.2f} {verdict(ratio_in <= 1.3)} | {ratio_ml:.2f} "
+                     f"{verdict(ratio_ml <= 0.5)} | {r['batch_http']:,.0f} ({args.candles:,} candles in "
+                     f"{r['batch_http_ms']:.0f} ms) {verdict(r['batch_http'] >= 500_000)} | {r['batch_inproc']:,.0f} |")
+    lines += ["", f"Where a whole-partition batch ({args.candles:,} candles) spends its time in-process:", "",
+              "| model | features | model inputs | model step | response encode | total |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        f, i, m, e, t = (value * 1000 for value in r["breakdown"])
+        lines.append(f"| {r['model_type']} | {f:.0f} ms | {i:.0f} ms | {m:.0f} ms | {e:.0f} ms | {t:.0f} ms |")
+    for r in results:
+        if "onnx_match" in r:
+            adopted = r["onnx_match"] == 1.0 and r["onnx_max_abs"] <= 1e-6
+            lines += ["", "ONNX (RandomForest through skl2onnx + onnxruntime, `serving/onnx_runtime.py`): labels equal "
+                          f"scikit-learn's on {r['onnx_match']:.2%} of {r['onnx_rows']:,} rows, largest probability "
+                          f"difference {r['onnx_max_abs']:.1g}: "
+                          + ("adopted (the service converts at load and keeps scikit-learn if its own check on "
+                             "synthetic candles differs)." if adopted else "**not adopted**.")]
+        elif "onnx" in r:
+            lines += ["", f"ONNX: {r['onnx']}."]
+    return "\n".join(lines) + "\n"
+
+
+def _optional_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-types", default="xgboost,random_forest")
+    parser.add_argument("--candles", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--batch-repeats", type=int, default=5)
+    parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--no-onnx", action="store_true")
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "serving_results.md")
+    args = parser.parse_args(argv)
+    load_start = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as temp:
+        base = args.workdir or Path(temp)
+        results = []
+        for model_type in args.model_types.split(","):
+            workdir = base / model_type
+            workdir.mkdir(parents=True, exist_ok=True)
+            results.append(bench_model(model_type, workdir, args))
+    text = report(results, args, load_start, os.getloadavg()[0])
+    args.output.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The `training_runs` store (PostgreSQL or SQLite) as a Dagster resource."""
+
+from typing import Optional
+
+from dagster import ConfigurableResource
+
+from ml_platform.config import PipelineConfig
+from ml_platform.db import RunStore, database_url
+
+
+class RunStoreResource(ConfigurableResource):
+    """Opens a `RunStore` on ``url``, else ``DATABASE_URL``, else ``database.url`` of the config.
+
+    The schema is brought to the newest Alembic migration on first use. Call
+    ``store.dispose()`` when done (the asset does).
+    """
+
+    url: Optional[str] = None
+
+    def store(self, config: PipelineConfig) -> RunStore:
+        return RunStore(self.url or database_url(config))

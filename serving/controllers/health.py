@@ -1,0 +1,24 @@
+"""GET /health: open without a token, for load balancers and `make demo`."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+
+from serving.auth import PUBLIC
+from serving.health import HealthChecker
+from serving.registry import Registry
+from serving.schemas import HealthResponse
+
+_UNAVAILABLE = ResponseSpec(data_container=HealthResponse, generate_examples=False,
+                            description="No model is loaded: the service cannot predict (same body).")
+
+
+class HealthController(Controller):
+    tags = ["health"]
+
+    @get("/health", operation_id="health", opt=PUBLIC, responses={503: _UNAVAILABLE})
+    async def health(self, registry: Registry, health: HealthChecker) -> Response[HealthResponse]:
+        """Model loaded, MLflow reachable, database reachable, each with its status; 200 if it can predict, else 503."""
+        report = await health.check(registry)
+        return Response(report, status_code=200 if report.can_predict else 503)

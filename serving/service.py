@@ -1,0 +1,234 @@
+"""What the handlers do, as plain functions of the registry snapshot, the stored candles and the settings.
+
+Every pair/timeframe is checked against the partitions the service knows (configured,
+stored or with a model) before any file is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ml_platform.bundle import generated_color
+from ml_platform.inference import CandlePredictions, candles_frame, class_labels, group_spans
+from ml_platform.partitions import Partition, PartitionError
+from serving.candle_store import CandleStore, select_range
+from serving.errors import (
+    NoModelError,
+    NoModelLoadedError,
+    NoStoredCandlesError,
+    TooLargeError,
+    UnknownPartitionError,
+    UnprocessableError,
+)
+from serving.registry import LoadedModel, Registry
+from serving.schemas import (
+    BatchPredictRequest,
+    Candle,
+    CandlePrediction,
+    LabelInfo,
+    LoadedModelInfo,
+    ModelInfoResponse,
+    PartitionInfo,
+    PredictRequest,
+    PredictResponse,
+    Span,
+)
+from serving.schemas import LoadFailure as LoadFailureSchema
+from serving.settings import Settings
+
+# --------------------------------------------------------------------------- partitions
+
+
+def known_partitions(settings: Settings, registry: Registry) -> list[Partition]:
+    """The configured partitions, then any other partition a loaded model serves."""
+    config = settings.config.partitions
+    known = [Partition(pair, tf) for pair in config.pairs for tf in config.timeframes]
+    known += [p for p in registry.models if p not in known]
+    return known
+
+
+def _available(partitions: Sequence[Partition]) -> str:
+    return ", ".join(f"{p.pair} {p.timeframe}" for p in partitions) or "none"
+
+
+def parse_partition(pair: str, timeframe: str, settings: Settings, registry: Registry) -> Partition:
+    """The Partition for a known pair and timeframe, else UnknownPartitionError (404) listing the known ones."""
+    try:
+        partition = Partition(pair, timeframe)
+    except PartitionError as exc:
+        raise UnknownPartitionError(f"{exc}") from None
+    known = known_partitions(settings, registry)
+    if partition not in known:
+        raise UnknownPartitionError(
+            f"unknown pair/timeframe {pair} {timeframe}: this service knows {_available(known)} "
+            "(partitions.pairs and partitions.timeframes in the config)"
+        )
+    return partition
+
+
+def resolve_model(pair: str, timeframe: str, settings: Settings, registry: Registry) -> LoadedModel:
+    """The loaded model of a partition: 503 when none is loaded at all, 404 when this one has none."""
+    if not registry.can_predict:
+        failures = "; ".join(f"{f.partition}: {f.error}" for f in registry.failures[:3])
+        hint = f" Load failures: {failures}" if failures else (
+            f" No bundle found under {settings.models_path}: materialize trained_model (make demo).")
+        raise NoModelLoadedError(f"no model is loaded, so nothing can be predicted.{hint}")
+    partition = parse_partition(pair, timeframe, settings, registry)
+    model = registry.get(partition)
+    if model is None:
+        raise NoModelError(
+            f"no model for {pair} {timeframe}: materialize trained_model for partition '{partition.key}', then "
+            f"POST /model/reload; models are loaded for {_available(list(registry.models))}"
+        )
+    return model
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def predict(request: PredictRequest, settings: Settings, registry: Registry) -> PredictResponse:
+    """POST /predict: validate, compute features with the bundle's config, label, group spans."""
+    model = resolve_model(request.pair, request.timeframe, settings, registry)
+    candles = request.candles
+    limit = settings.serving.max_candles
+    if len(candles) > limit:
+        raise TooLargeError(f"{len(candles)} candles exceed the limit of {limit} per request (serving.max_candles): "
+                            "split the request, or use POST /predict/batch on stored candles")
+    times = [c.time for c in candles]
+    frame = candles_frame(times, [c.open for c in candles], [c.high for c in candles], [c.low for c in candles],
+                          [c.close for c in candles], [c.volume for c in candles])
+    result = model.predictor.predict(frame, batch_size=settings.serving.batch_size)
+    return to_response(result, model, frame["time"].to_numpy())
+
+
+def predict_batch(
+    request: BatchPredictRequest, settings: Settings, registry: Registry, store: CandleStore
+) -> PredictResponse:
+    """POST /predict/batch: the stored candles of a time range, in chunks, equal to one pass."""
+    model = resolve_model(request.pair, request.timeframe, settings, registry)
+    if request.start is not None and request.end is not None and request.start > request.end:
+        raise UnprocessableError(f"start {request.start} is after end {request.end}: swap them")
+    candles = store.read(model.partition)
+    if candles is None:
+        raise NoStoredCandlesError(
+            f"no stored candles for {request.pair} {request.timeframe}: materialize raw_candles for "
+            f"'{model.partition.key}' ({store.path(model.partition).name} under data.raw_store)")
+    times = candles["time"].to_numpy()
+    window = select_range(times, start=request.start, end=request.end, limit=None)
+    if window.stop <= window.start:
+        raise UnprocessableError(
+            f"no stored candles between {request.start} and {request.end}: the stored {request.pair} "
+            f"{request.timeframe} candles run from {int(times[0])} to {int(times[-1])}")
+    batch_size = request.batch_size or settings.serving.batch_size
+    result = model.predictor.predict_range(candles, window.start, window.stop - 1, batch_size=batch_size)
+    return to_response(result, model, times[window])
+
+
+def to_response(result: CandlePredictions, model: LoadedModel, times: np.ndarray) -> PredictResponse:
+    """The response body; `times` are the times of the request's (or range's) candles."""
+    classes = result.classes
+    labels = class_labels(classes)
+    predictions = [
+        CandlePrediction(time=t, label=labels[c], confidence=p, tag=classes[c], index=i)
+        for t, c, p, i in zip(result.times.tolist(), result.class_ids.tolist(), result.confidences.tolist(),
+                              result.indices.tolist(), strict=True)
+    ]
+    spans = group_spans(result)
+    start_times = times[spans.start_indices].tolist()
+    end_times = times[spans.end_indices].tolist()
+    span_list = [
+        Span(label=label, start_time=s, end_time=e, start_index=si, end_index=ei, avg_confidence=a)
+        for label, s, e, si, ei, a in zip(spans.labels, start_times, end_times, spans.start_indices.tolist(),
+                                          spans.end_indices.tolist(), spans.avg_confidence.tolist(), strict=True)
+    ]
+    return PredictResponse(
+        predictions=predictions, spans=span_list, model_info=model.info, candles=result.n_candles,
+        unlabeled_leading=result.unlabeled_leading, unlabeled_trailing=result.unlabeled_trailing,
+        unpredictable_indices=result.skipped.tolist(), reason=result.reason,
+    )
+
+
+# --------------------------------------------------------------------------- stored candles
+
+
+def list_partitions(settings: Settings, registry: Registry, store: CandleStore) -> list[PartitionInfo]:
+    """GET /partitions: every known partition with stored candles."""
+    out = []
+    for partition in known_partitions(settings, registry):
+        summary = store.summary(partition)
+        if summary is None:
+            continue
+        out.append(PartitionInfo(pair=partition.pair, timeframe=partition.timeframe, candles=summary.candles,
+                                 first_time=summary.first_time, last_time=summary.last_time,
+                                 has_model=registry.get(partition) is not None))
+    return out
+
+
+def get_candles(
+    pair: str, timeframe: str, start: int | None, end: int | None, limit: int | None,
+    settings: Settings, registry: Registry, store: CandleStore,
+) -> list[Candle]:
+    """GET /candles: stored candles with start <= time <= end; `limit` without `start` takes the last ones."""
+    partition = parse_partition(pair, timeframe, settings, registry)
+    if start is not None and end is not None and start > end:
+        raise UnprocessableError(f"start {start} is after end {end}: swap them")
+    candles = store.read(partition)
+    if candles is None:
+        raise NoStoredCandlesError(f"no stored candles for {pair} {timeframe}: materialize raw_candles for "
+                                   f"'{partition.key}'")
+    window = select_range(candles["time"].to_numpy(), start=start, end=end, limit=limit)
+    part = candles.iloc[window]
+    columns = [part[name].tolist() for name in ("time", "open", "high", "low", "close", "volume")]
+    return [Candle(time=t, open=o, high=h, low=lo, close=c, volume=v)
+            for t, o, h, lo, c, v in zip(*columns, strict=True)]
+
+
+# --------------------------------------------------------------------------- model info and labels
+
+
+def _label_colors(model: LoadedModel, settings: Settings) -> list[LabelInfo]:
+    configured = {spec.name: spec.color for spec in settings.config.labeling.labels}
+    from_bundle = {entry.get("name"): entry.get("color") for entry in model.meta.labels}
+    names = [name for name in dict.fromkeys(class_labels(model.meta.classes)) if name != "O"]
+    return [LabelInfo(name=name, color=configured.get(name) or from_bundle.get(name) or generated_color(name))
+            for name in names]
+
+
+def labels(settings: Settings, registry: Registry) -> list[LabelInfo]:
+    """GET /model/labels: every label a loaded model can emit.
+
+    Colour: the serving config's ``labeling.labels``, else the bundle's, else a stable generated one.
+    """
+    seen: dict[str, LabelInfo] = {}
+    for model in registry.models.values():
+        for label in _label_colors(model, settings):
+            seen.setdefault(label.name, label)
+    return list(seen.values())
+
+
+def failures(registry: Registry) -> list[LoadFailureSchema]:
+    return [LoadFailureSchema(partition=f.partition, location=f.location, error=f.error, at=f.at,
+                              serving_version=f.serving_version) for f in registry.failures]
+
+
+def model_info(settings: Settings, registry: Registry) -> ModelInfoResponse:
+    """GET /model/info: loaded models with versions and metrics, and load failures."""
+    models = []
+    for model in registry.models.values():
+        meta, predictor = model.meta, model.predictor
+        leading = None if predictor.warmup_rows is None else predictor.warmup_rows + predictor.before
+        models.append(LoadedModelInfo(
+            name=model.name, version=model.version, pair=model.partition.pair, timeframe=model.partition.timeframe,
+            trained_at=meta.trained_at, model_type=meta.model_type, mode=predictor.mode, source=model.source,
+            runtime=model.runtime, location=model.location, loaded_at=model.loaded_at, classes=list(meta.classes),
+            labels=_label_colors(model, settings), feature_count=len(meta.feature_columns),
+            min_candles=predictor.min_candles, unlabeled_leading=leading, unlabeled_trailing=predictor.after,
+            dataset_version=meta.dataset_version, mlflow_run_id=meta.mlflow_run_id,
+            registered_model_name=meta.registered_model_name, registered_version=meta.registered_version,
+            metrics=dict(model.metrics),
+        ))
+    return ModelInfoResponse(source=settings.serving.model_source, models=models, failures=failures(registry),
+                             last_reload=registry.loaded_at,
+                             reload_interval_seconds=settings.serving.reload_interval_seconds)

@@ -1,0 +1,64 @@
+"""The Dagster wiring: trained_model materialized in process, and the nightly schedule."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from dagster import DagsterInstance, build_schedule_context, materialize
+from mlflow import MlflowClient
+
+from assets.automation import nightly_retrain, retrain_job
+from assets.models import trained_model
+from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
+from ml_platform.bundle import load_bundle
+from ml_platform.db import RunStore
+from resources.mlflow import MlflowResource
+from resources.pipeline import PipelineResource
+from resources.run_store import RunStoreResource
+
+from .helpers import labeled_bio_frame, small_config, write_config
+
+
+def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
+    experiment = f"assets-{uuid.uuid4().hex[:6]}"
+    config = small_config(tmp_path, mlflow={"tracking_uri": f"sqlite:///{mlflow_dir}/mlflow.db",
+                                            "artifact_location": str(mlflow_dir / "artifacts"),
+                                            "experiment_name": experiment, "registered_model_prefix": experiment})
+    labeled = config.data.resolve("labeled_path") / "EURUSD_1h.parquet"
+    labeled.parent.mkdir(parents=True)
+    labeled_bio_frame(config).to_parquet(labeled, index=False)
+    config_path = write_config(config, tmp_path / "pipeline.yaml")
+    resources = {"pipeline": PipelineResource(config_path=str(config_path)), "mlflow": MlflowResource(),
+                 "run_store": RunStoreResource()}
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([trained_model], partition_key="EURUSD|1h", instance=instance, resources=resources)
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("trained_model")
+    metadata = materialization.metadata
+    assert "| test" in metadata["metrics"].value and "f1_macro" in metadata["metrics"].value
+    assert metadata["confusion_matrix"].value.startswith("![confusion matrix](data:image/png;base64,iVBORw0KGgo")
+    assert metadata["registered_version"].value == "1"
+    run_id = metadata["mlflow_run_id"].value
+    assert run_id in metadata["mlflow_run"].value
+
+    bundle = load_bundle(tmp_path / "models" / "EURUSD_1h")
+    assert bundle.meta.mlflow_run_id == run_id and bundle.meta.model_version == metadata["model_version"].value
+    store = RunStore(config.database.url)
+    (row,) = store.list_runs()
+    store.dispose()
+    assert row.status == "completed" and row.mlflow_run_id == run_id
+    run = MlflowClient(tracking_uri=config.mlflow.tracking_uri).get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["dagster_run_id"] == result.run_id
+
+
+def test_schedule_requests_one_run_per_partition() -> None:
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 26, 2, 0))
+    requests = list(nightly_retrain(context))
+    keys = [str(key) for key in PAIR_TIMEFRAME_PARTITIONS.get_partition_keys()]
+    assert [r.partition_key for r in requests] == keys and len(set(keys)) == len(keys) > 1
+    assert len({r.run_key for r in requests}) == len(requests)
+    assert all(r.run_key.startswith("nightly-2026-11-26:") for r in requests)
+    assert nightly_retrain.job_name == retrain_job.name
