@@ -192,6 +192,23 @@ class CandlePredictions:
         return [names[i] for i in self.class_ids.tolist()]
 
 
+@dataclass(frozen=True)
+class SeriesPredictions:
+    """`Predictor.predict_series`: the labels of a whole stored series, to answer ranges by slicing.
+
+    n_candles : int
+        Stored candles the series was computed from.
+    warmup_rows : int
+        The indicators' warm-up measured on them.
+    predictions : CandlePredictions
+        ``predict_range(candles, 0, n_candles - 1)``: indices are positions in the store.
+    """
+
+    n_candles: int
+    warmup_rows: int
+    predictions: CandlePredictions
+
+
 def class_labels(classes: Sequence[str]) -> list[str]:
     """The pattern name of each class: ``B-bull_flag`` and ``I-bull_flag`` -> ``bull_flag``, ``O`` -> ``O``."""
     return [pattern_of(tag) or OUTSIDE_LABEL for tag in classes]
@@ -375,6 +392,72 @@ class Predictor:
             raise NotEnoughCandlesError(f"the stored history is too short: {exc}; {self._needs()}") from None
         return self._label(features, first=first, last=last, n_candles=last - first + 1, batch_size=batch_size,
                            history_before=first, candles_after=end - last - 1)
+
+    def predict_series(self, candles: pd.DataFrame, *, batch_size: int) -> SeriesPredictions:
+        """Label every stored candle once: ``predict_range(candles, 0, n - 1)``, kept for `range_of_series`.
+
+        Any range of the same stored candles is then a slice of this (see `range_of_series`):
+        `predict_range` computes features from the start of the store and reads the ``after``
+        candles past the range, so a range's labelled candles get exactly these values.
+
+        Raises
+        ------
+        NotEnoughCandlesError
+            When no stored candle can be labelled.
+        """
+        n = len(candles)
+        try:
+            features = self.features(candles)
+        except InsufficientCandlesError as exc:
+            raise NotEnoughCandlesError(f"the stored history is too short: {exc}; {self._needs()}") from None
+        predictions = self._label(features, first=0, last=n - 1, n_candles=n, batch_size=batch_size,
+                                  history_before=0, candles_after=0)
+        for array in (predictions.indices, predictions.times, predictions.class_ids, predictions.confidences,
+                      predictions.skipped):
+            array.setflags(write=False)  # shared by every answer sliced from it
+        return SeriesPredictions(n_candles=n, warmup_rows=features.warmup_rows, predictions=predictions)
+
+    def range_of_series(self, series: SeriesPredictions, first: int, last: int) -> CandlePredictions | None:
+        """``predict_range(candles, first, last)`` from the `predict_series` result of the same candles and model.
+
+        Returns the same arrays (views into `series`, read-only), counts and reason as
+        `predict_range`; None when the range has no candle to label (call `predict_range`
+        for its exact error).
+        """
+        n, warmup = series.n_candles, series.warmup_rows
+        if not 0 <= first <= last < n:
+            raise ValueError(f"range {first}..{last} is outside the {n} stored candles")
+        lo = max(first - warmup, self.before)  # feature rows, as `_label` computes them for predict_range
+        hi = min(last - warmup + 1, n - warmup - self.after)  # predict_range's len(frame) is min(n, last+1+after)-warmup
+        if hi <= lo:
+            return None
+        whole = series.predictions
+        a, b = np.searchsorted(whole.indices, (lo + warmup, hi + warmup))
+        sa, sb = np.searchsorted(whole.skipped, (lo + warmup, hi + warmup))
+        leading = lo + warmup - first
+        trailing = last - (hi - 1 + warmup)
+        candles_after = min(n - 1 - last, self.after)
+        return CandlePredictions(
+            n_candles=last - first + 1,
+            indices=whole.indices[a:b] - first,
+            times=whole.times[a:b],
+            class_ids=whole.class_ids[a:b],
+            confidences=whole.confidences[a:b],
+            classes=whole.classes,
+            unlabeled_leading=leading,
+            unlabeled_trailing=trailing,
+            skipped=whole.skipped[sa:sb] - first,
+            reason=self._reason(leading, trailing, warmup, first, candles_after, int(sb - sa)),
+        )
+
+    @property
+    def prefix_stable(self) -> bool:
+        """Whether a feature row depends only on the candles up to it, so `range_of_series` equals `predict_range`.
+
+        True for the built-in features (TA-Lib indicators and candle geometry are causal);
+        False with custom features, which may read later candles.
+        """
+        return not self.config.features.custom
 
     def _label(
         self, features: FeatureFrame, *, first: int, last: int, n_candles: int, batch_size: int,

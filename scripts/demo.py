@@ -15,8 +15,12 @@ from dagster import AssetKey, DagsterInstance, materialize
 from tqdm import tqdm
 
 from assets.definitions import defs
-from ml_platform.config import load_config
+from ml_platform.config import PipelineConfig, load_config
 from ml_platform.sample_data import write_sample_data
+
+
+# The runs' events still go to the instance (the UI shows them); the terminal gets warnings only.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _assets_and_checks() -> list:
@@ -32,28 +36,35 @@ def _partitioned_keys() -> tuple[list[AssetKey], list[AssetKey]]:
 
 def _materialize(instance: DagsterInstance, selection: Sequence[AssetKey], partition_key: str | None) -> None:
     result = materialize(_assets_and_checks(), selection=list(selection), partition_key=partition_key,
-                         instance=instance, resources=defs.resources, raise_on_error=False)
+                         instance=instance, resources=defs.resources, raise_on_error=False, run_config=_QUIET)
     if not result.success:
         failures = [event.step_failure_data.error.to_string() for event in result.get_step_failure_events()]
         sys.exit(f"demo: materializing {partition_key or 'unpartitioned assets'} failed:\n" + "\n".join(failures))
 
 
+def materialize_everything(instance: DagsterInstance, config: PipelineConfig, *, progress: bool = True) -> None:
+    """Every unpartitioned asset once, then every partitioned asset for each partition, in order."""
+    partitioned, unpartitioned = _partitioned_keys()
+    if unpartitioned:
+        _materialize(instance, unpartitioned, None)
+    for key in tqdm(config.partition_keys(), unit="partition", disable=not progress):
+        _materialize(instance, partitioned, key)
+
+
 def main() -> None:
     config = load_config()
     started = time.perf_counter()
-    print("1/3 writing deterministic sample data …", flush=True)
+    print("1/4 writing deterministic sample data …", flush=True)
     write_sample_data(config)
-    partitioned, unpartitioned = _partitioned_keys()
-    print(f"2/3 materializing {', '.join(k.to_user_string() for k in [*unpartitioned, *partitioned])} "
-          f"for {len(config.partition_keys())} partitions …", flush=True)
+    print(f"2/4 materializing every asset for {len(config.partition_keys())} partitions "
+          "(candles, features, labels, a model each) …", flush=True)
     with DagsterInstance.get() as instance:
-        if unpartitioned:
-            _materialize(instance, unpartitioned, None)
-        for key in tqdm(config.partition_keys(), unit="partition"):
-            _materialize(instance, partitioned, key)
-    print("3/3 summary", flush=True)
-    from scripts.demo_summary import print_summary
+        materialize_everything(instance, config)
+    print("3/4 asking the inference service for a prediction …", flush=True)
+    from scripts.demo_summary import print_prediction, print_summary
 
+    print_prediction(config)
+    print("4/4 summary", flush=True)
     print_summary(config)
     print(f"\ndone in {time.perf_counter() - started:.0f} s")
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ml_platform.candles import read_candles
 from ml_platform.partitions import Partition
+from serving.prediction_cache import SeriesCache
 
 _CACHE_ENTRIES = 16  # partitions kept in memory (about 1 MB per 20,000 candles)
 
@@ -35,6 +36,7 @@ class CandleStore:
         self.raw_store = raw_store
         self._cache: OrderedDict[Partition, tuple[tuple[int, int], pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
+        self.predictions = SeriesCache()  # whole-series predictions, keyed by the same file key
 
     def path(self, partition: Partition) -> Path:
         return self.raw_store / f"{partition.stem}.parquet"
@@ -44,6 +46,11 @@ class CandleStore:
 
     def read(self, partition: Partition) -> pd.DataFrame | None:
         """The canonical candle frame of a partition (treat as read-only), or None when not stored."""
+        keyed = self.read_keyed(partition)
+        return None if keyed is None else keyed[1]
+
+    def read_keyed(self, partition: Partition) -> tuple[tuple[int, int], pd.DataFrame] | None:
+        """``(file key, frame)``: the file's (modification time ns, size) the frame was cached under, or None."""
         path = self.path(partition)
         try:
             stat = path.stat()
@@ -54,14 +61,14 @@ class CandleStore:
             cached = self._cache.get(partition)
             if cached is not None and cached[0] == key:
                 self._cache.move_to_end(partition)
-                return cached[1]
+                return cached
         frame = read_candles(path)
         with self._lock:
             self._cache[partition] = (key, frame)
             self._cache.move_to_end(partition)
             while len(self._cache) > _CACHE_ENTRIES:
                 self._cache.popitem(last=False)
-        return frame
+        return key, frame
 
     def summary(self, partition: Partition) -> StoredSummary | None:
         frame = self.read(partition)

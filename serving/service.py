@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from ml_platform.bundle import generated_color
-from ml_platform.inference import CandlePredictions, candles_frame, class_labels, group_spans
+from ml_platform.inference import (
+    CandlePredictions,
+    NotEnoughCandlesError,
+    candles_frame,
+    class_labels,
+    group_spans,
+)
 from ml_platform.partitions import Partition, PartitionError
 from serving.candle_store import CandleStore, select_range
 from serving.errors import (
@@ -110,11 +117,12 @@ def predict_batch(
     model = resolve_model(request.pair, request.timeframe, settings, registry)
     if request.start is not None and request.end is not None and request.start > request.end:
         raise UnprocessableError(f"start {request.start} is after end {request.end}: swap them")
-    candles = store.read(model.partition)
-    if candles is None:
+    keyed = store.read_keyed(model.partition)
+    if keyed is None:
         raise NoStoredCandlesError(
             f"no stored candles for {request.pair} {request.timeframe}: materialize raw_candles for "
             f"'{model.partition.key}' ({store.path(model.partition).name} under data.raw_store)")
+    file_key, candles = keyed
     times = candles["time"].to_numpy()
     window = select_range(times, start=request.start, end=request.end, limit=None)
     if window.stop <= window.start:
@@ -122,8 +130,30 @@ def predict_batch(
             f"no stored candles between {request.start} and {request.end}: the stored {request.pair} "
             f"{request.timeframe} candles run from {int(times[0])} to {int(times[-1])}")
     batch_size = request.batch_size or settings.serving.batch_size
-    result = model.predictor.predict_range(candles, window.start, window.stop - 1, batch_size=batch_size)
+    result = predict_stored_range(model, store, file_key, candles, window.start, window.stop - 1,
+                                  batch_size=batch_size)
     return to_response(result, model, times[window])
+
+
+def predict_stored_range(model: LoadedModel, store: CandleStore, file_key: tuple[int, int], candles: pd.DataFrame,
+                         first: int, last: int, *, batch_size: int) -> CandlePredictions:
+    """`predict_range` of stored candles ``first..last``, sliced from the cached whole-series predictions.
+
+    The series is computed once per (partition, loaded model, stored file), in `batch_size`
+    chunks; a model with custom features (which may read later candles) is not cached, and a
+    range with nothing to label goes to `predict_range` for its exact error.
+    """
+    predictor = model.predictor
+    if predictor.prefix_stable:
+        try:
+            series = store.predictions.series(model, file_key, candles, batch_size=batch_size)
+        except NotEnoughCandlesError:
+            series = None  # nothing in the store can be labelled: predict_range raises the range's own error
+        if series is not None:
+            result = predictor.range_of_series(series, first, last)
+            if result is not None:
+                return result
+    return predictor.predict_range(candles, first, last, batch_size=batch_size)
 
 
 def to_response(result: CandlePredictions, model: LoadedModel, times: np.ndarray) -> PredictResponse:
