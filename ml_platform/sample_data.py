@@ -89,6 +89,7 @@ MAX_SHIFT = 2
 SHIFT_PROBABILITIES = (0.1, 0.2, 0.4, 0.2, 0.1)  # of moving a boundary by -2, -1, 0, +1, +2 candles
 LOW_CONFIDENCE_RATE = 0.025
 NEGATIVES_PER_PARTITION = 2
+NEGATIVE_WARMUP = 60  # no negative annotation before this candle (the indicators' warm-up)
 
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "ml-platform/sample-data")
 
@@ -348,7 +349,7 @@ def generate_partition(
     drift = -layers.shape_returns.sum() / max(1, int((~inside).sum()))  # keeps the level from trending
     noise = layers.noise * rng.normal(size=n_candles)
     returns = np.where(inside, layers.shape_returns + noise, background + drift)
-    candles = _to_candles(returns, layers, partition, profile, rng)
+    candles = _to_candles(returns, sigma, layers, partition, profile, rng)
     times = candles["time"].to_numpy()
     spans = [
         PlantedSpan(
@@ -422,9 +423,21 @@ def _plant(background: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) 
 
 
 def _to_candles(
-    returns: np.ndarray, layers: _Layers, partition: Partition, profile: PairProfile, rng: np.random.Generator
+    returns: np.ndarray,
+    sigma: np.ndarray,
+    layers: _Layers,
+    partition: Partition,
+    profile: PairProfile,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
     """Log returns to an OHLCV frame; the log price slowly reverts to the pair's level.
+
+    Parameters
+    ----------
+    returns : ndarray of shape (n,)
+        Log returns, patterns included.
+    sigma : ndarray of shape (n,)
+        The background volatility (scales volume with the size of each move).
 
     Returns
     -------
@@ -439,8 +452,7 @@ def _to_candles(
     spread = np.where(layers.in_pattern[:, None], rng.uniform(0.8, 1.2, (n, 2)), rng.exponential(size=(n, 2)))
     log_high = np.maximum(log_open, log_close) + layers.wick_up * spread[:, 0]
     log_low = np.minimum(log_open, log_close) - layers.wick_down * spread[:, 1]
-    typical_move = np.maximum(layers.wick_up + layers.wick_down, 1e-12) / (2 * BACKGROUND_WICK)
-    activity = np.minimum(0.6 + 0.5 * np.abs(returns) / typical_move, 4.0)
+    activity = np.minimum(0.6 + 0.5 * np.abs(returns) / sigma, 4.0)  # big moves trade more
     volume = profile.volume * np.sqrt(partition.seconds / 3600) * layers.volume_factor * activity
     volume = volume * rng.lognormal(0.0, 0.3, n)
     decimals = profile.decimals
@@ -518,7 +530,7 @@ def annotate(
 
 def _share(count: int, rate: float) -> int:
     """round(count * rate), but at least 1 when there are 3 items or more."""
-    return max(int(round(count * rate)), 1 if count >= 3 else 0)
+    return max(round(count * rate), 1 if count >= 3 else 0)
 
 
 def _shift(start: int, end: int, n: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -530,9 +542,13 @@ def _shift(start: int, end: int, n: int, rng: np.random.Generator) -> tuple[int,
 
 
 def _negative_stretches(spans: Sequence[PlantedSpan], n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """A few `(start, end)` stretches with no pattern within 10 candles, in distinct gaps."""
+    """A few `(start, end)` stretches with no pattern within 10 candles, in distinct gaps.
+
+    None starts before candle `NEGATIVE_WARMUP`, where the features are still warming up.
+    """
     margin = 10
-    bounds = [-1] + [b for span in spans for b in (span.start_index, span.end_index)] + [n]
+    first = NEGATIVE_WARMUP - margin - 1
+    bounds = [first] + [b for span in spans for b in (span.start_index, span.end_index)] + [n]
     gaps = [(bounds[i] + 1 + margin, bounds[i + 1] - 1 - margin) for i in range(0, len(bounds), 2)]
     gaps = [(lo, hi) for lo, hi in gaps if hi - lo >= 40]
     chosen = rng.choice(len(gaps), size=min(NEGATIVES_PER_PARTITION, len(gaps)), replace=False)
@@ -646,7 +662,9 @@ def write_sample_data(
     raw_dir = config.data.resolve("raw_path")
     partitions = [(pair, tf) for pair in config.partitions.pairs for tf in config.partitions.timeframes]
     summaries, all_spans, annotations = [], [], []
-    for index, (pair, timeframe) in enumerate(tqdm(partitions, desc="sample data", unit="partition", disable=not progress)):
+    for index, (pair, timeframe) in enumerate(
+        tqdm(partitions, desc="sample data", unit="partition", disable=not progress)
+    ):
         candles, spans = generate_partition(pair, timeframe, n_candles, seed)
         times = candles["time"].to_numpy()
         partition_annotations = annotate(spans, times, seed=seed, first_index=len(annotations))
@@ -657,7 +675,9 @@ def write_sample_data(
         annotated = sum(1 for a in partition_annotations if a.label != "O")
         summaries.append(PartitionSummary(pair, timeframe, len(candles), len(spans), annotated, csv_path))
     annotations_path = config.data.resolve("annotations_path") / ANNOTATIONS_FILE
-    write_atomic(annotations_path, _json_bytes(AnnotationExport(version=1, exported_at=EXPORTED_AT, annotations=annotations)))
+    write_atomic(
+        annotations_path, _json_bytes(AnnotationExport(version=1, exported_at=EXPORTED_AT, annotations=annotations))
+    )
     ground_truth_path = config.data.resolve("ground_truth_path")
     generator = _generator_params(config, n_candles, seed)
     write_atomic(ground_truth_path, _json_bytes(GroundTruth(version=1, generator=generator, spans=all_spans)))
@@ -698,7 +718,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "their (imperfect) annotations and the exact ground truth, where the config says.",
     )
     parser.add_argument("--config", help="pipeline YAML (default: $ML_PLATFORM_CONFIG or config/pipeline.yaml)")
-    parser.add_argument("--candles", type=int, default=DEFAULT_CANDLES, help=f"candles per partition (default {DEFAULT_CANDLES})")
+    parser.add_argument(
+        "--candles", type=int, default=DEFAULT_CANDLES, help=f"candles per partition (default {DEFAULT_CANDLES})"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)
     if args.candles < MIN_CANDLES:

@@ -2,6 +2,7 @@ import { Workbench } from '@/components/Workbench';
 import { TIMEFRAMES, PAIR_PATTERN } from '@/lib/constants';
 import { listAnnotatedPartitions } from '@/lib/db/queries';
 import { DEFAULT_LABELS } from '@/lib/labels';
+import { predictionSettings } from '@/lib/predictions/settings';
 
 // Reads the database on every request; nothing here is prerendered at build time.
 export const dynamic = 'force-dynamic';
@@ -31,6 +32,7 @@ export default async function Page({ searchParams }: { searchParams: SearchParam
       annotatedPartitions={annotatedPartitions}
       initialSelection={pair && timeframe ? { pair, timeframe } : null}
       databaseError={databaseError}
+      predictions={predictionSettings()}
     />
   );
 }

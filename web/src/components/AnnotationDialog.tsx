@@ -2,13 +2,16 @@
 
 /**
  * Create or edit one span: label (from the list, with its colour), confidence, note.
- * Save, cancel (Esc), delete (edit only).
+ * Save, cancel (Esc), delete (edit only). Opened on a model prediction, it shows what the
+ * model said and offers "Not a pattern" (a negative annotation) next to saving the span.
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { NEGATIVE_LABEL } from '@/lib/constants';
 import { NEGATIVE_LABEL_DEF } from '@/lib/labels';
 import { formatUtc } from '@/lib/spans';
+import { percent } from '@/lib/predictions/overlay';
 import type { LabelDef } from '@/types';
+import type { PredictionSpan } from '@/types/predictions';
 
 export interface DialogValues {
   label: string;
@@ -30,6 +33,10 @@ export function AnnotationDialog(props: {
   onSave: (values: DialogValues) => void;
   onCancel: () => void;
   onDelete?: () => void;
+  /** The model's prediction this span comes from (review of a prediction). */
+  prediction?: PredictionSpan;
+  /** Save "not a pattern" for the prediction instead. */
+  onNotAPattern?: () => void;
 }) {
   const { mode, labels, initial, saving, error } = props;
   const [label, setLabel] = useState(initial.label);
@@ -53,11 +60,16 @@ export function AnnotationDialog(props: {
           if (label) props.onSave({ label, confidence, note });
         }}
       >
-        <h2 id={titleId}>{mode === 'create' ? 'New span' : 'Edit span'}</h2>
+        <h2 id={titleId}>{props.prediction ? 'Review prediction' : mode === 'create' ? 'New span' : 'Edit span'}</h2>
         <p className="dialog__span" data-testid="dialog-span">
           {props.pair} · {props.timeframe}: {formatUtc(props.startTime)} → {formatUtc(props.endTime)}
           {props.candleCount !== null && ` (${props.candleCount} candle${props.candleCount === 1 ? '' : 's'})`}
         </p>
+        {props.prediction && (
+          <p className="dialog__model" data-testid="dialog-prediction">
+            Model: <b>{props.prediction.label}</b> ({percent(props.prediction.confidence)}), version {props.prediction.model_version}
+          </p>
+        )}
         <fieldset className="labels">
           <legend>Label</legend>
           {all.map((l) => (
@@ -102,6 +114,11 @@ export function AnnotationDialog(props: {
           {props.onDelete && (
             <button type="button" className="btn btn--danger" data-testid="delete-annotation" onClick={props.onDelete} disabled={saving}>
               Delete
+            </button>
+          )}
+          {props.onNotAPattern && (
+            <button type="button" className="btn" data-testid="dialog-not-a-pattern" onClick={props.onNotAPattern} disabled={saving}>
+              Not a pattern
             </button>
           )}
           <span className="spacer" />

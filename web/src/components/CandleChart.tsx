@@ -5,6 +5,11 @@
  * behind the candles, span selection (drag across bars, or click the first and the last), a
  * crosshair readout of OHLCV, and a callback when the view nears the oldest loaded candle.
  *
+ * The prediction overlay (given as plain data, lib/predictions/overlay.ts) is drawn on the same
+ * chart: a histogram series on a hidden full-height scale, one translucent bar per predicted
+ * candle behind the candles; markers "label (confidence%)" below the candle where a predicted
+ * span starts (createSeriesMarkers); disagreement highlights as a series primitive.
+ *
  * Lifecycle as in lightweight-charts' React tutorial: the chart is created once in an effect
  * from a ref and removed on cleanup; data changes go to the existing series.
  */
@@ -12,8 +17,12 @@ import {
   CandlestickSeries,
   ColorType,
   createChart,
+  createSeriesMarkers,
   CrosshairMode,
   HistogramSeries,
+  type ISeriesMarkersPluginApi,
+  type SeriesMarker,
+  type Time,
   type CandlestickData,
   type HistogramData,
   type IChartApi,
@@ -25,6 +34,7 @@ import {
 import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
 import {
   formatUtc,
+  indexOfTime,
   priceRange,
   pricePrecision,
   selectionToSpan,
@@ -33,7 +43,11 @@ import {
   type IndexRange,
   type SelectedSpan,
 } from '@/lib/spans';
+import type { OverlayBar, OverlayMarker } from '@/lib/predictions/overlay';
 import type { Candle, SpanAnnotation } from '@/types';
+import type { Disagreement } from '@/types/predictions';
+import { DisagreementHighlights, type HighlightBox } from './chart/disagreement-highlights';
+import { MarkerWindow, type IndexedMarker } from './chart/marker-window';
 import { SpanRectangles, type SpanBox } from './chart/span-rectangles';
 
 export type ChartMode = 'pan' | 'select';
@@ -43,6 +57,15 @@ export interface CandleChartHandle {
   cancelSelection(): void;
   /** Bring [start, end] into view with some room around it. Returns false when none of it is loaded. */
   showSpan(start: number, end: number): boolean;
+}
+
+/** What the chart draws of the model's predictions (built by lib/predictions/overlay.ts). */
+export interface ChartPredictionOverlay {
+  /** The master toggle: false hides bars, markers and highlights. */
+  visible: boolean;
+  bars: readonly OverlayBar[];
+  markers: readonly OverlayMarker[];
+  highlights: readonly Disagreement[];
 }
 
 export interface CandleChartProps {
@@ -62,6 +85,11 @@ export interface CandleChartProps {
   onSpanClick: (id: string | null) => void;
   /** The view came within two screens of the oldest loaded candle: time to load older ones. */
   onNearOldest: () => void;
+  predictions?: ChartPredictionOverlay | null;
+  /** A clickable disagreement highlight (one with a prediction) was clicked, in pan mode. */
+  onDisagreementClick?: (id: string) => void;
+  /** The visible range changed (logical indexes into `candles`; fractional, may run past the ends). */
+  onViewChange?: (range: IndexRange | null) => void;
 }
 
 const VISIBLE_BARS_ON_OPEN = 150;
@@ -75,7 +103,11 @@ export function CandleChart(props: CandleChartProps) {
   const candleSeriesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const volumeSeriesRef = useRef<ISeriesApi<'Histogram'> | null>(null);
   const rectanglesRef = useRef<SpanRectangles | null>(null);
+  const predictionSeriesRef = useRef<ISeriesApi<'Histogram'> | null>(null);
+  const markersRef = useRef<MarkerWindow | null>(null);
+  const highlightsRef = useRef<DisagreementHighlights | null>(null);
   const shownKeyRef = useRef<string | null>(null);
+  const [drawn, setDrawn] = useState({ bars: 0, markers: 0, highlights: 0, labels: '{}' });
 
   // Latest props for handlers subscribed once.
   const latest = useRef(props);
@@ -108,6 +140,15 @@ export function CandleChart(props: CandleChartProps) {
       rightPriceScale: { borderColor: '#2a2e39' },
       timeScale: { borderColor: '#2a2e39', timeVisible: true, secondsVisible: false, rightOffset: 5 },
     });
+    // Added first, so its bars are drawn behind the candles; a full-height scale of its own.
+    const predictionSeries = chart.addSeries(HistogramSeries, {
+      priceScaleId: 'predictions',
+      lastValueVisible: false,
+      priceLineVisible: false,
+      base: 0,
+      autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 1 } }),
+    });
+    chart.priceScale('predictions').applyOptions({ scaleMargins: { top: 0, bottom: 0 }, visible: false });
     const candleSeries = chart.addSeries(CandlestickSeries, {
       upColor: UP,
       downColor: DOWN,
@@ -125,11 +166,18 @@ export function CandleChart(props: CandleChartProps) {
     candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.2 } });
     const rectangles = new SpanRectangles({ colorOf: latest.current.colorOf });
     candleSeries.attachPrimitive(rectangles);
+    const highlights = new DisagreementHighlights();
+    candleSeries.attachPrimitive(highlights);
+    const markersPlugin: ISeriesMarkersPluginApi<Time> = createSeriesMarkers(candleSeries, [], { autoScale: true });
+    const markers = new MarkerWindow(markersPlugin);
 
     chartRef.current = chart;
     candleSeriesRef.current = candleSeries;
     volumeSeriesRef.current = volumeSeries;
     rectanglesRef.current = rectangles;
+    predictionSeriesRef.current = predictionSeries;
+    markersRef.current = markers;
+    highlightsRef.current = highlights;
 
     const onCrosshairMove = (param: MouseEventParams) => {
       const bar = param.time === undefined ? undefined : (param.seriesData.get(candleSeries) as CandlestickData | undefined);
@@ -139,9 +187,15 @@ export function CandleChart(props: CandleChartProps) {
     };
     const onClick = (param: MouseEventParams) => {
       if (latest.current.mode !== 'pan' || !param.point) return;
-      latest.current.onSpanClick(rectangles.spanAt(param.point.x, param.point.y));
+      // A saved span first (it can be edited), then a prediction to review.
+      const spanId = rectangles.spanAt(param.point.x, param.point.y);
+      const highlightId = spanId ? null : highlights.highlightAt(param.point.x, param.point.y);
+      if (highlightId && latest.current.onDisagreementClick) latest.current.onDisagreementClick(highlightId);
+      else latest.current.onSpanClick(spanId);
     };
     const onRange = (range: LogicalRange | null) => {
+      if (markers.update(range)) container.dataset.markerDetail = markers.detail ?? '';
+      latest.current.onViewChange?.(range ? { from: range.from, to: range.to } : null);
       if (range && timesRef.current.length && range.from < Math.max(100, 2 * (range.to - range.from))) latest.current.onNearOldest();
     };
     chart.subscribeCrosshairMove(onCrosshairMove);
@@ -152,11 +206,15 @@ export function CandleChart(props: CandleChartProps) {
       chart.unsubscribeCrosshairMove(onCrosshairMove);
       chart.unsubscribeClick(onClick);
       chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
+      markersPlugin.detach();
       chart.remove();
       chartRef.current = null;
       candleSeriesRef.current = null;
       volumeSeriesRef.current = null;
       rectanglesRef.current = null;
+      predictionSeriesRef.current = null;
+      markersRef.current = null;
+      highlightsRef.current = null;
       shownKeyRef.current = null;
     };
   }, []);
@@ -205,6 +263,57 @@ export function CandleChart(props: CandleChartProps) {
   useEffect(() => {
     rectanglesRef.current?.applyOptions({ colorOf });
   }, [colorOf]);
+
+  // Prediction bars and markers: only at times of loaded candles (others would add bars to the
+  // time scale). Set as a whole: setData of 50k bars takes a few milliseconds, once per change.
+  const predictions = props.predictions ?? null;
+  const shown = predictions?.visible ? predictions : null;
+  const bars = shown?.bars;
+  const markerList = shown?.markers;
+  const highlightList = shown?.highlights;
+  useEffect(() => {
+    const series = predictionSeriesRef.current;
+    if (!series) return;
+    const data: HistogramData[] = [];
+    const byLabel: Record<string, number> = {};
+    if (bars && times.length) {
+      const first = times[0];
+      const last = times[times.length - 1];
+      for (const b of bars) {
+        if (b.time < first || b.time > last || indexOfTime(times, b.time) === null) continue;
+        data.push({ time: b.time as UTCTimestamp, value: 1, color: b.color });
+        byLabel[b.label] = (byLabel[b.label] ?? 0) + 1;
+      }
+    }
+    series.setData(data);
+    setDrawn((d) => ({ ...d, bars: data.length, labels: JSON.stringify(byLabel) }));
+  }, [bars, times]);
+
+  useEffect(() => {
+    const markers = markersRef.current;
+    if (!markers) return;
+    const list: IndexedMarker[] = [];
+    for (const m of markerList ?? []) {
+      const index = indexOfTime(times, m.time);
+      if (index === null) continue;
+      const marker: SeriesMarker<Time> = { time: m.time as UTCTimestamp, position: 'belowBar', shape: 'arrowUp', color: m.color, text: m.text, size: 1 };
+      list.push({ index, marker });
+    }
+    markers.setMarkers(list, chartRef.current?.timeScale().getVisibleLogicalRange() ?? null);
+    // Written straight to the element: it changes while panning, which must not re-render.
+    if (containerRef.current) containerRef.current.dataset.markerDetail = markers.detail ?? '';
+    setDrawn((d) => ({ ...d, markers: list.length }));
+  }, [markerList, times]);
+
+  useEffect(() => {
+    const boxes: HighlightBox[] = [];
+    for (const h of highlightList ?? []) {
+      const range = spanIndexRange(times, h.start_time, h.end_time);
+      if (range) boxes.push({ id: h.id, kind: h.kind, ...range, ...priceRange(candles, range) });
+    }
+    highlightsRef.current?.setBoxes(boxes);
+    setDrawn((d) => ({ ...d, highlights: boxes.length }));
+  }, [highlightList, times, candles]);
 
   useEffect(() => {
     chartRef.current?.timeScale().applyOptions({ fixLeftEdge: historyComplete });
@@ -304,8 +413,8 @@ export function CandleChart(props: CandleChartProps) {
     [],
   );
 
-  const shown = hover ?? candles[candles.length - 1] ?? null;
-  const precision = shown ? pricePrecision(shown.close) : 2;
+  const readoutCandle = hover ?? candles[candles.length - 1] ?? null;
+  const precision = readoutCandle ? pricePrecision(readoutCandle.close) : 2;
   return (
     <div className="chart-wrap">
       <div
@@ -315,17 +424,21 @@ export function CandleChart(props: CandleChartProps) {
         data-candles={candles.length}
         data-oldest={candles[0]?.time ?? ''}
         data-newest={candles[candles.length - 1]?.time ?? ''}
+        data-prediction-bars={drawn.bars}
+        data-prediction-markers={drawn.markers}
+        data-prediction-labels={drawn.labels}
+        data-highlights={drawn.highlights}
       />
-      {shown && (
+      {readoutCandle && (
         <div className="readout" data-testid="ohlcv-readout">
-          <span className="readout__time">{formatUtc(shown.time)}</span>
-          <span>O <b>{shown.open.toFixed(precision)}</b></span>
-          <span>H <b>{shown.high.toFixed(precision)}</b></span>
-          <span>L <b>{shown.low.toFixed(precision)}</b></span>
-          <span className={shown.close >= shown.open ? 'up' : 'down'}>
-            C <b>{shown.close.toFixed(precision)}</b>
+          <span className="readout__time">{formatUtc(readoutCandle.time)}</span>
+          <span>O <b>{readoutCandle.open.toFixed(precision)}</b></span>
+          <span>H <b>{readoutCandle.high.toFixed(precision)}</b></span>
+          <span>L <b>{readoutCandle.low.toFixed(precision)}</b></span>
+          <span className={readoutCandle.close >= readoutCandle.open ? 'up' : 'down'}>
+            C <b>{readoutCandle.close.toFixed(precision)}</b>
           </span>
-          <span>V <b>{formatVolume(shown.volume)}</b></span>
+          <span>V <b>{formatVolume(readoutCandle.volume)}</b></span>
         </div>
       )}
     </div>

@@ -2,20 +2,27 @@
 
 /**
  * The annotator's screen: partition selector, chart, annotation list and dialog, wired to
- * /api/*. Annotations never depend on the inference service: when it is down, the banner says
- * so and the annotations (and any candles already loaded) stay usable.
+ * /api/*, and the prediction overlay (panel, bars, markers, disagreement highlights) unless
+ * it is switched off. Annotations never depend on the inference service: when it is down, the
+ * banners say so and the annotations (and any candles already loaded) stay usable.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useCandleHistory, type HistoryTarget } from '@/hooks/useCandleHistory';
+import { usePredictions } from '@/hooks/usePredictions';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
+import { NEGATIVE_LABEL } from '@/lib/constants';
 import { labelColorFn, mergeLabels } from '@/lib/labels';
+import { buildOverlay } from '@/lib/predictions/overlay';
+import type { PredictionSettings } from '@/lib/predictions/settings';
 import { spanIndexRange, timeframeSeconds, type SelectedSpan } from '@/lib/spans';
 import type { LabelDef, Partition, SpanAnnotation } from '@/types';
+import type { Disagreement, PredictionSpan } from '@/types/predictions';
 import { AnnotationDialog, type DialogValues } from './AnnotationDialog';
 import { AnnotationList } from './AnnotationList';
 import { AnnotationToolbar } from './AnnotationToolbar';
-import { CandleChart, type CandleChartHandle, type ChartMode } from './CandleChart';
+import { CandleChart, type CandleChartHandle, type ChartMode, type ChartPredictionOverlay } from './CandleChart';
 import { PartitionSelector, partitionKey, type PartitionOption } from './PartitionSelector';
+import { PredictionPanel } from './PredictionPanel';
 import { ServiceBanner } from './ServiceBanner';
 
 export interface WorkbenchProps {
@@ -24,14 +31,23 @@ export interface WorkbenchProps {
   annotatedPartitions: readonly { pair: string; timeframe: string; annotations: number }[];
   initialSelection: { pair: string; timeframe: string } | null;
   databaseError: string | null;
+  /** The prediction overlay: on or off, and how often the model server is polled. */
+  predictions: PredictionSettings;
 }
 
 type Selection = { pair: string; timeframe: string };
+/** A span waiting in the dialog; from a prediction when `prediction` is set. */
+type PendingSpan = SelectedSpan & { prediction?: PredictionSpan };
 
 const HEALTH_POLL_MS = 10_000;
 const byStart = (a: SpanAnnotation, b: SpanAnnotation) => a.start_time - b.start_time || a.created_at.localeCompare(b.created_at);
 
-export function Workbench({ defaultLabels, annotatedPartitions, initialSelection, databaseError }: WorkbenchProps) {
+/** What the model said, as an annotation's model_prediction. */
+function modelPredictionOf(p: PredictionSpan) {
+  return { label: p.label, confidence: Math.min(1, Math.max(0, p.confidence)), model_version: p.model_version };
+}
+
+export function Workbench({ defaultLabels, annotatedPartitions, initialSelection, databaseError, predictions: predictionSettings }: WorkbenchProps) {
   const [partitions, setPartitions] = useState<Partition[] | null>(null);
   const [partitionsError, setPartitionsError] = useState<ApiRequestError | null>(null);
   const [selection, setSelection] = useState<Selection | null>(initialSelection);
@@ -40,7 +56,7 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
   const [annotationsLoading, setAnnotationsLoading] = useState(false);
   const [dbError, setDbError] = useState<string | null>(databaseError);
   const [mode, setMode] = useState<ChartMode>('pan');
-  const [pending, setPending] = useState<SelectedSpan | null>(null);
+  const [pending, setPending] = useState<PendingSpan | null>(null);
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -96,6 +112,35 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
   );
   const history = useCandleHistory(target);
   const times = useMemo(() => history.candles.map((c) => c.time), [history.candles]);
+
+  // --- Predictions: one state container; the overlay is derived from it and the annotations --
+  const predictionsOn = predictionSettings.enabled;
+  const predictions = usePredictions({
+    enabled: predictionsOn,
+    pair: selection?.pair ?? null,
+    timeframe: selection?.timeframe ?? null,
+    candles: history.candles,
+    pollMs: predictionSettings.pollMs,
+  });
+  const ps = predictions.state;
+  const overlay = useMemo(
+    () =>
+      buildOverlay({
+        result: ps.result,
+        human: annotations,
+        filter: { threshold: ps.confidenceThreshold, selectedLabels: ps.selectedLabels },
+        showOnlyDisagreements: ps.showOnlyDisagreements,
+        colorOf,
+      }),
+    [ps.result, annotations, ps.confidenceThreshold, ps.selectedLabels, ps.showOnlyDisagreements, colorOf],
+  );
+  const chartOverlay = useMemo<ChartPredictionOverlay | null>(
+    () =>
+      predictionsOn
+        ? { visible: ps.visible, bars: overlay.bars, markers: overlay.markers, highlights: overlay.report.disagreements }
+        : null,
+    [predictionsOn, ps.visible, overlay],
+  );
 
   // --- Annotations -----------------------------------------------------------------------------
   useEffect(() => {
@@ -180,9 +225,16 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
     setDialogError(null);
     try {
       if (pending) {
+        // A reviewed prediction keeps what the model said; O is always a human correction.
+        const fromModel = pending.prediction
+          ? {
+              source: values.label === NEGATIVE_LABEL ? 'human_correction' : 'human',
+              model_prediction: modelPredictionOf(pending.prediction),
+            }
+          : {};
         const created = await apiFetch<SpanAnnotation>('/api/span-annotations', {
           method: 'POST',
-          body: JSON.stringify({ ...selection, start_time: pending.start_time, end_time: pending.end_time, ...values }),
+          body: JSON.stringify({ ...selection, start_time: pending.start_time, end_time: pending.end_time, ...values, ...fromModel }),
         });
         setAnnotations((list) => [...list, created].sort(byStart));
         setSelectedId(created.id);
@@ -201,6 +253,58 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
       setSaving(false);
     }
   };
+
+  /** "Not a pattern": a negative annotation over the prediction, with what the model said. */
+  const dismissPrediction = useCallback(async (p: PredictionSpan, inDialog: boolean) => {
+    setSaving(true);
+    try {
+      const created = await apiFetch<SpanAnnotation>('/api/span-annotations', {
+        method: 'POST',
+        body: JSON.stringify({
+          pair: p.pair,
+          timeframe: p.timeframe,
+          label: NEGATIVE_LABEL,
+          start_time: p.start_time,
+          end_time: p.end_time,
+          confidence: 1,
+          source: 'human_correction',
+          model_prediction: modelPredictionOf(p),
+        }),
+      });
+      setAnnotations((list) => [...list, created].sort(byStart));
+      setPending(null);
+      setDialogError(null);
+    } catch (err) {
+      // In the dialog, the dialog says why; from the list, the banner does.
+      if (inDialog) setDialogError((err as Error).message);
+      else setDbError((err as Error).message);
+    } finally {
+      setSaving(false);
+    }
+  }, []);
+
+  const reviewDisagreement = useCallback(
+    (id: string) => {
+      const d = overlay.report.disagreements.find((x) => x.id === id);
+      if (!d?.prediction) return;
+      const range = spanIndexRange(times, d.prediction.start_time, d.prediction.end_time);
+      if (!range) return;
+      chartRef.current?.cancelSelection();
+      setSelectedId(null);
+      setEditing(false);
+      setDialogError(null);
+      setPending({ ...range, start_time: d.prediction.start_time, end_time: d.prediction.end_time, prediction: d.prediction });
+    },
+    [overlay, times],
+  );
+
+  const jumpToDisagreement = useCallback(
+    async (d: Disagreement) => {
+      await history.loadUntil(d.start_time - 20 * timeframeSeconds(d.timeframe));
+      setJumpTo({ start: d.start_time, end: d.end_time });
+    },
+    [history],
+  );
 
   const remove = useCallback(async (a: SpanAnnotation) => {
     try {
@@ -271,7 +375,14 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
           historyComplete={history.complete && history.candles.length > 0}
         />
       </header>
-      <ServiceBanner serviceError={serviceError} databaseError={dbError} onRetry={retry} />
+      <ServiceBanner
+        serviceError={serviceError}
+        databaseError={dbError}
+        onRetry={retry}
+        modelOffline={
+          predictionsOn && ps.server === 'offline' ? { pollMs: predictions.pollMs, onRetry: predictions.checkServer } : null
+        }
+      />
       <main className="main">
         <section className="chart-area">
           <CandleChart
@@ -297,7 +408,11 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
               setDialogError(null);
             }}
             onNearOldest={() => void history.loadOlder()}
+            predictions={chartOverlay}
+            onDisagreementClick={reviewDisagreement}
+            onViewChange={predictions.viewChanged}
           />
+          {predictionsOn && ps.isLoading && <div className="chart-shimmer" data-testid="prediction-loading" aria-hidden />}
           {!history.candles.length && (
             <div className="chart-empty" data-testid="chart-empty">
               {!selection
@@ -323,11 +438,13 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
               labels={labels}
               initial={
                 pending
-                  ? { label: labels[0]?.name ?? '', confidence: 1, note: '' }
+                  ? { label: pending.prediction?.label ?? labels[0]?.name ?? '', confidence: 1, note: '' }
                   : { label: selected!.label, confidence: selected!.confidence, note: selected!.note }
               }
               saving={saving}
               error={dialogError}
+              prediction={pending?.prediction}
+              onNotAPattern={pending?.prediction ? () => void dismissPrediction(pending.prediction!, true) : undefined}
               onSave={(values) => void save(values)}
               onCancel={() => {
                 chartRef.current?.cancelSelection();
@@ -337,6 +454,20 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
             />
           )}
         </section>
+        <div className="sidebar">
+        {predictionsOn && (
+          <PredictionPanel
+            controller={predictions}
+            labels={labels}
+            report={overlay.report}
+            onJump={(d) => void jumpToDisagreement(d)}
+            onReview={(d) => {
+              void jumpToDisagreement(d);
+              reviewDisagreement(d.id);
+            }}
+            onNotAPattern={(d) => d.prediction && void dismissPrediction(d.prediction, false)}
+          />
+        )}
         <AnnotationList
           annotations={annotations}
           colorOf={colorOf}
@@ -350,6 +481,7 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
           }}
           onDelete={(a) => void remove(a)}
         />
+        </div>
       </main>
     </div>
   );

@@ -1,0 +1,232 @@
+'use client';
+
+/**
+ * The model's view, for the annotators: a master toggle, the serving model (name, version,
+ * when it was trained, per-class F1), "Run on visible" and "Predict all", the confidence
+ * threshold, one checkbox per label (colour and F1), "Show only disagreements", auto-predict,
+ * the summary counts, and the disagreements to review one by one. Every control reads and
+ * writes the one prediction state (hooks/usePredictions.ts); errors show here and never block
+ * annotating.
+ */
+import { useId } from 'react';
+import type { PredictionController } from '@/hooks/usePredictions';
+import { classF1, labelF1 } from '@/lib/predictions/model-info';
+import { percent } from '@/lib/predictions/overlay';
+import { formatUtc } from '@/lib/spans';
+import type { LabelDef } from '@/types';
+import type { Disagreement, DisagreementKind, DisagreementReport } from '@/types/predictions';
+
+const KIND_TEXT: Record<DisagreementKind, string> = {
+  missed_by_model: 'missed by the model',
+  missed_by_human: 'not annotated',
+  label_mismatch: 'label mismatch',
+};
+
+/** Disagreements listed at once; the chart shows them all. */
+const LIST_LIMIT = 200;
+
+const f1Text = (f1: number | null) => (f1 === null ? '' : `F1 ${f1.toFixed(2)}`);
+
+export function PredictionPanel(props: {
+  controller: PredictionController;
+  labels: readonly LabelDef[];
+  report: DisagreementReport;
+  onJump: (d: Disagreement) => void;
+  onReview: (d: Disagreement) => void;
+  onNotAPattern: (d: Disagreement) => void;
+}) {
+  const { controller: c, labels, report } = props;
+  const { state, model } = c;
+  const thresholdId = useId();
+  const offline = state.server === 'offline';
+  const disabled = !c.canPredict || state.isLoading;
+  const labelNames = labels.map((l) => l.name);
+  const s = report.summary;
+
+  return (
+    <section className="predictions" aria-label="Model predictions" data-testid="prediction-panel" data-server={state.server}>
+      <header className="predictions__head">
+        <h2>Model predictions</h2>
+        <label className="toggle" title="Show or hide everything the model drew">
+          <input
+            type="checkbox"
+            checked={state.visible}
+            data-testid="predictions-visible"
+            onChange={(e) => c.setVisible(e.target.checked)}
+          />
+          Show
+        </label>
+      </header>
+
+      {offline ? (
+        <p className="predictions__status predictions__status--offline" data-testid="panel-offline">
+          Model server offline: controls are paused until it answers again.
+        </p>
+      ) : model ? (
+        <details className="model-info" data-testid="model-info">
+          <summary>
+            <b data-testid="model-name">{model.name}</b> <span data-testid="model-version">{model.version}</span>
+            <span className="model-info__trained">trained {model.trained_at}</span>
+          </summary>
+          <table className="model-info__f1">
+            <thead>
+              <tr>
+                <th>class</th>
+                <th>F1</th>
+                <th>support</th>
+              </tr>
+            </thead>
+            <tbody>
+              {classF1(model).map((row) => (
+                <tr key={row.cls}>
+                  <td>{row.cls}</td>
+                  <td>{row.f1.toFixed(2)}</td>
+                  <td>{row.support ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ) : (
+        <p className="predictions__status" data-testid="no-model">
+          {state.server === 'unknown'
+            ? state.error
+              ? 'Cannot read the model info (see below).'
+              : 'Asking the model server…'
+            : 'No model serves this pair and timeframe (materialize trained_model).'}
+        </p>
+      )}
+
+      <div className="predictions__actions">
+        <button type="button" className="btn" data-testid="predict-visible" disabled={disabled} onClick={c.runVisible}>
+          Run on visible
+        </button>
+        <button
+          type="button"
+          className="btn"
+          data-testid="predict-all"
+          disabled={disabled}
+          onClick={c.predictAll}
+          title="Predict every loaded candle (POST /predict/batch)"
+        >
+          Predict all
+        </button>
+        {state.isLoading && <span className="predictions__busy">Predicting…</span>}
+      </div>
+
+      {state.error && (
+        <p className="predictions__error" role="alert" data-testid="prediction-error">
+          {state.error}
+        </p>
+      )}
+
+      <label className="field" htmlFor={thresholdId}>
+        <span>
+          Confidence at least <output data-testid="threshold-value">{percent(state.confidenceThreshold)}</output>
+        </span>
+        <input
+          id={thresholdId}
+          type="range"
+          min={0}
+          max={1}
+          step={0.01}
+          value={state.confidenceThreshold}
+          disabled={offline}
+          data-testid="confidence-threshold"
+          onChange={(e) => c.setThreshold(Number(e.target.value))}
+        />
+      </label>
+
+      <fieldset className="predictions__labels" disabled={offline}>
+        <legend>Labels</legend>
+        {labels.map((l) => {
+          const checked = state.selectedLabels === null || state.selectedLabels.has(l.name);
+          return (
+            <label key={l.name} className="toggle" data-testid={`label-toggle-${l.name}`}>
+              <input type="checkbox" checked={checked} onChange={() => c.toggleLabel(l.name, labelNames)} />
+              <span className="swatch" style={{ background: l.color }} />
+              <span className="toggle__name">{l.name}</span>
+              <span className="toggle__f1">{f1Text(labelF1(model, l.name))}</span>
+            </label>
+          );
+        })}
+      </fieldset>
+
+      <div className="predictions__options">
+        <label className="toggle">
+          <input
+            type="checkbox"
+            checked={state.showOnlyDisagreements}
+            disabled={offline}
+            data-testid="show-only-disagreements"
+            onChange={(e) => c.setShowOnlyDisagreements(e.target.checked)}
+          />
+          Show only disagreements
+        </label>
+        <label className="toggle" title="Predict the candles in view whenever the view changes">
+          <input
+            type="checkbox"
+            checked={state.autoPredict}
+            disabled={offline}
+            data-testid="auto-predict"
+            onChange={(e) => c.setAutoPredict(e.target.checked)}
+          />
+          Auto-predict the view
+        </label>
+      </div>
+
+      <dl className="summary" data-testid="prediction-summary">
+        <Count name="predictions" label="Predicted spans" value={state.result ? s.predictions : null} />
+        <Count name="agreements" label="Agreements" value={state.result ? s.agreements : null} />
+        <Count name="missed_by_model" label="Missed by the model" value={state.result ? s.missed_by_model : null} kind />
+        <Count name="missed_by_human" label="Not annotated" value={state.result ? s.missed_by_human : null} kind />
+        <Count name="label_mismatch" label="Label mismatch" value={state.result ? s.label_mismatch : null} kind />
+        <Count name="dismissed" label="Not a pattern" value={state.result ? s.dismissed : null} />
+      </dl>
+      {state.result && (
+        <p className="predictions__range" data-testid="prediction-range">
+          {state.result.kind === 'all' ? 'All loaded candles' : 'Visible candles'}: {formatUtc(state.result.start)} → {formatUtc(state.result.end)}
+        </p>
+      )}
+
+      {report.disagreements.length > 0 && (
+        <ul className="disagreements" data-testid="disagreement-list">
+          {report.disagreements.slice(0, LIST_LIMIT).map((d) => (
+            <li key={d.id} className={`disagreement disagreement--${d.kind}`} data-testid="disagreement-item" data-kind={d.kind} data-id={d.id}>
+              <button type="button" className="disagreement__jump" onClick={() => props.onJump(d)} title="Show on the chart">
+                <span className="disagreement__kind">{KIND_TEXT[d.kind]}</span>
+                <span>
+                  {d.prediction ? `${d.prediction.label} (${percent(d.prediction.confidence)})` : d.human?.label}
+                  {d.kind === 'label_mismatch' && d.human ? ` vs ${d.human.label}` : ''}
+                </span>
+                <span className="disagreement__time">{formatUtc(d.start_time)}</span>
+              </button>
+              {d.prediction && (
+                <span className="disagreement__actions">
+                  <button type="button" className="btn btn--small" data-testid="review-prediction" onClick={() => props.onReview(d)}>
+                    Review
+                  </button>
+                  <button type="button" className="btn btn--small" data-testid="not-a-pattern" onClick={() => props.onNotAPattern(d)}>
+                    Not a pattern
+                  </button>
+                </span>
+              )}
+            </li>
+          ))}
+          {report.disagreements.length > LIST_LIMIT && (
+            <li className="disagreements__more">…and {report.disagreements.length - LIST_LIMIT} more on the chart</li>
+          )}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Count(props: { name: string; label: string; value: number | null; kind?: boolean }) {
+  return (
+    <div className={`summary__row ${props.kind ? `summary__row--${props.name}` : ''}`}>
+      <dt>{props.label}</dt>
+      <dd data-testid={`summary-${props.name}`}>{props.value ?? '–'}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,237 @@
+/**
+ * Disagreement highlights: a series primitive that marks where the model and the annotators
+ * disagree, in three styles:
+ *
+ * - `missed_by_model` (a human span the model did not find): red dashed border;
+ * - `missed_by_human` (a prediction no annotator marked): yellow fill, clickable;
+ * - `label_mismatch` (both found it, with different labels): orange border, clickable.
+ *
+ * Three layers as in lightweight-charts' plugin examples (and span-rectangles.ts): the source
+ * holds boxes in data space (candle indexes, prices), sorted by their first candle; the pane
+ * view's update() converts only those near the visible range to pixels (binary search, so
+ * thousands of boxes over 50k candles cost nothing while panning); the renderer only paints.
+ * Drawn with the series on the main canvas ('normal'), not on the 'top' canvas, which
+ * lightweight-charts repaints on every crosshair move.
+ */
+import type {
+  IChartApi,
+  IPrimitivePaneRenderer,
+  IPrimitivePaneView,
+  ISeriesApi,
+  ISeriesPrimitive,
+  Logical,
+  PrimitiveHoveredItem,
+  PrimitivePaneViewZOrder,
+  SeriesAttachedParameter,
+  SeriesType,
+  Time,
+} from 'lightweight-charts';
+import { withAlpha } from '@/lib/labels';
+import type { DisagreementKind } from '@/types/predictions';
+
+type CanvasRenderingTarget2D = Parameters<IPrimitivePaneRenderer['draw']>[0];
+
+/** One highlight in data space. */
+export interface HighlightBox {
+  id: string;
+  kind: DisagreementKind;
+  /** Index of the first loaded candle (inclusive). */
+  from: number;
+  /** Index of the last loaded candle (inclusive). */
+  to: number;
+  low: number;
+  high: number;
+}
+
+export interface HighlightStyle {
+  color: string;
+  /** 0 for no fill. */
+  fillOpacity: number;
+  /** 0 for no border. */
+  borderWidth: number;
+  dashed: boolean;
+}
+
+export interface DisagreementHighlightsOptions {
+  styles: Record<DisagreementKind, HighlightStyle>;
+  /** Room above and below the candles' high and low, as a fraction of the box height. */
+  verticalPadding: number;
+}
+
+export const defaultDisagreementHighlightsOptions: DisagreementHighlightsOptions = {
+  styles: {
+    missed_by_model: { color: '#ff1744', fillOpacity: 0, borderWidth: 2, dashed: true },
+    missed_by_human: { color: '#ffd600', fillOpacity: 0.22, borderWidth: 0, dashed: false },
+    label_mismatch: { color: '#ff9100', fillOpacity: 0, borderWidth: 2, dashed: false },
+  },
+  verticalPadding: 0.16,
+};
+
+/** Kinds a click acts on (they carry a prediction to accept or dismiss). */
+const CLICKABLE: ReadonlySet<DisagreementKind> = new Set(['missed_by_human', 'label_mismatch']);
+
+interface ScreenBox {
+  id: string;
+  kind: DisagreementKind;
+  x1: number;
+  x2: number;
+  y1: number;
+  y2: number;
+}
+
+class HighlightsRenderer implements IPrimitivePaneRenderer {
+  constructor(
+    private readonly boxes: readonly ScreenBox[],
+    private readonly options: DisagreementHighlightsOptions,
+  ) {}
+
+  draw(target: CanvasRenderingTarget2D): void {
+    target.useBitmapCoordinateSpace(({ context: ctx, horizontalPixelRatio: hr, verticalPixelRatio: vr }) => {
+      for (const b of this.boxes) {
+        const style = this.options.styles[b.kind];
+        const x = Math.round(b.x1 * hr);
+        const y = Math.round(b.y1 * vr);
+        const w = Math.max(1, Math.round((b.x2 - b.x1) * hr));
+        const h = Math.max(1, Math.round((b.y2 - b.y1) * vr));
+        if (style.fillOpacity > 0) {
+          ctx.fillStyle = withAlpha(style.color, style.fillOpacity);
+          ctx.fillRect(x, y, w, h);
+        }
+        if (style.borderWidth > 0) {
+          const line = Math.max(1, Math.round(style.borderWidth * hr));
+          ctx.setLineDash(style.dashed ? [6 * hr, 4 * hr] : []);
+          ctx.lineWidth = line;
+          ctx.strokeStyle = style.color;
+          ctx.strokeRect(x + line / 2, y + line / 2, w - line, h - line);
+        }
+      }
+      ctx.setLineDash([]);
+    });
+  }
+}
+
+class HighlightsPaneView implements IPrimitivePaneView {
+  private boxes: ScreenBox[] = [];
+
+  constructor(private readonly source: DisagreementHighlights) {}
+
+  update(): void {
+    const { chart, series } = this.source;
+    this.boxes = [];
+    if (!chart || !series) return;
+    const timeScale = chart.timeScale();
+    const visible = timeScale.getVisibleLogicalRange();
+    if (!visible) return;
+    const o = this.source.options;
+    const halfBar = timeScale.options().barSpacing / 2;
+    const boxes = this.source.boxes;
+    // Boxes are sorted by `from`; none is longer than maxLength, so earlier ones cannot reach the view.
+    let i = lowerBoundFrom(boxes, visible.from - 1 - this.source.maxLength);
+    for (; i < boxes.length && boxes[i].from <= visible.to + 1; i++) {
+      const s = boxes[i];
+      if (s.to < visible.from - 1) continue;
+      const xa = timeScale.logicalToCoordinate(s.from as Logical);
+      const xb = timeScale.logicalToCoordinate(s.to as Logical);
+      const pad = (s.high - s.low) * o.verticalPadding || Math.abs(s.high) * 0.0008;
+      const ya = series.priceToCoordinate(s.high + pad);
+      const yb = series.priceToCoordinate(s.low - pad);
+      if (xa === null || xb === null || ya === null || yb === null) continue;
+      this.boxes.push({
+        id: s.id,
+        kind: s.kind,
+        x1: Math.min(xa, xb) - halfBar,
+        x2: Math.max(xa, xb) + halfBar,
+        y1: Math.min(ya, yb),
+        y2: Math.max(ya, yb),
+      });
+    }
+  }
+
+  /** The clickable highlight at (x, y) in CSS pixels, the smallest when they overlap. */
+  boxAt(x: number, y: number): ScreenBox | null {
+    let best: ScreenBox | null = null;
+    for (const b of this.boxes) {
+      if (!CLICKABLE.has(b.kind) || x < b.x1 || x > b.x2 || y < b.y1 || y > b.y2) continue;
+      if (!best || (b.x2 - b.x1) * (b.y2 - b.y1) < (best.x2 - best.x1) * (best.y2 - best.y1)) best = b;
+    }
+    return best;
+  }
+
+  zOrder(): PrimitivePaneViewZOrder {
+    return 'normal';
+  }
+
+  renderer(): IPrimitivePaneRenderer {
+    return new HighlightsRenderer(this.boxes, this.source.options);
+  }
+}
+
+/** First index whose box starts at or after `from`. */
+function lowerBoundFrom(boxes: readonly HighlightBox[], from: number): number {
+  let lo = 0;
+  let hi = boxes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (boxes[mid].from < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class DisagreementHighlights implements ISeriesPrimitive<Time> {
+  chart: IChartApi | null = null;
+  series: ISeriesApi<SeriesType> | null = null;
+  boxes: readonly HighlightBox[] = [];
+  /** Candles in the longest box, minus one. */
+  maxLength = 0;
+  options: DisagreementHighlightsOptions;
+  private readonly views: readonly HighlightsPaneView[];
+  private requestUpdate: (() => void) | null = null;
+
+  constructor(options: Partial<DisagreementHighlightsOptions> = {}) {
+    this.options = { ...defaultDisagreementHighlightsOptions, ...options };
+    this.views = [new HighlightsPaneView(this)];
+  }
+
+  attached({ chart, series, requestUpdate }: SeriesAttachedParameter<Time>): void {
+    this.chart = chart as IChartApi;
+    this.series = series;
+    this.requestUpdate = requestUpdate;
+    requestUpdate();
+  }
+
+  detached(): void {
+    this.chart = null;
+    this.series = null;
+    this.requestUpdate = null;
+  }
+
+  setBoxes(boxes: readonly HighlightBox[]): void {
+    this.boxes = [...boxes].sort((a, b) => a.from - b.from);
+    this.maxLength = this.boxes.reduce((m, b) => Math.max(m, b.to - b.from), 0);
+    this.requestUpdate?.();
+  }
+
+  applyOptions(options: Partial<DisagreementHighlightsOptions>): void {
+    this.options = { ...this.options, ...options };
+    this.requestUpdate?.();
+  }
+
+  updateAllViews(): void {
+    for (const view of this.views) view.update();
+  }
+
+  paneViews(): readonly IPrimitivePaneView[] {
+    return this.views;
+  }
+
+  /** The id of the clickable highlight at (x, y) in CSS pixels of the pane, as last drawn. */
+  highlightAt(x: number, y: number): string | null {
+    return this.views[0].boxAt(x, y)?.id ?? null;
+  }
+
+  hitTest(x: number, y: number): PrimitiveHoveredItem | null {
+    const id = this.highlightAt(x, y);
+    return id ? { externalId: id, zOrder: 'normal', cursorStyle: 'pointer', hitTestPriority: 0 } : null;
+  }
+}
