@@ -136,8 +136,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--labels-from", choices=("annotations", "ground_truth"), default="annotations")
     parser.add_argument("--features", choices=("normalised", "platform", "both"), default="both")
-    parser.add_argument("--class-weights", choices=("balanced", "none"), default="balanced",
-                        help="as training.class_weights (the config default is balanced)")
+    parser.add_argument(
+        "--class-weights",
+        choices=("balanced", "none"),
+        default="balanced",
+        help="as training.class_weights (the config default is balanced)",
+    )
     parser.add_argument("--report", action="store_true", help="print the per-class report")
     args = parser.parse_args()
     kwargs = {} if args.seed is None else {"seed": args.seed}
@@ -148,15 +152,27 @@ def main() -> None:
         train_y = truth
     else:
         index = {t: i for i, t in enumerate(candles["time"].tolist())}
-        kept = [a for a in annotate(planted, candles["time"].to_numpy(), **kwargs) if a.label != "O" and a.confidence >= 0.5]
+        kept = [
+            a for a in annotate(planted, candles["time"].to_numpy(), **kwargs) if a.label != "O" and a.confidence >= 0.5
+        ]
         train_y = tags(n, [(a.label, index[a.start_time], index[a.end_time]) for a in kept])
     builders = {"normalised": [normalised_features], "platform": [platform_like_features]}
     builders["both"] = builders["normalised"] + builders["platform"]
-    features = with_context(pd.concat([b(candles).add_prefix(f"{b.__name__[:4]}_") for b in builders[args.features]], axis=1))
+    features = with_context(
+        pd.concat([b(candles).add_prefix(f"{b.__name__[:4]}_") for b in builders[args.features]], axis=1)
+    )
     cut = int(n * 0.7)
     warmup = 60
-    model = XGBClassifier(n_estimators=200, max_depth=6, learning_rate=0.1, subsample=0.9,
-                          colsample_bytree=0.8, tree_method="hist", n_jobs=2, random_state=0)
+    model = XGBClassifier(
+        n_estimators=200,
+        max_depth=6,
+        learning_rate=0.1,
+        subsample=0.9,
+        colsample_bytree=0.8,
+        tree_method="hist",
+        n_jobs=2,
+        random_state=0,
+    )
     started = time.perf_counter()
     fit_y = train_y[warmup : cut - 5]
     weights = compute_sample_weight("balanced", fit_y) if args.class_weights == "balanced" else None
@@ -165,10 +181,12 @@ def main() -> None:
     true = truth[cut:]
     macro = f1_score(true, pred, average="macro")
     precision, recall, f1 = span_f1(true, pred)
-    print(f"{args.pair}|{args.timeframe} features={args.features} labels={args.labels_from} weights={args.class_weights} "
-          f"({features.shape[1]} columns, {time.perf_counter() - started:.1f}s): "
-          f"candle macro F1 {macro:.3f}; span P {precision:.3f} R {recall:.3f} F1 {f1:.3f} "
-          f"({len(runs(pred))} predicted, {len(runs(true))} true spans)")
+    print(
+        f"{args.pair}|{args.timeframe} features={args.features} labels={args.labels_from} weights={args.class_weights} "
+        f"({features.shape[1]} columns, {time.perf_counter() - started:.1f}s): "
+        f"candle macro F1 {macro:.3f}; span P {precision:.3f} R {recall:.3f} F1 {f1:.3f} "
+        f"({len(runs(pred))} predicted, {len(runs(true))} true spans)"
+    )
     if args.report:
         print(classification_report(true, pred, target_names=list(CLASSES), digits=3))
 

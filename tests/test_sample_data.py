@@ -22,8 +22,17 @@ from ml_platform.sample_data import (
 
 N_CANDLES = 3000
 ANNOTATION_KEYS = {
-    "id", "pair", "timeframe", "label", "start_time", "end_time", "confidence",
-    "source", "model_prediction", "note", "created_at",
+    "id",
+    "pair",
+    "timeframe",
+    "label",
+    "start_time",
+    "end_time",
+    "confidence",
+    "source",
+    "model_prediction",
+    "note",
+    "created_at",
 }
 SPAN_KEYS = {"pair", "timeframe", "label", "start_time", "end_time", "start_index", "end_index"}
 
