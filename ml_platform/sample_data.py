@@ -32,7 +32,6 @@ Run it as ``ml-platform-sample-data`` or ``python -m ml_platform.sample_data``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 import zlib
@@ -46,7 +45,9 @@ import pandas as pd
 from scipy.signal import lfilter
 from tqdm import tqdm
 
+from ml_platform import storage
 from ml_platform.config import PipelineConfig, load_config
+from ml_platform.labeling.annotations import Annotation, AnnotationExport, ModelPrediction
 from ml_platform.partitions import Partition
 
 DEFAULT_SEED = 20240601
@@ -125,36 +126,6 @@ class PlantedSpan(msgspec.Struct, frozen=True, kw_only=True):
     end_time: int
     start_index: int
     end_index: int
-
-
-class ModelPrediction(msgspec.Struct, frozen=True, kw_only=True):
-    """What the model said about a span a human then corrected."""
-
-    label: str
-    confidence: float
-    model_version: str
-
-
-class Annotation(msgspec.Struct, frozen=True, kw_only=True):
-    """One span in the web's export format (DESIGN.md, "Annotations")."""
-
-    id: str
-    pair: str
-    timeframe: str
-    label: str
-    start_time: int
-    end_time: int
-    confidence: float
-    source: str
-    model_prediction: ModelPrediction | None
-    note: str
-    created_at: str
-
-
-class AnnotationExport(msgspec.Struct, frozen=True, kw_only=True):
-    version: int
-    exported_at: str
-    annotations: list[Annotation]
 
 
 class GroundTruth(msgspec.Struct, frozen=True, kw_only=True):
@@ -621,15 +592,7 @@ def candles_to_csv(candles: pd.DataFrame, style: str) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:  # "x": never clobber; mode follows the umask
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    storage.write_atomic(path, lambda temporary: temporary.write_bytes(data))
 
 
 def _json_bytes(value: msgspec.Struct) -> bytes:

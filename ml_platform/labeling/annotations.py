@@ -94,8 +94,8 @@ class AnnotationExport(msgspec.Struct, frozen=True, kw_only=True):
     """One export file."""
 
     version: int
-    annotations: list[Annotation]
     exported_at: str | None = None
+    annotations: list[Annotation]
 
 
 @dataclass(frozen=True)
