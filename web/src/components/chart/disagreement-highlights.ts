@@ -14,22 +14,21 @@
  * lightweight-charts repaints on every crosshair move.
  */
 import type {
-  IChartApi,
   IPrimitivePaneRenderer,
   IPrimitivePaneView,
-  ISeriesApi,
-  ISeriesPrimitive,
-  Logical,
   PrimitiveHoveredItem,
   PrimitivePaneViewZOrder,
-  SeriesAttachedParameter,
-  SeriesType,
-  Time,
 } from 'lightweight-charts';
 import { withAlpha } from '@/lib/labels';
 import type { DisagreementKind } from '@/types/predictions';
-
-type CanvasRenderingTarget2D = Parameters<IPrimitivePaneRenderer['draw']>[0];
+import {
+  bitmapRect,
+  BoxPrimitive,
+  type CanvasRenderingTarget2D,
+  type PixelRect,
+  smallestAt,
+  toPixelRect,
+} from './box-primitive';
 
 /** One highlight in data space. */
 export interface HighlightBox {
@@ -70,13 +69,9 @@ export const defaultDisagreementHighlightsOptions: DisagreementHighlightsOptions
 /** Kinds a click acts on (they carry a prediction to accept or dismiss). */
 const CLICKABLE: ReadonlySet<DisagreementKind> = new Set(['missed_by_human', 'label_mismatch']);
 
-interface ScreenBox {
+interface ScreenBox extends PixelRect {
   id: string;
   kind: DisagreementKind;
-  x1: number;
-  x2: number;
-  y1: number;
-  y2: number;
 }
 
 class HighlightsRenderer implements IPrimitivePaneRenderer {
@@ -89,10 +84,7 @@ class HighlightsRenderer implements IPrimitivePaneRenderer {
     target.useBitmapCoordinateSpace(({ context: ctx, horizontalPixelRatio: hr, verticalPixelRatio: vr }) => {
       for (const b of this.boxes) {
         const style = this.options.styles[b.kind];
-        const x = Math.round(b.x1 * hr);
-        const y = Math.round(b.y1 * vr);
-        const w = Math.max(1, Math.round((b.x2 - b.x1) * hr));
-        const h = Math.max(1, Math.round((b.y2 - b.y1) * vr));
+        const { x, y, w, h } = bitmapRect(b, hr, vr);
         if (style.fillOpacity > 0) {
           ctx.fillStyle = withAlpha(style.color, style.fillOpacity);
           ctx.fillRect(x, y, w, h);
@@ -123,38 +115,20 @@ class HighlightsPaneView implements IPrimitivePaneView {
     const visible = timeScale.getVisibleLogicalRange();
     if (!visible) return;
     const o = this.source.options;
-    const halfBar = timeScale.options().barSpacing / 2;
     const boxes = this.source.boxes;
     // Boxes are sorted by `from`; none is longer than maxLength, so earlier ones cannot reach the view.
     let i = lowerBoundFrom(boxes, visible.from - 1 - this.source.maxLength);
     for (; i < boxes.length && boxes[i].from <= visible.to + 1; i++) {
       const s = boxes[i];
       if (s.to < visible.from - 1) continue;
-      const xa = timeScale.logicalToCoordinate(s.from as Logical);
-      const xb = timeScale.logicalToCoordinate(s.to as Logical);
-      const pad = (s.high - s.low) * o.verticalPadding || Math.abs(s.high) * 0.0008;
-      const ya = series.priceToCoordinate(s.high + pad);
-      const yb = series.priceToCoordinate(s.low - pad);
-      if (xa === null || xb === null || ya === null || yb === null) continue;
-      this.boxes.push({
-        id: s.id,
-        kind: s.kind,
-        x1: Math.min(xa, xb) - halfBar,
-        x2: Math.max(xa, xb) + halfBar,
-        y1: Math.min(ya, yb),
-        y2: Math.max(ya, yb),
-      });
+      const rect = toPixelRect(chart, series, s, o.verticalPadding, 0.0008);
+      if (rect) this.boxes.push({ id: s.id, kind: s.kind, ...rect });
     }
   }
 
   /** The clickable highlight at (x, y) in CSS pixels, the smallest when they overlap. */
   boxAt(x: number, y: number): ScreenBox | null {
-    let best: ScreenBox | null = null;
-    for (const b of this.boxes) {
-      if (!CLICKABLE.has(b.kind) || x < b.x1 || x > b.x2 || y < b.y1 || y > b.y2) continue;
-      if (!best || (b.x2 - b.x1) * (b.y2 - b.y1) < (best.x2 - best.x1) * (best.y2 - best.y1)) best = b;
-    }
-    return best;
+    return smallestAt(this.boxes, x, y, (b) => CLICKABLE.has(b.kind));
   }
 
   zOrder(): PrimitivePaneViewZOrder {
@@ -178,51 +152,21 @@ function lowerBoundFrom(boxes: readonly HighlightBox[], from: number): number {
   return lo;
 }
 
-export class DisagreementHighlights implements ISeriesPrimitive<Time> {
-  chart: IChartApi | null = null;
-  series: ISeriesApi<SeriesType> | null = null;
+export class DisagreementHighlights extends BoxPrimitive<DisagreementHighlightsOptions> {
   boxes: readonly HighlightBox[] = [];
   /** Candles in the longest box, minus one. */
   maxLength = 0;
-  options: DisagreementHighlightsOptions;
-  private readonly views: readonly HighlightsPaneView[];
-  private requestUpdate: (() => void) | null = null;
+  protected readonly views: readonly HighlightsPaneView[];
 
   constructor(options: Partial<DisagreementHighlightsOptions> = {}) {
-    this.options = { ...defaultDisagreementHighlightsOptions, ...options };
+    super(defaultDisagreementHighlightsOptions, options);
     this.views = [new HighlightsPaneView(this)];
-  }
-
-  attached({ chart, series, requestUpdate }: SeriesAttachedParameter<Time>): void {
-    this.chart = chart as IChartApi;
-    this.series = series;
-    this.requestUpdate = requestUpdate;
-    requestUpdate();
-  }
-
-  detached(): void {
-    this.chart = null;
-    this.series = null;
-    this.requestUpdate = null;
   }
 
   setBoxes(boxes: readonly HighlightBox[]): void {
     this.boxes = [...boxes].sort((a, b) => a.from - b.from);
     this.maxLength = this.boxes.reduce((m, b) => Math.max(m, b.to - b.from), 0);
     this.requestUpdate?.();
-  }
-
-  applyOptions(options: Partial<DisagreementHighlightsOptions>): void {
-    this.options = { ...this.options, ...options };
-    this.requestUpdate?.();
-  }
-
-  updateAllViews(): void {
-    for (const view of this.views) view.update();
-  }
-
-  paneViews(): readonly IPrimitivePaneView[] {
-    return this.views;
   }
 
   /** The id of the clickable highlight at (x, y) in CSS pixels of the pane, as last drawn. */

@@ -9,22 +9,20 @@
  * A later overlay (model predictions) is another primitive of the same shape on the same series.
  */
 import type {
-  IChartApi,
   IPrimitivePaneRenderer,
   IPrimitivePaneView,
-  ISeriesApi,
-  ISeriesPrimitive,
-  Logical,
   PrimitiveHoveredItem,
   PrimitivePaneViewZOrder,
-  SeriesAttachedParameter,
-  SeriesType,
-  Time,
 } from 'lightweight-charts';
 import { withAlpha } from '@/lib/labels';
-
-/** The canvas target lightweight-charts hands a renderer (fancy-canvas's, not imported directly). */
-type CanvasRenderingTarget2D = Parameters<IPrimitivePaneRenderer['draw']>[0];
+import {
+  bitmapRect,
+  BoxPrimitive,
+  type CanvasRenderingTarget2D,
+  type PixelRect,
+  smallestAt,
+  toPixelRect,
+} from './box-primitive';
 
 /** One span in data space, ready to draw. */
 export interface SpanBox {
@@ -67,12 +65,8 @@ export const defaultSpanRectanglesOptions: SpanRectanglesOptions = {
 };
 
 /** A box in media (CSS pixel) coordinates. */
-interface ScreenBox {
+interface ScreenBox extends PixelRect {
   id: string;
-  x1: number;
-  x2: number;
-  y1: number;
-  y2: number;
   color: string;
   label: string;
   selected: boolean;
@@ -89,10 +83,7 @@ class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
     target.useBitmapCoordinateSpace(({ context: ctx, horizontalPixelRatio: hr, verticalPixelRatio: vr }) => {
       const o = this.options;
       for (const b of this.boxes) {
-        const x = Math.round(b.x1 * hr);
-        const y = Math.round(b.y1 * vr);
-        const w = Math.max(1, Math.round((b.x2 - b.x1) * hr));
-        const h = Math.max(1, Math.round((b.y2 - b.y1) * vr));
+        const { x, y, w, h } = bitmapRect(b, hr, vr);
         const line = Math.max(1, Math.round(o.borderWidth * hr * (b.selected ? 2 : 1)));
         if (b.draft) {
           ctx.fillStyle = withAlpha(o.draftColor, 0.12);
@@ -134,21 +125,13 @@ class SpanRectanglesPaneView implements IPrimitivePaneView {
     const visible = timeScale.getVisibleLogicalRange();
     if (!visible) return;
     const o = this.source.options;
-    const halfBar = timeScale.options().barSpacing / 2;
     for (const s of this.source.spans) {
       if (s.to < visible.from - 1 || s.from > visible.to + 1) continue;
-      const xa = timeScale.logicalToCoordinate(s.from as Logical);
-      const xb = timeScale.logicalToCoordinate(s.to as Logical);
-      const pad = (s.high - s.low) * o.verticalPadding || Math.abs(s.high) * 0.0005;
-      const ya = series.priceToCoordinate(s.high + pad);
-      const yb = series.priceToCoordinate(s.low - pad);
-      if (xa === null || xb === null || ya === null || yb === null) continue;
+      const rect = toPixelRect(chart, series, s, o.verticalPadding, 0.0005);
+      if (!rect) continue;
       this.boxes.push({
         id: s.id,
-        x1: Math.min(xa, xb) - halfBar,
-        x2: Math.max(xa, xb) + halfBar,
-        y1: Math.min(ya, yb),
-        y2: Math.max(ya, yb),
+        ...rect,
         color: o.colorOf(s.label),
         label: s.label,
         selected: Boolean(s.selected),
@@ -159,12 +142,7 @@ class SpanRectanglesPaneView implements IPrimitivePaneView {
 
   /** The saved span drawn at (x, y) in CSS pixels, the smallest when boxes overlap. */
   boxAt(x: number, y: number): ScreenBox | null {
-    let best: ScreenBox | null = null;
-    for (const b of this.boxes) {
-      if (b.draft || x < b.x1 || x > b.x2 || y < b.y1 || y > b.y2) continue;
-      if (!best || (b.x2 - b.x1) * (b.y2 - b.y1) < (best.x2 - best.x1) * (best.y2 - best.y1)) best = b;
-    }
-    return best;
+    return smallestAt(this.boxes, x, y, (b) => !b.draft);
   }
 
   zOrder(): PrimitivePaneViewZOrder {
@@ -176,48 +154,18 @@ class SpanRectanglesPaneView implements IPrimitivePaneView {
   }
 }
 
-export class SpanRectangles implements ISeriesPrimitive<Time> {
-  chart: IChartApi | null = null;
-  series: ISeriesApi<SeriesType> | null = null;
+export class SpanRectangles extends BoxPrimitive<SpanRectanglesOptions> {
   spans: readonly SpanBox[] = [];
-  options: SpanRectanglesOptions;
-  private readonly views: readonly SpanRectanglesPaneView[];
-  private requestUpdate: (() => void) | null = null;
+  protected readonly views: readonly SpanRectanglesPaneView[];
 
   constructor(options: Partial<SpanRectanglesOptions> = {}) {
-    this.options = { ...defaultSpanRectanglesOptions, ...options };
+    super(defaultSpanRectanglesOptions, options);
     this.views = [new SpanRectanglesPaneView(this)];
-  }
-
-  attached({ chart, series, requestUpdate }: SeriesAttachedParameter<Time>): void {
-    this.chart = chart as IChartApi;
-    this.series = series;
-    this.requestUpdate = requestUpdate;
-    requestUpdate();
-  }
-
-  detached(): void {
-    this.chart = null;
-    this.series = null;
-    this.requestUpdate = null;
   }
 
   setSpans(spans: readonly SpanBox[]): void {
     this.spans = spans;
     this.requestUpdate?.();
-  }
-
-  applyOptions(options: Partial<SpanRectanglesOptions>): void {
-    this.options = { ...this.options, ...options };
-    this.requestUpdate?.();
-  }
-
-  updateAllViews(): void {
-    for (const view of this.views) view.update();
-  }
-
-  paneViews(): readonly IPrimitivePaneView[] {
-    return this.views;
   }
 
   /** The id of the saved span at (x, y) in CSS pixels of the pane, as last drawn. */
