@@ -133,17 +133,9 @@ class LabelInfo(Schema):
     color: str
 
 
-class LoadedModelInfo(Schema):
-    """One loaded model: identity, inputs and the metrics recorded at training."""
+class LoadedModelInfo(ModelInfo):
+    """One loaded model: its identity (as in every prediction's `model_info`), inputs and training metrics."""
 
-    name: str
-    version: str
-    pair: str
-    timeframe: str
-    trained_at: str
-    model_type: str
-    mode: Literal["bio", "window"]
-    source: Literal["bundle", "mlflow"]
     runtime: Annotated[str, msgspec.Meta(
         description="What executes the model: xgboost, sklearn, or onnxruntime (a RandomForest converted at load "
                     "and adopted only when its labels equal scikit-learn's).")]
