@@ -9,10 +9,9 @@
     pairs, evaluated per candle on a pair the model never saw, macro F1 against TA-Lib's own
     labels on that pair. Target: >= 0.95. Scale-free inputs only (candle geometry plus the
     rolling-average context TA-Lib's rules use: body and range against the mean of the
-    previous 10 candles, body placement against the previous candle; `candle_averages`
-    below, wired in as a `features.custom` entry),
-    with 3 previous and 2 next candles of context. The ablation without the averages is
-    printed too.
+    previous 10 candles, body placement against the previous candle; the built-in
+    `features.candle_averages` group), with 3 previous and 2 next candles of context. The
+    ablation without the averages is printed too.
 (c) Training time of each model type on 200,000 rows with the default hyperparameters.
 
     python bench/bench_learning.py                 # all three, writes bench/learning_results.md
@@ -45,62 +44,23 @@ from ml_platform.candles import read_raw_candles  # noqa: E402
 from ml_platform.candles import find_raw_file  # noqa: E402
 from ml_platform.config import PipelineConfig, config_from_dict  # noqa: E402
 from ml_platform.features import build_features  # noqa: E402
+from ml_platform.features.candle_averages import CANDLE_AVERAGE_COLUMNS  # noqa: E402
 from ml_platform.labeling import label_partition, load_annotations  # noqa: E402
 from ml_platform.model_inputs import bio_model_inputs  # noqa: E402
 from ml_platform.partitions import Partition  # noqa: E402
 from ml_platform.sample_data import generate_partition, write_sample_data  # noqa: E402
 from ml_platform.training.evaluation import classification_metrics, span_scores  # noqa: E402
 from ml_platform.training.models import MODEL_TYPES, get_model_type  # noqa: E402
-from ml_platform.training.train import class_weight_map, fit_and_evaluate, prepare_dataset  # noqa: E402
+from ml_platform.training.train import (  # noqa: E402
+    class_weight_map,
+    excluded_patterns,
+    fit_and_evaluate,
+    prepare_dataset,
+    select_base_columns,
+)
 
 CDL_PATTERNS = ["CDLENGULFING", "CDLHAMMER", "CDLDOJI", "CDLSHOOTINGSTAR", "CDLHARAMI"]
 THREADS = 2
-THIS_FILE = "bench/bench_learning.py"
-
-
-def candle_averages(candles: pd.DataFrame, period: int = 10, near_period: int = 5) -> pd.DataFrame:
-    """A candle against TA-Lib's yardsticks: the mean body/range/shadow of the previous candles, and the previous candle.
-
-    TA-Lib's candle rules call a body "long", "short" or "doji" and a shadow "long" or "very
-    short" by comparing it with the average of the previous 10 candles (range, body,
-    shadows), and place bodies "near", "above" or "gapping" the previous candle's in units
-    of the previous 5 candles' average range. Raw geometry of the neighbours does not carry
-    those averages. NaN for the first `period` candles.
-    """
-    o, h, l, c = (candles[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
-    body, rng = np.abs(c - o), h - l
-    top, bottom = np.maximum(o, c), np.minimum(o, c)
-    upper, lower = h - top, bottom - l
-
-    def previous_mean(values: np.ndarray, window: int) -> np.ndarray:
-        return pd.Series(values).rolling(window).mean().shift(1).to_numpy()
-
-    def previous(values: np.ndarray) -> np.ndarray:
-        return np.concatenate(([np.nan], values[:-1]))
-
-    avg_body, avg_range = previous_mean(body, period), previous_mean(rng, period)
-    avg_shadow = previous_mean((upper + lower) / 2, period)
-    near = previous_mean(rng, near_period)
-    prev_top, prev_bottom = previous(top), previous(bottom)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = {
-            "body_avg": body / avg_body,
-            "body_avgrange": body / avg_range,
-            "range_avg": rng / avg_range,
-            "upper_avgrange": upper / avg_range,
-            "lower_avgrange": lower / avg_range,
-            "upper_avgshadow": upper / avg_shadow,
-            "lower_avgshadow": lower / avg_shadow,
-            "upper_body": upper / np.maximum(body, 1e-12 * c),
-            "lower_body": lower / np.maximum(body, 1e-12 * c),
-            "top_prevtop": (top - prev_top) / near,
-            "bottom_prevbottom": (bottom - prev_bottom) / near,
-            "bottom_prevtop": (bottom - prev_top) / near,
-            "top_prevbottom": (top - prev_bottom) / near,
-            "bottom_prevlow": (bottom - previous(l)) / near,
-            "top_prevhigh": (top - previous(h)) / near,
-        }
-    return pd.DataFrame({k: np.clip(np.where(np.isinf(v), np.sign(v) * 1e6, v), -1e6, 1e6) for k, v in out.items()})
 
 
 def _config(tmp: Path, **sections: Any) -> PipelineConfig:
@@ -136,7 +96,9 @@ def bench_sample_data(n_candles: int, pairs: list[str], timeframe: str) -> list[
             frame = label_partition(enriched.frame, candles, annotations, partition, base).frame
             planted = [s for s in truth if s["pair"] == pair and s["timeframe"] == timeframe]
             true_tags = _tags_from_spans(enriched.frame["time"].to_numpy(), planted)
-            feature_sets = {"default": None, "scale-free": scale_free_columns(enriched.feature_columns)}
+            default = select_base_columns(enriched.feature_columns, exclude=excluded_patterns(base))
+            feature_sets = {"default": default,
+                            "no averages": [c for c in default if c not in CANDLE_AVERAGE_COLUMNS]}
             for (features, columns), model_type in itertools.product(feature_sets.items(), MODEL_TYPES):
                 raw = base.to_dict()
                 raw["training"]["model_type"] = model_type
@@ -161,15 +123,6 @@ def bench_sample_data(n_candles: int, pairs: list[str], timeframe: str) -> list[
     return results
 
 
-PRICE_UNIT_INDICATORS = ("sma", "ema", "wma", "dema", "tema", "bbands", "macd", "atr", "trange", "sar", "midprice",
-                         "midpoint", "kama", "t3", "trima", "mom", "apo", "obv", "ad")
-
-
-def scale_free_columns(columns: list[str]) -> list[str]:
-    """The feature columns whose values do not depend on the price level (no raw SMA/EMA/BBANDS/MACD/ATR...)."""
-    return [c for c in columns if c.split("_")[0] not in PRICE_UNIT_INDICATORS]
-
-
 def _tags_from_spans(times: np.ndarray, spans: list[dict[str, Any]]) -> list[str]:
     tags = ["O"] * len(times)
     index = {int(t): i for i, t in enumerate(times.tolist())}
@@ -187,9 +140,8 @@ def _tags_from_spans(times: np.ndarray, spans: list[dict[str, Any]]) -> list[str
 
 
 def _cdl_config(with_averages: bool) -> PipelineConfig:
-    custom = [{"name": "avg", "function": f"{THIS_FILE}:candle_averages", "params": {"period": 10}}] if with_averages else []
     return _set_threads(config_from_dict({
-        "features": {"indicators": [], "candle_geometry": True, "custom": custom,
+        "features": {"indicators": [], "candle_geometry": True, "candle_averages": with_averages,
                      "context": {"previous": 3, "next": 2}},
         "labeling": {"mode": "bio", "cdl": {"enabled": True, "patterns": CDL_PATTERNS}},
     }))
@@ -310,10 +262,10 @@ def write_report(path: Path, a: list[dict], b: list[dict], c: list[dict], args: 
                   "annotations through `label_partition` and `prepare_dataset` (chronological 70/15/15 split, gap = "
                   "context width), default features and hyperparameters, context 3 previous / 2 next; span "
                   "precision/recall/F1 on the test split against the **planted ground truth** (match: same label, "
-                  "IoU >= 0.5). Target: span F1 >= 0.8. *default* features are every column `build_features` "
-                  "makes with config/pipeline.yaml; *scale-free* leaves out the indicators in price units "
-                  "(`sma_20`, `ema_50`, `bbands_*`, `macd_*`, `atr_14`), whose values in the test period lie "
-                  "outside the training range when the price drifts. Predicted spans are read as strict BIO (a `B-` always "
+                  "IoU >= 0.5). Target: span F1 >= 0.8. *default* features are the model inputs the pipeline "
+                  "trains on with config/pipeline.yaml (every `build_features` column less "
+                  "`training.exclude_features`, the indicators in price units); *no averages* leaves out the "
+                  "rolling candle averages (`features.candle_averages`) too. Predicted spans are read as strict BIO (a `B-` always "
                   "starts a new span, the platform's metric); the *label runs* column reads maximal runs of one "
                   "label instead (a stray `B-` inside a pattern does not split it). *F1 vs annotations* is the "
                   "metric the pipeline logs (against the imperfect annotations). The *all* rows pool the spans "
@@ -340,8 +292,8 @@ def write_report(path: Path, a: list[dict], b: list[dict], c: list[dict], args: 
             lines.append(f"| {r['model_type']} | {'yes' if r['rolling_averages'] else 'no'} | {r['train_rows']} | "
                          f"{r['classes']} | **{r['f1_macro']:.3f}** | {r['accuracy']:.4f} | {r['fit_seconds']:.1f} |")
     if c:
-        lines += ["", "(c) Training time on 200,000 rows (BIO, default features: 22 base columns x (1 + 3 + 2) "
-                  "context = 132 columns; CDL tags as classes), default hyperparameters, 2 threads:", "",
+        lines += ["", f"(c) Training time on {args.timing_rows:,} rows (BIO, every default feature column x (1 + 3 + 2) "
+                  "candles of context; CDL tags as classes), default hyperparameters, 2 threads:", "",
                   "| model | rows | columns | classes | hyperparameters | fit s |", "| --- | ---: | ---: | ---: | --- | ---: |"]
         for r in c:
             hp = ", ".join(f"{k}={v}" for k, v in r["hyperparameters"].items() if k not in ("n_jobs", "random_state"))

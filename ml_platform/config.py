@@ -156,6 +156,7 @@ class FeaturesConfig(_Section):
 
     indicators: list[IndicatorSpec] = msgspec.field(default_factory=_default_indicators)
     candle_geometry: bool = True
+    candle_averages: bool = True
     custom: list[CustomFeatureSpec] = msgspec.field(default_factory=list)
     context: ContextConfig = ContextConfig()
 
@@ -316,10 +317,27 @@ class ServingConfig(_Section):
 
 
 class DvcConfig(_Section):
-    """Data versioning of `data/raw` and the annotation exports."""
+    """Data versioning of `data/raw` and the annotation exports (``make data-push`` / ``make data-pull``).
 
-    remote_name: str = "local"
-    remote_path: str = "data/dvc-remote"
+    remote_name : str, default "local"
+        The DVC remote's name (letters, digits, ``_`` and ``-``), made the default remote
+        in ``.dvc/config.local`` at push/pull time.
+    remote_path : str, default "data/dvc-remote"
+        A folder (relative ones start at the project root) or a DVC remote URL
+        (``s3://bucket/path``, ``ssh://host/path``: these need the ``dvc-s3`` / ``dvc-ssh`` package).
+    """
+
+    remote_name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]+$")] = "local"
+    remote_path: Annotated[str, msgspec.Meta(min_length=1)] = "data/dvc-remote"
+
+    @property
+    def remote_is_local(self) -> bool:
+        """True when `remote_path` is a folder on this machine, False for a URL."""
+        return "://" not in self.remote_path
+
+    def remote_url(self) -> str:
+        """What ``dvc remote`` is given: a URL as written, a folder as an absolute path."""
+        return str(resolve_path(self.remote_path)) if self.remote_is_local else self.remote_path
 
 
 class PipelineConfig(_Section):

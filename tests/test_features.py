@@ -19,6 +19,7 @@ from ml_platform.features import (
     feature_columns_for,
     valid_context_slice,
 )
+from ml_platform.features.candle_averages import AVERAGE_PERIOD, CANDLE_AVERAGE_COLUMNS, RATIO_CAP, candle_averages
 from ml_platform.features.candle_features import candle_geometry
 from tests.conftest import synthetic_candles
 
@@ -50,7 +51,7 @@ def test_indicators_equal_direct_talib_calls() -> None:
 
 def test_parameters_in_talib_order_and_non_default_values() -> None:
     spec = IndicatorSpec(name="BBANDS", params={"nbdevup": 2.5, "timeperiod": 10})
-    config = FeaturesConfig(indicators=[spec], candle_geometry=False)
+    config = FeaturesConfig(indicators=[spec], candle_geometry=False, candle_averages=False)
     assert feature_columns_for(config) == ["bbands_10_2.5_upperband", "bbands_10_2.5_middleband", "bbands_10_2.5_lowerband"]
     candles = synthetic_candles(100)
     result = build_features(candles, config)
@@ -77,6 +78,71 @@ def test_candle_geometry_by_hand_including_zero_range_and_zero_body() -> None:
         assert np.isfinite(values).all(), name
 
 
+def test_candle_averages_by_hand() -> None:
+    # ten identical candles (body 1, range 3, shadows 1 and 1), then a long-bodied one
+    open_ = np.array([10.0] * 10 + [11.0])
+    close = np.array([11.0] * 10 + [15.0])
+    high = np.array([12.0] * 10 + [16.0])
+    low = np.array([9.0] * 10 + [10.5])
+    a = candle_averages(open_, high, low, close)
+    assert list(a) == list(CANDLE_AVERAGE_COLUMNS)
+    for values in a.values():
+        assert np.isnan(values[:AVERAGE_PERIOD]).all()
+    last = {name: values[-1] for name, values in a.items()}
+    # body 4 against the mean body 1 and mean range 3; range 5.5; shadows 1 and 0.5
+    assert last["body_avg"] == pytest.approx(4.0)
+    assert last["body_avgrange"] == pytest.approx(4 / 3)
+    assert last["range_avg"] == pytest.approx(5.5 / 3)
+    assert last["upper_avgrange"] == pytest.approx(1 / 3)
+    assert last["lower_avgrange"] == pytest.approx(0.5 / 3)
+    assert last["upper_avgshadow"] == pytest.approx(1.0)
+    assert last["lower_avgshadow"] == pytest.approx(0.5)
+    assert last["upper_body"] == pytest.approx(0.25)
+    assert last["lower_body"] == pytest.approx(0.125)
+    # placement against the previous body (10..11, high 12, low 9) in units of the mean range 3
+    assert last["top_prevtop"] == pytest.approx((15 - 11) / 3)
+    assert last["bottom_prevbottom"] == pytest.approx((11 - 10) / 3)
+    assert last["bottom_prevtop"] == pytest.approx(0.0)
+    assert last["top_prevbottom"] == pytest.approx((15 - 10) / 3)
+    assert last["bottom_prevlow"] == pytest.approx((11 - 9) / 3)
+    assert last["top_prevhigh"] == pytest.approx((15 - 12) / 3)
+
+
+def test_candle_averages_finite_on_flat_and_bodiless_candles() -> None:
+    # a flat market (every yardstick zero), then a doji, then a real candle out of nowhere
+    n = 30
+    open_ = np.full(n, 50.0)
+    high, low, close = open_.copy(), open_.copy(), open_.copy()
+    high[20], low[20] = 50.5, 49.5           # doji: shadows, no body
+    open_[25], close[25], high[25], low[25] = 50.0, 52.0, 52.5, 49.0
+    a = candle_averages(open_, high, low, close)
+    for name, values in a.items():
+        after = values[AVERAGE_PERIOD:]
+        assert np.isfinite(after).all(), name
+        assert (np.abs(after) <= RATIO_CAP).all(), name
+    assert a["body_avg"][15] == 0.0                  # nothing over nothing reads 0
+    assert a["upper_body"][20] == RATIO_CAP          # a shadow over no body is "very long"
+    assert a["range_avg"][25] > 1                    # a long candle after a quiet stretch
+
+
+def test_candle_averages_do_not_depend_on_the_price_level() -> None:
+    candles = synthetic_candles(300)
+    scaled = candles.assign(**{k: candles[k] * 25_000 for k in ("open", "high", "low", "close")})
+    config = FeaturesConfig(indicators=[], candle_geometry=False)
+    base, big = build_features(candles, config), build_features(scaled, config)
+    assert base.feature_columns == list(CANDLE_AVERAGE_COLUMNS) == feature_columns_for(config)
+    assert base.warmup_rows == AVERAGE_PERIOD
+    np.testing.assert_allclose(big.frame[base.feature_columns], base.frame[base.feature_columns], rtol=1e-9, atol=1e-12)
+    assert not base.frame[base.feature_columns].isna().any().any()
+
+
+def test_candle_averages_can_be_turned_off() -> None:
+    config = FeaturesConfig(indicators=[], candle_averages=False)
+    result = build_features(synthetic_candles(50), config)
+    assert result.warmup_rows == 0
+    assert not set(CANDLE_AVERAGE_COLUMNS) & set(result.frame.columns)
+
+
 def test_custom_feature_from_module_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plugin = tmp_path / "my_features.py"
     plugin.write_text(
@@ -88,7 +154,7 @@ def test_custom_feature_from_module_and_file(tmp_path: Path, monkeypatch: pytest
         CustomFeatureSpec(name="spread", function=f"{plugin}:spread", params={"scale": 2.0}),
         CustomFeatureSpec(name="two", function=f"{plugin}:pair"),
         CustomFeatureSpec(name="spread_by_module", function="my_features:spread"),
-    ], candle_geometry=False)
+    ], candle_geometry=False, candle_averages=False)
     monkeypatch.syspath_prepend(str(tmp_path))
     candles = synthetic_candles(20)
     result = build_features(candles, config)
@@ -141,7 +207,7 @@ def test_custom_feature_missing_module_and_bad_reference(tmp_path: Path) -> None
 
 
 def test_too_few_candles_for_the_warm_up() -> None:
-    with pytest.raises(InsufficientCandlesError, match="30 candles are fewer than the indicators' warm-up of 30"):
+    with pytest.raises(InsufficientCandlesError, match="30 candles are fewer than the features' warm-up of 30"):
         build_features(synthetic_candles(30), PipelineConfig())
 
 

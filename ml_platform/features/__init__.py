@@ -15,6 +15,7 @@ import pandas as pd
 
 from ml_platform.candles import CANONICAL_COLUMNS
 from ml_platform.config import FeaturesConfig, PipelineConfig
+from ml_platform.features.candle_averages import CANDLE_AVERAGE_COLUMNS, candle_averages
 from ml_platform.features.candle_features import CANDLE_FEATURE_COLUMNS, candle_geometry
 from ml_platform.features.context import add_context, context_columns, valid_context_slice
 from ml_platform.features.custom_loader import compute_custom
@@ -50,6 +51,8 @@ def feature_columns_for(config: FeaturesConfig) -> list[str]:
     names = [name for spec in config.indicators for name in indicator_columns(spec)]
     if config.candle_geometry:
         names += list(CANDLE_FEATURE_COLUMNS)
+    if config.candle_averages:
+        names += list(CANDLE_AVERAGE_COLUMNS)
     return names
 
 
@@ -61,12 +64,14 @@ def build_features(candles: pd.DataFrame, config: FeaturesConfig | PipelineConfi
     candles : DataFrame of shape (n_candles, 6)
         The canonical frame (``time open high low close volume``), in time order.
     config : FeaturesConfig or PipelineConfig
-        The ``features`` section (indicators, candle geometry, custom features).
+        The ``features`` section (indicators, candle geometry, rolling candle averages,
+        custom features).
 
     Returns
     -------
     FeatureFrame
-        Leading warm-up rows (NaN in an indicator column) are dropped and counted.
+        Leading warm-up rows (NaN in an indicator or rolling-average column) are dropped
+        and counted.
         Non-finite values after the warm-up are left in place for the asset check to report.
 
     Raises
@@ -78,26 +83,32 @@ def build_features(candles: pd.DataFrame, config: FeaturesConfig | PipelineConfi
     features = config.features if isinstance(config, PipelineConfig) else config
     prices = {name: candles[name].to_numpy(dtype=np.float64) for name in CANONICAL_COLUMNS[1:]}
     columns: dict[str, np.ndarray] = {"time": candles["time"].to_numpy(dtype=np.int64), **prices}
-    indicators = compute_indicators(prices, features.indicators)
-    columns.update(indicators)
+    ohlc = (prices["open"], prices["high"], prices["low"], prices["close"])
+    # Columns with a look-back (NaN until it is filled) decide the warm-up rows dropped below.
+    look_back = compute_indicators(prices, features.indicators)
+    columns.update(look_back)
     if features.candle_geometry:
-        columns.update(candle_geometry(prices["open"], prices["high"], prices["low"], prices["close"]))
+        columns.update(candle_geometry(*ohlc))
+    if features.candle_averages:
+        averages = candle_averages(*ohlc)
+        columns.update(averages)
+        look_back = {**look_back, **averages}
     for spec in features.custom:
         columns.update(compute_custom(pd.DataFrame(columns, copy=False), spec))
-    warmup = _warmup_rows(indicators, len(candles))
+    warmup = _warmup_rows(look_back, len(candles))
     if warmup >= len(candles):
         raise InsufficientCandlesError(
-            f"{len(candles)} candles are fewer than the indicators' warm-up of {warmup} candles: "
+            f"{len(candles)} candles are fewer than the features' warm-up of {warmup} candles: "
             "send more history"
         )
     frame = pd.DataFrame({name: values[warmup:] for name, values in columns.items()})
     if warmup:
-        logger.info("dropped %d warm-up rows (indicator look-back)", warmup)
+        logger.info("dropped %d warm-up rows (indicator and rolling-average look-back)", warmup)
     return FeatureFrame(frame=frame, feature_columns=list(columns)[len(CANONICAL_COLUMNS):], warmup_rows=warmup)
 
 
 def _warmup_rows(indicators: dict[str, np.ndarray], n_rows: int) -> int:
-    """Rows before every indicator has its first non-NaN value."""
+    """Rows before every look-back column (indicators, rolling averages) has its first non-NaN value."""
     warmup = 0
     for values in indicators.values():
         valid = ~np.isnan(values)

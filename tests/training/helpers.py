@@ -46,7 +46,7 @@ def small_config(tmp_path: Path | None = None, **overrides: Any) -> PipelineConf
     """Two indicators plus geometry, context 1/1, ten small trees, one thread; paths under tmp_path."""
     raw: dict[str, Any] = {
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
-        "features": {"indicators": [{"name": "RSI", "params": {"timeperiod": 5}}], "candle_geometry": True,
+        "features": {"indicators": [{"name": "RSI", "params": {"timeperiod": 5}}], "candle_geometry": True, "candle_averages": False,
                      "context": {"previous": 1, "next": 1}},
         "labeling": {"labels": [{"name": "spike", "color": "#26a69a"}]},
         "training": {"model_type": "xgboost", "random_forest": {"n_estimators": 10, "n_jobs": 1},
