@@ -1,4 +1,4 @@
-"""`enriched_features`: TA-Lib indicators, candle geometry, rolling candle averages and custom features per candle.
+"""`enriched_features`: TA-Lib indicators, candle geometry, rolling candle averages and custom features per candle."""
 
 
 import pandas as pd
