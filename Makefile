@@ -10,6 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: install demo test test-python test-web web-install dagster mlflow serve web sample-data bench clean constraints
+.PHONY: up down status data-push data-pull
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +29,7 @@ demo: install  ## sample data, every asset for every partition, a summary
 
 test: install test-python test-web  ## every test suite
 
-test-python: install
+test-python: install web-install  ## (the stack test starts the web app too)
 	$(BIN)/python -m pytest
 
 web/node_modules/.installed: web/package.json web/package-lock.json
@@ -53,8 +54,23 @@ serve: install  ## the inference service on serving.host:serving.port (after mak
 web: web-install  ## the Next.js app on http://127.0.0.1:3001 against the service (make serve)
 	cd web && npm run build && PORT=3001 npm start
 
+up: install web-install  ## the platform as local processes: PostgreSQL-backed Dagster (UI :3000, daemon), MLflow :5000, inference :8000, web :3001
+	$(BIN)/python -m scripts.stack up
+
+down:  ## stop exactly what make up started
+	$(or $(wildcard $(BIN)/python),python3) -m scripts.stack down
+
+status:  ## what make up started and whether it still runs
+	$(or $(wildcard $(BIN)/python),python3) -m scripts.stack status
+
 sample-data: install
 	$(BIN)/ml-platform-sample-data
+
+data-push: install  ## track data/raw and the annotation exports with DVC and upload them to the dvc: remote
+	$(BIN)/python -m scripts.data_versioning push
+
+data-pull: install  ## restore data/raw and the annotation exports from the dvc: remote (after make data-push)
+	$(BIN)/python -m scripts.data_versioning pull
 
 bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_features.py
@@ -65,5 +81,6 @@ bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 constraints:  ## re-pin constraints.txt from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 
-clean:  ## remove generated data and the Dagster home (keeps .venv)
-	rm -rf data .dagster
+clean:  ## remove generated data and the Dagster home (keeps .venv, the committed data/*.dvc files and the DVC remote)
+	if [ -d data ]; then find data -mindepth 1 -maxdepth 1 ! -name '*.dvc' ! -name dvc-remote -exec rm -rf {} +; fi
+	rm -rf .dagster

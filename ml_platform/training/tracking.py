@@ -5,7 +5,10 @@ Every MLflow run opened here ends ``FINISHED`` or ``FAILED`` (`tracked_run`): ne
 
 The tracking URI is ``MLFLOW_TRACKING_URI`` if set, else ``mlflow.tracking_uri`` of the
 config (embedded default: a SQLite store under ``data/mlflow``); the artifact folder is
-``mlflow.artifact_location`` (relative paths anchored at the project root).
+``mlflow.artifact_location`` (relative paths anchored at the project root), except with a
+tracking server (``http(s)://``): a local folder there leaves the artifact root to the
+server (its proxied store, ``mlflow-artifacts:/``), since a client's folder is not where
+the server keeps artifacts.
 
 Registry: the model of a partition is registered as ``{registered_model_prefix}-{PAIR}-{TF}``.
 The configured alias (``champion``) moves to a new version only when that version's
@@ -41,13 +44,19 @@ def tracking_uri(config: PipelineConfig) -> str:
     return resolve_sqlite_url(os.environ.get(TRACKING_URI_ENV) or config.mlflow.tracking_uri)
 
 
-def artifact_location(config: PipelineConfig) -> str | None:
-    """The experiment's artifact root as a URI (local folders anchored at the project root)."""
+def artifact_location(config: PipelineConfig, uri: str | None = None) -> str | None:
+    """The experiment's artifact root as a URI (local folders anchored at the project root).
+
+    None (the server's default, its proxied artifact store) when the tracking `uri` is an
+    MLflow server (``http(s)://``) and the configured location is a local folder.
+    """
     location = config.mlflow.artifact_location
     if not location:
         return None
     if "://" in location:
         return location
+    if uri is not None and urllib.parse.urlparse(uri).scheme in ("http", "https"):
+        return None
     return resolve_path(location).as_uri()
 
 
@@ -239,10 +248,11 @@ class Tracker:
 
     @classmethod
     def from_config(cls, config: PipelineConfig, *, uri: str | None = None, experiment_name: str | None = None) -> "Tracker":
+        resolved = resolve_sqlite_url(uri) if uri else tracking_uri(config)
         return cls(
-            uri=resolve_sqlite_url(uri) if uri else tracking_uri(config),
+            uri=resolved,
             experiment_name=experiment_name or config.mlflow.experiment_name,
-            artifact_location=artifact_location(config),
+            artifact_location=artifact_location(config, resolved),
             register=config.mlflow.register,
             alias=config.mlflow.alias,
         )

@@ -12,7 +12,10 @@
    maybe promote the alias, write the model bundle;
 5. complete the row; on any error mark it ``failed`` (and the MLflow run FAILED) and re-raise.
 
-Dataset version: the SHA-256 of the labeled file's exact bytes (first 16 hex digits).
+Dataset version: what DVC records for the partition's inputs (raw file and annotation
+exports) when they are tracked and unchanged (`ml_platform.data_version`, ``dvc:…``), else
+the SHA-256 of the labeled file's exact bytes (first 16 hex digits); the MLflow param
+``dataset.version_source`` says which.
 Labels: BIO mode trains on ``tag`` (the merged tag column; ``tag_2``, ``tag_human``,
 ``tag_programmatic`` are not inputs); window mode trains on ``label``.
 """
@@ -39,6 +42,7 @@ import yaml
 from ml_platform.bundle import BundleMeta, load_meta, pattern_labels, pattern_of, save_bundle
 from ml_platform.candles import CANONICAL_COLUMNS
 from ml_platform.config import PipelineConfig
+from ml_platform.data_version import resolve_dataset_version
 from ml_platform.db import RunStore
 from ml_platform.model_inputs import bio_model_inputs, window_feature_columns
 from ml_platform.partitions import Partition
@@ -419,14 +423,17 @@ def train_partition(
     """
     model_type = get_model_type(config.training.model_type)
     tracker.check()
-    frame, version = read_labeled(labeled_path)
+    frame, content_hash = read_labeled(labeled_path)
+    version = resolve_dataset_version(config, partition, content_hash=content_hash)
     run_id = run_store.start(
         pair=partition.pair, timeframe=partition.timeframe, model_type=model_type.name,
-        experiment_name=tracker.experiment_name, pipeline_config_hash=config.fingerprint(), dataset_version=version,
+        experiment_name=tracker.experiment_name, pipeline_config_hash=config.fingerprint(),
+        dataset_version=version.value,
     )
     try:
-        result = _train_recorded(config, partition, frame, version, run_id, bundle_dir=bundle_dir, run_store=run_store,
-                                 tracker=tracker, dagster_run_id=dagster_run_id, base_feature_columns=base_feature_columns)
+        result = _train_recorded(config, partition, frame, version.value, run_id, bundle_dir=bundle_dir,
+                                 run_store=run_store, tracker=tracker, dagster_run_id=dagster_run_id,
+                                 base_feature_columns=base_feature_columns, version_params=version.params)
     except BaseException as exc:
         try:
             run_store.fail(run_id, f"{type(exc).__name__}: {exc}")
@@ -448,6 +455,7 @@ def _train_recorded(
     tracker: Tracker,
     dagster_run_id: str | None,
     base_feature_columns: Sequence[str] | None,
+    version_params: dict[str, str],
 ) -> TrainingResult:
     dataset = prepare_dataset(frame, config, version=version, base_feature_columns=base_feature_columns)
     counts = dataset.class_counts()
@@ -461,6 +469,7 @@ def _train_recorded(
         mlflow.log_text(yaml.safe_dump(config.to_dict(), sort_keys=False), "pipeline_config.yaml")
         summary = dataset.summary()
         mlflow.log_params({f"dataset.{k}": v for k, v in summary.items()})
+        mlflow.log_params(version_params)  # dataset.version_source, dataset.content_hash, dvc_*_md5
         mlflow.log_params({f"class_count.{cls}": n for cls, n in counts["all"].items()})
         mlflow.log_dict(counts, "class_counts.json")
         fitted = fit_and_evaluate(dataset, config)
