@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from scripts.stack.settings import DB_NAME, Server, StackError
 
@@ -35,18 +37,13 @@ def ensure_databases(server: Server, names: Iterable[str]) -> list[str]:
     from psycopg2 import sql
 
     created = []
-    connection = _connect(server)
-    try:
-        with connection.cursor() as cursor:
-            for name in names:
-                if not DB_NAME.match(name):
-                    raise StackError(f"database name {name!r}: use lower-case letters, digits and _")
-                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if cursor.fetchone() is None:
-                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                    created.append(name)
-    finally:
-        connection.close()
+    with _admin_cursor(server) as cursor:
+        for name in names:
+            identifier = _database_identifier(name)
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(identifier))
+                created.append(name)
     return created
 
 
@@ -54,12 +51,26 @@ def drop_databases(server: Server, names: Iterable[str]) -> None:
     """Drop the databases, closing their connections (tests' throwaway databases)."""
     from psycopg2 import sql
 
+    with _admin_cursor(server) as cursor:
+        for name in names:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(_database_identifier(name)))
+
+
+@contextmanager
+def _admin_cursor(server: Server) -> Iterator[Any]:
+    """A cursor on the admin database, in autocommit, closed on exit."""
     connection = _connect(server)
     try:
         with connection.cursor() as cursor:
-            for name in names:
-                if not DB_NAME.match(name):
-                    raise StackError(f"database name {name!r}: use lower-case letters, digits and _")
-                cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            yield cursor
     finally:
         connection.close()
+
+
+def _database_identifier(name: str) -> Any:
+    """`name` as a quoted SQL identifier, once it is a plain database name."""
+    from psycopg2 import sql
+
+    if not DB_NAME.match(name):
+        raise StackError(f"database name {name!r}: use lower-case letters, digits and _")
+    return sql.Identifier(name)
