@@ -17,6 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+SHARED_FILE_MODE = 0o644
+"""Mode of every written file: what a plain open() gives under the usual umask 022."""
+
 
 @contextmanager
 def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
@@ -29,6 +32,9 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     handle, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
     os.close(handle)
     temp_path = Path(temp_name)
+    # mkstemp creates the file owner-only (0600); an asset or bundle must stay readable by the
+    # inference service and the web app when they run as other users (shared volumes).
+    os.chmod(temp_path, SHARED_FILE_MODE)
     try:
         yield temp_path
         os.replace(temp_path, destination)
