@@ -111,4 +111,6 @@ def print_summary(config: PipelineConfig) -> None:
         "\n  make mlflow    the MLflow UI (http://127.0.0.1:5000): one run per partition with its artifacts"
         "\n  make serve     the inference service (http://127.0.0.1:8000, OpenAPI at /schema/openapi.json)"
         "\n  make web       the annotation chart (http://127.0.0.1:3001), with `make serve` running"
+        "\n  make up        all of it at once on PostgreSQL, with the Dagster daemon (make down stops it;"
+        "\n                 DEPLOYMENT.md has the walkthrough)"
     )
