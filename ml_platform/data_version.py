@@ -301,16 +301,25 @@ def _manifest(owner: Path, recorded: str, root: Path, dvc_file: Path, digests: d
     return entries
 
 
+def read_dvc_config(root: Path, name: str = "config") -> configparser.ConfigParser | None:
+    """``.dvc/{name}`` (``config`` or ``config.local``) as DVC writes it (INI); None when unreadable.
+
+    A missing file reads as empty. DVC quotes section names with a space: ``['remote "local"']``.
+    """
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read(root / ".dvc" / name, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return parser
+
+
 def _cache_dir(root: Path) -> Path:
     """``cache.dir`` from ``.dvc/config`` / ``.dvc/config.local`` (relative to ``.dvc/``), else ``.dvc/cache``."""
     directory = root / ".dvc" / "cache"
     for name in ("config", "config.local"):
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read(root / ".dvc" / name, encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
-            continue
-        if parser.has_option("cache", "dir"):
+        parser = read_dvc_config(root, name)
+        if parser is not None and parser.has_option("cache", "dir"):
             value = Path(parser.get("cache", "dir")).expanduser()
             directory = value if value.is_absolute() else root / ".dvc" / value
     return directory

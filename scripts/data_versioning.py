@@ -20,7 +20,6 @@ data missing, the data not tracked yet, an empty remote. Messages name the make 
 from __future__ import annotations
 
 import argparse
-import configparser
 import json
 import os
 import subprocess
@@ -33,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from ml_platform.config import ConfigError, PipelineConfig, load_config
-from ml_platform.data_version import find_dvc_root
+from ml_platform.data_version import find_dvc_root, read_dvc_config
 
 TRACKED_FIELDS = ("raw_path", "annotations_path")  # the data.* paths DVC versions
 
@@ -188,10 +187,8 @@ def _configure_remote(ws: Workspace) -> None:
 
 def _remote_configured(ws: Workspace) -> bool:
     """Whether ``.dvc/config.local`` already has this remote's URL as the default (saves two dvc runs)."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read(ws.root / ".dvc" / "config.local", encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError):
+    parser = read_dvc_config(ws.root, "config.local")
+    if parser is None:
         return False
     sections = {name.strip("'"): name for name in parser.sections()}  # DVC writes ['remote "name"']
     section = sections.get(f'remote "{ws.remote_name}"')

@@ -39,6 +39,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml_platform.features.candle_features import candle_lengths
+
 AVERAGE_PERIOD = 10
 """Candles in the body, range and shadow averages (TA-Lib's BodyLong/ShadowLong period)."""
 NEAR_PERIOD = 5
@@ -81,9 +83,8 @@ def candle_averages(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close:
         Keys in `CANDLE_AVERAGE_COLUMNS` order; NaN in the first `AVERAGE_PERIOD` rows,
         finite everywhere else.
     """
-    body, price_range = np.abs(close - open_), high - low
-    top, bottom = np.maximum(open_, close), np.minimum(open_, close)
-    upper, lower = high - top, bottom - low
+    body, top, bottom, upper, lower = candle_lengths(open_, high, low, close)
+    price_range = high - low
     floor = TINY * close
 
     def over(numerator: np.ndarray, yardstick: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ zero-range (high == low) and zero-body (open == close) candles: no inf, no NaN.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 CANDLE_FEATURE_COLUMNS = (
@@ -38,6 +40,22 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray, *, where_zero: 
     return out
 
 
+class CandleLengths(NamedTuple):
+    """A candle's parts in price units: the body's size and ends, and the two shadows."""
+
+    body: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+
+
+def candle_lengths(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> CandleLengths:
+    """Body size, body top and bottom, upper and lower shadow of each candle (price units)."""
+    top, bottom = np.maximum(open_, close), np.minimum(open_, close)
+    return CandleLengths(body=np.abs(close - open_), top=top, bottom=bottom, upper=high - top, lower=bottom - low)
+
+
 def candle_geometry(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> dict[str, np.ndarray]:
     """Compute the eight geometry columns.
 
@@ -51,17 +69,15 @@ def candle_geometry(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close:
     columns : dict of str to float64 arrays of shape (n_candles,)
         Keys in `CANDLE_FEATURE_COLUMNS` order.
     """
-    body = close - open_
-    body_abs = np.abs(body)
-    top = np.maximum(open_, close)
-    bottom = np.minimum(open_, close)
-    upper = (high - top) / open_
-    lower = (bottom - low) / open_
+    lengths = candle_lengths(open_, high, low, close)
+    body_abs = lengths.body
+    upper = lengths.upper / open_
+    lower = lengths.lower / open_
     price_range = high - low
     previous_close = np.concatenate(([open_[0]], close[:-1])) if len(close) else close
     return {
         "body_size": body_abs / open_,
-        "body_direction": np.sign(body).astype(np.float64),
+        "body_direction": np.sign(close - open_).astype(np.float64),
         "upper_wick": upper,
         "lower_wick": lower,
         "wick_ratio": _safe_divide(upper, upper + lower, where_zero=0.5),

@@ -16,8 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from ml_platform.config import load_config
 from ml_platform.training.tracking import artifact_location
 from scripts.e2e_fixture import fixture_config
 from scripts.stack.__main__ import main as stack_main
+from scripts.stack.parts import http
 from scripts.stack.postgres import drop_databases
 from scripts.stack.processes import (
     ProcessRecord,
@@ -65,14 +64,10 @@ def free_ports(count: int) -> list[int]:
 
 
 def request(method: str, url: str, body: dict | None = None, *, timeout: float = 30.0) -> tuple[int, dict | str]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data is not None else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            status, text = response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        status, text = exc.code, exc.read().decode()
+    """`http` of the stack's health checks, failing when nothing answers; JSON answers decoded."""
+    answer = http(method, url, body, timeout=timeout)
+    assert answer is not None, f"{method} {url}: nothing answers"
+    status, text = answer
     try:
         return status, json.loads(text)
     except ValueError:
