@@ -9,7 +9,8 @@ export PYTHONPATH := $(CURDIR)
 # XGBoost's OpenMP threads spin while waiting by default: 2.5x slower on a shared 2-core machine.
 export OMP_WAIT_POLICY := PASSIVE
 
-.PHONY: install demo test test-python test-web web-install dagster mlflow serve web sample-data bench clean constraints
+.PHONY: help install demo test test-fast test-python test-web lint lint-python lint-web format web-install dagster mlflow serve web
+.PHONY: sample-data bench clean constraints
 .PHONY: up down status data-push data-pull
 
 $(STAMP): pyproject.toml constraints.txt
@@ -27,10 +28,31 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install  ## sample data, every asset for every partition, a summary
 	$(BIN)/python -m scripts.demo
 
-test: install test-python test-web  ## every test suite
+help:  ## this list of targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | \
+	  awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-test-python: install web-install  ## (the stack test starts the web app too)
+test: install lint test-python test-web  ## lint and type checks, then every test suite (CI runs exactly this)
+
+test-fast: install  ## the quick edit loop: Python tests not marked slow (no training runs, browsers, stacks)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-python: install web-install  ## every pytest test (the stack test starts the web app too)
 	$(BIN)/python -m pytest
+
+lint: lint-python lint-web  ## ruff (check, format), mypy, tsc and ESLint: what make test runs first
+
+lint-python: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint-web: web-install
+	cd web && npm run typecheck
+
+format: install  ## rewrite Python files with ruff's formatter and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund

@@ -1,6 +1,5 @@
 """`raw_candles`: a partition's raw CSV/Parquet, normalised and validated, stored as Parquet."""
 
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.metadata import frame_metadata, price_plot

@@ -1,6 +1,5 @@
 """`enriched_features`: TA-Lib indicators, candle geometry, rolling candle averages and custom features per candle."""
 
-
 import pandas as pd
 from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
 

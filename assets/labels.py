@@ -10,6 +10,7 @@ requests only the partitions that changed.
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -106,18 +107,22 @@ def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) 
         metadata["cohens_kappa"] = MetadataValue.float(statistics.cohens_kappa)
     if result.skipped:
         metadata["skipped_annotations"] = MetadataValue.json(
-            [{"id": item.id, "kinds": list(item.kinds), "reason": item.reason} for item in result.skipped])
+            [{"id": item.id, "kinds": list(item.kinds), "reason": item.reason} for item in result.skipped]
+        )
     return MaterializeResult(metadata=metadata)
 
 
 def _labels_preview(frame: pd.DataFrame, rows: int = 12) -> str:
     """The label columns of the first labelled rows (the generic preview cuts wide frames before them)."""
-    columns = [c for c in frame.columns if c in ("time", "label", "source", "start_time", "end_time", "label_known")
-               or c.startswith("tag")]
+    columns = [
+        c
+        for c in frame.columns
+        if c in ("time", "label", "source", "start_time", "end_time", "label_known") or c.startswith("tag")
+    ]
     if "tag" in frame:
         labelled = frame.index[frame["tag"] != "O"]
-        start = max(0, frame.index.get_loc(labelled[0]) - 2) if len(labelled) else 0
-        return markdown_table(frame.iloc[start:start + rows][columns])
+        start = max(0, int(np.flatnonzero(frame.index == labelled[0])[0]) - 2) if len(labelled) else 0
+        return markdown_table(frame.iloc[start : start + rows][columns])
     return markdown_table(frame.head(rows)[columns])
 
 
@@ -142,7 +147,8 @@ def build_annotations_sensor(
         config = pipeline.load()
         try:
             keys, cursor = changed_partitions(
-                context.cursor, config.data.resolve("annotations_path"), config.partition_keys())
+                context.cursor, config.data.resolve("annotations_path"), config.partition_keys()
+            )
         except LabelingError as exc:  # a malformed or missing export: say so, keep the cursor
             return SkipReason(f"annotations not readable: {exc}")
         context.update_cursor(cursor)

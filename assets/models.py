@@ -32,15 +32,20 @@ def trained_model(
     store = run_store.store(config)
     try:
         result = train_partition(
-            config, partition,
+            config,
+            partition,
             labeled_path=pipeline.partition_file(config, "labeled_path", partition),
             bundle_dir=config.data.resolve("models_path") / partition.stem,
-            run_store=store, tracker=mlflow.tracker(config), dagster_run_id=context.run_id,
+            run_store=store,
+            tracker=mlflow.tracker(config),
+            dagster_run_id=context.run_id,
         )
     finally:
         store.dispose()
     test = result.meta.metrics["test"]
-    context.log.info(f"{partition.key}: {result.meta.model_type} test f1_macro {test['f1_macro']:.3f} -> {result.bundle_path}")
+    context.log.info(
+        f"{partition.key}: {result.meta.model_type} test f1_macro {test['f1_macro']:.3f} -> {result.bundle_path}"
+    )
     return MaterializeResult(metadata=model_metadata(result))
 
 

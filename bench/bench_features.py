@@ -32,8 +32,16 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
     open_ = np.concatenate(([100.0], close[:-1]))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.003, n))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.003, n))
-    return pd.DataFrame({"time": np.arange(n, dtype=np.int64) * 3600, "open": open_, "high": high, "low": low,
-                         "close": close, "volume": rng.uniform(1, 100, n)})
+    return pd.DataFrame(
+        {
+            "time": np.arange(n, dtype=np.int64) * 3600,
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.uniform(1, 100, n),
+        }
+    )
 
 
 def bare_calls(candles: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -42,17 +50,28 @@ def bare_calls(candles: pd.DataFrame) -> dict[str, np.ndarray]:
     out = {"rsi": talib.RSI(c, 14), "sma": talib.SMA(c, 20), "ema": talib.EMA(c, 50)}
     out["macd"], out["macds"], out["macdh"] = talib.MACD(c, 12, 26, 9)
     out["bbu"], out["bbm"], out["bbl"] = talib.BBANDS(c, 20)
-    out.update(atr=talib.ATR(h, l, c, 14), adx=talib.ADX(h, l, c, 14), cci=talib.CCI(h, l, c, 20),
-               willr=talib.WILLR(h, l, c, 14), roc=talib.ROC(c, 10))
+    out.update(
+        atr=talib.ATR(h, l, c, 14),
+        adx=talib.ADX(h, l, c, 14),
+        cci=talib.CCI(h, l, c, 20),
+        willr=talib.WILLR(h, l, c, 14),
+        roc=talib.ROC(c, 10),
+    )
     body = np.abs(c - o)
     upper = (h - np.maximum(o, c)) / o
     lower = (np.minimum(o, c) - l) / o
     rng = h - l
     with np.errstate(divide="ignore", invalid="ignore"):
-        out.update(body_size=body / o, body_direction=np.sign(c - o), upper=upper, lower=lower,
-                   wick_ratio=np.where(upper + lower > 0, upper / (upper + lower), 0.5),
-                   body_to_range=np.where(rng > 0, body / rng, 0.0),
-                   gap=np.concatenate(([0.0], o[1:] / c[:-1] - 1)), range=rng / o)
+        out.update(
+            body_size=body / o,
+            body_direction=np.sign(c - o),
+            upper=upper,
+            lower=lower,
+            wick_ratio=np.where(upper + lower > 0, upper / (upper + lower), 0.5),
+            body_to_range=np.where(rng > 0, body / rng, 0.0),
+            gap=np.concatenate(([0.0], o[1:] / c[:-1] - 1)),
+            range=rng / o,
+        )
     out.update(_bare_averages(o, h, l, c))
     return out
 
@@ -61,7 +80,7 @@ def _previous_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the `window` values before each position, by a cumulative sum."""
     sums = np.concatenate(([0.0], np.cumsum(values)))
     out = np.full(len(values), np.nan)
-    out[window:] = (sums[window:-1] - sums[:-window - 1]) / window
+    out[window:] = (sums[window:-1] - sums[: -window - 1]) / window
     return out
 
 
@@ -79,13 +98,23 @@ def _bare_averages(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray) -
     def prev(x: np.ndarray) -> np.ndarray:
         return np.concatenate(([np.nan], x[:-1]))
 
-    out = {"body_avg": body / avg_body, "body_avgrange": body / avg_range, "range_avg": rng / avg_range,
-           "upper_avgrange": upper / avg_range, "lower_avgrange": lower / avg_range,
-           "upper_avgshadow": upper / avg_shadow, "lower_avgshadow": lower / avg_shadow,
-           "upper_body": upper / safe_body, "lower_body": lower / safe_body,
-           "top_prevtop": (top - prev(top)) / near, "bottom_prevbottom": (bottom - prev(bottom)) / near,
-           "bottom_prevtop": (bottom - prev(top)) / near, "top_prevbottom": (top - prev(bottom)) / near,
-           "bottom_prevlow": (bottom - prev(l)) / near, "top_prevhigh": (top - prev(h)) / near}
+    out = {
+        "body_avg": body / avg_body,
+        "body_avgrange": body / avg_range,
+        "range_avg": rng / avg_range,
+        "upper_avgrange": upper / avg_range,
+        "lower_avgrange": lower / avg_range,
+        "upper_avgshadow": upper / avg_shadow,
+        "lower_avgshadow": lower / avg_shadow,
+        "upper_body": upper / safe_body,
+        "lower_body": lower / safe_body,
+        "top_prevtop": (top - prev(top)) / near,
+        "bottom_prevbottom": (bottom - prev(bottom)) / near,
+        "bottom_prevtop": (bottom - prev(top)) / near,
+        "top_prevbottom": (top - prev(bottom)) / near,
+        "bottom_prevlow": (bottom - prev(l)) / near,
+        "top_prevhigh": (top - prev(h)) / near,
+    }
     return {k: np.clip(v, -1e3, 1e3) for k, v in out.items()}
 
 
@@ -113,8 +142,10 @@ def main() -> None:
     base_t, base_mem = timed(lambda: bare_calls(candles), args.repeats)
     ours_t, ours_mem = timed(lambda: build_features(candles, config), args.repeats)
     output_mib = build_features(candles, config).frame.memory_usage(index=False).sum() / 2**20
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"numpy {np.__version__}, pandas {pd.__version__}, TA-Lib {talib.__version__}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}, TA-Lib {talib.__version__}"
+    )
     print(f"{args.candles:,} candles, median of {args.repeats} runs\n")
     print("| path | median time | peak traced memory |")
     print("| --- | ---: | ---: |")

@@ -71,8 +71,8 @@ def bio_baseline(spans: Spans) -> list[np.ndarray]:
     vocabulary = np.array(["O"] + [f"{p}-{label}" for label in labels for p in ("B", "I")], dtype=object)
     index = {label: k for k, label in enumerate(labels)}
     codes = np.zeros(N_CANDLES, dtype=np.int32)
-    for start, end, label in zip(spans.start.tolist(), spans.end.tolist(), spans.label.tolist()):
-        codes[start:end + 1] = 2 * index[label] + 2
+    for start, end, label in zip(spans.start.tolist(), spans.end.tolist(), spans.label.tolist(), strict=True):
+        codes[start : end + 1] = 2 * index[label] + 2
         codes[start] = 2 * index[label] + 1
     return [vocabulary[codes]]
 
@@ -138,8 +138,9 @@ def main() -> None:
     feature_names = [f"f{k}" for k in range(N_FEATURES)]
 
     def frame_windows() -> pd.DataFrame:
-        return build_windows(frame, feature_names, window_spans, blocked, blocked, config,
-                             np.random.default_rng(0)).frame
+        return build_windows(
+            frame, feature_names, window_spans, blocked, blocked, config, np.random.default_rng(0)
+        ).frame
 
     win_time = timed(lambda: encode_windows(columns, starts, WINDOW), 5)
     win_frame_time = timed(frame_windows, 3)
@@ -148,7 +149,9 @@ def main() -> None:
     win_frame_peak, _ = peak(frame_windows)
     win_base_peak, _ = peak(lambda: windows_baseline(values, starts))
 
-    machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
+    machine = (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
+    )
     text = f"""## Labeling (`bench/bench_labeling.py`)
 
 {machine}; medians of 7 (BIO) / 5 (windows; 3 for the frame) runs, peak memory from `tracemalloc`

@@ -101,11 +101,11 @@ def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.Da
     tags = np.array(["O"] * len(candles), dtype=object)
     for span in spans:
         tags[span.start_index] = f"B-{span.label}"
-        tags[span.start_index + 1:span.end_index + 1] = f"I-{span.label}"
+        tags[span.start_index + 1 : span.end_index + 1] = f"I-{span.label}"
     features = build_features(candles, config)
     base = features.feature_columns
     inputs, valid = bio_model_inputs(features.frame, base, config.features.context)
-    y_tags = tags[features.warmup_rows:][valid]
+    y_tags = tags[features.warmup_rows :][valid]
     classes = sorted(set(y_tags), key=lambda t: (t == "O", t))
     y = np.array([classes.index(t) for t in y_tags])
     X = inputs.to_numpy()[valid]
@@ -114,19 +114,27 @@ def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.Da
     estimator = get_model_type(model_type)(config.training).fit(X[:train], y[:train], class_weight=None)
     print(f"  trained {model_type} on {train} rows x {X.shape[1]} in {time.perf_counter() - started:.1f} s", flush=True)
     meta = BundleMeta(
-        model_version=f"bench-{model_type}", model_type=model_type, pair=PAIR, timeframe=TIMEFRAME, mode="bio",
-        classes=classes, labels=pattern_labels(classes, config.labeling.labels), base_feature_columns=base,
-        feature_columns=list(inputs.columns), pipeline_config=config.to_dict(), metrics={},
-        dataset_version="bench", trained_at="2026-11-26T00:00:00Z",
+        model_version=f"bench-{model_type}",
+        model_type=model_type,
+        pair=PAIR,
+        timeframe=TIMEFRAME,
+        mode="bio",
+        classes=classes,
+        labels=pattern_labels(classes, config.labeling.labels),
+        base_feature_columns=base,
+        feature_columns=list(inputs.columns),
+        pipeline_config=config.to_dict(),
+        metrics={},
+        dataset_version="bench",
+        trained_at="2026-11-26T00:00:00Z",
     )
     save_bundle(config.data.resolve("models_path") / f"{PAIR}_{TIMEFRAME}", meta, estimator)
     return config_file, candles
 
 
 def request_body(candles: pd.DataFrame, start: int) -> bytes:
-    part = candles.iloc[start:start + REQUEST_CANDLES]
-    return msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME,
-                                "candles": part.to_dict(orient="records")})
+    part = candles.iloc[start : start + REQUEST_CANDLES]
+    return msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME, "candles": part.to_dict(orient="records")})
 
 
 # --------------------------------------------------------------------------- servers
@@ -137,8 +145,9 @@ def server(command: list[str], ready_url: str, log: Path, timeout: float = 300.0
     """Start `command` in its own process group, wait for `ready_url`, stop the group afterwards."""
     with log.open("wb") as out:
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
-                                   env=env)  # MLflow execs `uvicorn` from PATH
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT, env=env
+        )  # MLflow execs `uvicorn` from PATH
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -177,8 +186,9 @@ def sequential(url: str, bodies: list[bytes], requests: int, *, warmup: int = 20
     return latencies
 
 
-def interleaved(inproc: Callable[[], object], url: str, bodies: list[bytes], requests: int,
-                *, warmup: int = 20) -> tuple[list[float], list[float]]:
+def interleaved(
+    inproc: Callable[[], object], url: str, bodies: list[bytes], requests: int, *, warmup: int = 20
+) -> tuple[list[float], list[float]]:
     """In-process call and HTTP request alternately, so both see the same background load."""
     inproc_times, http_times = [], []
     with httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client:
@@ -278,16 +288,24 @@ def bench_model(model_type: str, workdir: Path, args: argparse.Namespace) -> dic
     X_all = inputs.to_numpy()[valid]
     rows = X_all[-REQUEST_CANDLES:]
     if not args.batch_only:
-        out["predict_proba"] = percentiles(timed_calls(lambda: predictor.bundle.predict_proba(rows),
-                                                       args.requests))
+        out["predict_proba"] = percentiles(timed_calls(lambda: predictor.bundle.predict_proba(rows), args.requests))
     out["runtime"] = model.runtime
     out.update(batch_breakdown(predictor, candles, settings.serving.batch_size, encoder))
     out.update(batch_inproc_cached(model, settings, snapshot, encoder, args.batch_repeats))
 
     # the service over loopback
     port = free_port()
-    command = [sys.executable, "-m", "serving", "--config", str(config_file), "--port", str(port),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "serving",
+        "--config",
+        str(config_file),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     with server(command, f"http://127.0.0.1:{port}/health", workdir / "serving.log"):
         url = f"http://127.0.0.1:{port}/predict"
         batch_url = f"http://127.0.0.1:{port}/predict/batch"
@@ -302,14 +320,19 @@ def bench_model(model_type: str, workdir: Path, args: argparse.Namespace) -> dic
         out["batch_http_cold"] = len(candles) / max(cold)
         out["batch_http"] = len(candles) / statistics.median(warm)
         out["batch_http_ms"] = statistics.median(warm) * 1000
-        print(f"[{model_type}] /predict/batch cold {out['batch_http_cold']:,.0f} candles/s "
-              f"({', '.join(f'{t:.0f}' for t in out['batch_http_cold_ms'])} ms), warm {out['batch_http']:,.0f} "
-              f"candles/s ({out['batch_http_ms']:.1f} ms)", flush=True)
+        print(
+            f"[{model_type}] /predict/batch cold {out['batch_http_cold']:,.0f} candles/s "
+            f"({', '.join(f'{t:.0f}' for t in out['batch_http_cold_ms'])} ms), warm {out['batch_http']:,.0f} "
+            f"candles/s ({out['batch_http_ms']:.1f} ms)",
+            flush=True,
+        )
         if not args.batch_only:
             inproc, http = interleaved(full_path, url, bodies, args.requests)
             out["inproc"], out["http_seq"] = percentiles(inproc), percentiles(http)
-            print(f"[{model_type}] in-process p50 {out['inproc'][0]:.2f} ms, HTTP p50 {out['http_seq'][0]:.2f} ms",
-                  flush=True)
+            print(
+                f"[{model_type}] in-process p50 {out['inproc'][0]:.2f} ms, HTTP p50 {out['http_seq'][0]:.2f} ms",
+                flush=True,
+            )
             load = concurrent(url, bodies, args.concurrency, args.per_client)
             out["http_conc"] = (*percentiles(load.latencies), load.errors, len(load.latencies) / load.seconds)
 
@@ -323,8 +346,9 @@ def bench_model(model_type: str, workdir: Path, args: argparse.Namespace) -> dic
     return out
 
 
-def batch_breakdown(predictor: Predictor, candles: pd.DataFrame, batch_size: int,
-                    encoder: msgspec.json.Encoder) -> dict[str, object]:
+def batch_breakdown(
+    predictor: Predictor, candles: pd.DataFrame, batch_size: int, encoder: msgspec.json.Encoder
+) -> dict[str, object]:
     """Where the in-process time of a whole-partition batch goes (seconds, one run each after a warm-up)."""
     from serving.registry import LoadedModel
 
@@ -342,17 +366,27 @@ def batch_breakdown(predictor: Predictor, candles: pd.DataFrame, batch_size: int
     started = time.perf_counter()
     result = predictor.predict_range(candles, 0, len(candles) - 1, batch_size=batch_size)
     t_total = time.perf_counter() - started
-    model = LoadedModel(partition=Partition(PAIR, TIMEFRAME), predictor=predictor, source="bundle", location="",
-                        token="", loaded_at="", metrics={})
+    model = LoadedModel(
+        partition=Partition(PAIR, TIMEFRAME),
+        predictor=predictor,
+        source="bundle",
+        location="",
+        token="",
+        loaded_at="",
+        metrics={},
+    )
     started = time.perf_counter()
     encoder.encode(service.to_response(result, model, candles["time"].to_numpy()))
     t_encode = time.perf_counter() - started
-    return {"batch_inproc": len(candles) / (t_total + t_encode),
-            "breakdown": (t_features, t_inputs, t_model, t_encode, t_total + t_encode)}
+    return {
+        "batch_inproc": len(candles) / (t_total + t_encode),
+        "breakdown": (t_features, t_inputs, t_model, t_encode, t_total + t_encode),
+    }
 
 
-def batch_inproc_cached(model: object, settings: object, snapshot: object, encoder: msgspec.json.Encoder,
-                        repeats: int) -> dict[str, object]:
+def batch_inproc_cached(
+    model: object, settings: object, snapshot: object, encoder: msgspec.json.Encoder, repeats: int
+) -> dict[str, object]:
     """`service.predict_batch` over the whole partition in-process (with encode): cold (fresh store), then warm."""
     from serving.candle_store import CandleStore
     from serving.schemas import BatchPredictRequest
@@ -363,14 +397,19 @@ def batch_inproc_cached(model: object, settings: object, snapshot: object, encod
     started = time.perf_counter()
     encoder.encode(service.predict_batch(request, settings, snapshot, store))
     cold = time.perf_counter() - started
-    warm = timed_calls(lambda: encoder.encode(service.predict_batch(request, settings, snapshot, store)), repeats,
-                       warmup=2)
-    return {"batch_inproc_cold": n / cold, "batch_inproc_warm": n / statistics.median(warm),
-            "batch_inproc_warm_ms": statistics.median(warm) * 1000}
+    warm = timed_calls(
+        lambda: encoder.encode(service.predict_batch(request, settings, snapshot, store)), repeats, warmup=2
+    )
+    return {
+        "batch_inproc_cold": n / cold,
+        "batch_inproc_warm": n / statistics.median(warm),
+        "batch_inproc_warm_ms": statistics.median(warm) * 1000,
+    }
 
 
-def bench_mlflow(model_type: str, predictor: Predictor, rows: np.ndarray, workdir: Path,
-                 args: argparse.Namespace) -> dict[str, object]:
+def bench_mlflow(
+    model_type: str, predictor: Predictor, rows: np.ndarray, workdir: Path, args: argparse.Namespace
+) -> dict[str, object]:
     import mlflow.sklearn
     import mlflow.xgboost
 
@@ -379,24 +418,41 @@ def bench_mlflow(model_type: str, predictor: Predictor, rows: np.ndarray, workdi
     if model_type == "xgboost":
         mlflow.xgboost.save_model(estimator, str(model_dir), model_format="ubj")
     else:
-        mlflow.sklearn.save_model(estimator, str(model_dir), serialization_format="skops",
-                                  skops_trusted_types=["sklearn.tree._tree.Tree"])
+        mlflow.sklearn.save_model(
+            estimator, str(model_dir), serialization_format="skops", skops_trusted_types=["sklearn.tree._tree.Tree"]
+        )
     columns = list(predictor.bundle.meta.feature_columns)
     payload = msgspec.json.encode({"dataframe_split": {"columns": columns, "data": rows.tolist()}})
     port = free_port()
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(model_dir), "-p", str(port),
-               "--env-manager", "local", "-w", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        str(model_dir),
+        "-p",
+        str(port),
+        "--env-manager",
+        "local",
+        "-w",
+        "1",
+    ]
     with server(command, f"http://127.0.0.1:{port}/ping", workdir / f"mlflow-{model_type}.log"):
         url = f"http://127.0.0.1:{port}/invocations"
         seq = percentiles(sequential(url, [payload], args.requests))
         load = concurrent(url, [payload], args.concurrency, args.per_client)
     print(f"[{model_type}] MLflow p50 {seq[0]:.2f} ms", flush=True)
-    return {"mlflow_seq": seq, "mlflow_conc": (*percentiles(load.latencies), load.errors,
-                                                len(load.latencies) / load.seconds)}
+    return {
+        "mlflow_seq": seq,
+        "mlflow_conc": (*percentiles(load.latencies), load.errors, len(load.latencies) / load.seconds),
+    }
 
 
-def bench_onnx(predictor: Predictor, rows: np.ndarray, X_all: np.ndarray,
-               args: argparse.Namespace) -> dict[str, object]:
+def bench_onnx(
+    predictor: Predictor, rows: np.ndarray, X_all: np.ndarray, args: argparse.Namespace
+) -> dict[str, object]:
     """The service's ONNX adapter against the scikit-learn forest: speed on 500 rows, labels on every row."""
     from serving.onnx_runtime import OnnxForest
 
@@ -411,7 +467,8 @@ def bench_onnx(predictor: Predictor, rows: np.ndarray, X_all: np.ndarray,
         "sklearn_p50": percentiles(timed_calls(lambda: estimator.predict_proba(rows), args.requests // 2)),
         "onnx_p50": percentiles(timed_calls(lambda: onnx.predict_proba(rows), args.requests)),
         "onnx_match": float(np.mean(onnx_proba.argmax(axis=1) == sk_proba.argmax(axis=1))),
-        "onnx_max_abs": float(np.abs(onnx_proba - sk_proba).max()), "onnx_rows": len(X_all),
+        "onnx_max_abs": float(np.abs(onnx_proba - sk_proba).max()),
+        "onnx_rows": len(X_all),
     }
 
 
@@ -456,41 +513,65 @@ def report(results: list[dict[str, object]], args: argparse.Namespace, load_star
     ]
     for r in results:
         m = f"{r['model_type']} ({r['runtime']})"
-        lines.append(f"| {m} | in-process (decode, predict, encode) | {r['inproc'][0]:.2f} | "
-                     f"{r['inproc'][1]:.2f} | | | |")
-        lines.append(f"| {m} | in-process `service.predict` only | {r['inproc_core'][0]:.2f} | "
-                     f"{r['inproc_core'][1]:.2f} | | | |")
-        lines.append(f"| {m} | model step alone (`predict_proba`, 500 rows) | {r['predict_proba'][0]:.2f} | "
-                     f"{r['predict_proba'][1]:.2f} | | | |")
+        lines.append(
+            f"| {m} | in-process (decode, predict, encode) | {r['inproc'][0]:.2f} | {r['inproc'][1]:.2f} | | | |"
+        )
+        lines.append(
+            f"| {m} | in-process `service.predict` only | {r['inproc_core'][0]:.2f} | {r['inproc_core'][1]:.2f} | | | |"
+        )
+        lines.append(
+            f"| {m} | model step alone (`predict_proba`, 500 rows) | {r['predict_proba'][0]:.2f} | "
+            f"{r['predict_proba'][1]:.2f} | | | |"
+        )
         c = r["http_conc"]
-        lines.append(f"| {m} | **HTTP `/predict`** | {r['http_seq'][0]:.2f} | {r['http_seq'][1]:.2f} | "
-                     f"{c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |")
+        lines.append(
+            f"| {m} | **HTTP `/predict`** | {r['http_seq'][0]:.2f} | {r['http_seq'][1]:.2f} | "
+            f"{c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |"
+        )
         if "mlflow_seq" in r:
             c = r["mlflow_conc"]
-            lines.append(f"| {m} | `mlflow models serve` (model step only) | {r['mlflow_seq'][0]:.2f} | "
-                         f"{r['mlflow_seq'][1]:.2f} | {c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |")
+            lines.append(
+                f"| {m} | `mlflow models serve` (model step only) | {r['mlflow_seq'][0]:.2f} | "
+                f"{r['mlflow_seq'][1]:.2f} | {c[0]:.1f} / {c[1]:.1f} | {c[2]} | {c[3]:.0f} |"
+            )
         if "onnx_p50" in r:
-            lines.append(f"| random_forest | scikit-learn `predict_proba`, 500 rows, 1 job | "
-                         f"{r['sklearn_p50'][0]:.2f} | "
-                         f"{r['sklearn_p50'][1]:.2f} | | | |")
-            lines.append(f"| random_forest | ONNX Runtime, 500 rows, 1 thread | {r['onnx_p50'][0]:.2f} | "
-                         f"{r['onnx_p50'][1]:.2f} | | | |")
-    lines += ["", "| model | HTTP / in-process p50 (target <= 1.3) | HTTP / MLflow p50 (target <= 0.5) |",
-              "| --- | ---: | ---: |"]
+            lines.append(
+                f"| random_forest | scikit-learn `predict_proba`, 500 rows, 1 job | "
+                f"{r['sklearn_p50'][0]:.2f} | "
+                f"{r['sklearn_p50'][1]:.2f} | | | |"
+            )
+            lines.append(
+                f"| random_forest | ONNX Runtime, 500 rows, 1 thread | {r['onnx_p50'][0]:.2f} | "
+                f"{r['onnx_p50'][1]:.2f} | | | |"
+            )
+    lines += [
+        "",
+        "| model | HTTP / in-process p50 (target <= 1.3) | HTTP / MLflow p50 (target <= 0.5) |",
+        "| --- | ---: | ---: |",
+    ]
     for r in results:
         ratio_in = r["http_seq"][0] / r["inproc"][0]
         ratio_ml = r["http_seq"][0] / r["mlflow_seq"][0] if "mlflow_seq" in r else float("nan")
-        lines.append(f"| {r['model_type']} | {ratio_in:.2f} {verdict(ratio_in <= 1.3)} | {ratio_ml:.2f} "
-                     f"{verdict(ratio_ml <= 0.5)} |")
+        lines.append(
+            f"| {r['model_type']} | {ratio_in:.2f} {verdict(ratio_in <= 1.3)} | {ratio_ml:.2f} "
+            f"{verdict(ratio_ml <= 0.5)} |"
+        )
     lines += batch_lines(results, args)
     for r in results:
         if "onnx_match" in r:
             adopted = r["onnx_match"] == 1.0 and r["onnx_max_abs"] <= 1e-6
-            lines += ["", "ONNX (RandomForest through skl2onnx + onnxruntime, `serving/onnx_runtime.py`): labels equal "
-                          f"scikit-learn's on {r['onnx_match']:.2%} of {r['onnx_rows']:,} rows, largest probability "
-                          f"difference {r['onnx_max_abs']:.1g}: "
-                          + ("adopted (the service converts at load and keeps scikit-learn if its own check on "
-                             "synthetic candles differs)." if adopted else "**not adopted**.")]
+            lines += [
+                "",
+                "ONNX (RandomForest through skl2onnx + onnxruntime, `serving/onnx_runtime.py`): labels equal "
+                f"scikit-learn's on {r['onnx_match']:.2%} of {r['onnx_rows']:,} rows, largest probability "
+                f"difference {r['onnx_max_abs']:.1g}: "
+                + (
+                    "adopted (the service converts at load and keeps scikit-learn if its own check on "
+                    "synthetic candles differs)."
+                    if adopted
+                    else "**not adopted**."
+                ),
+            ]
         elif "onnx" in r:
             lines += ["", f"ONNX: {r['onnx']}."]
     return "\n".join(lines) + "\n"
@@ -499,36 +580,48 @@ def report(results: list[dict[str, object]], args: argparse.Namespace, load_star
 def batch_lines(results: list[dict[str, object]], args: argparse.Namespace) -> list[str]:
     """The `/predict/batch` table (cold and warm) and the in-process breakdown of an uncached batch."""
     n = f"{args.candles:,}"
-    lines = ["", f"`/predict/batch` over the whole stored partition ({n} candles, the full JSON answer). Cold = the "
-             "first request after the model is loaded, and the first after the candle file is re-written (the "
-             "stored series is predicted once, in `serving.batch_size` chunks, and cached; the worse of the two is "
-             "reported). Warm = later requests, answered by slicing the cached predictions (median of "
-             f"{args.batch_repeats}). In-process = `service.predict_batch` + msgspec encode, no HTTP.", "",
-             "| model | HTTP cold, candles/s | **HTTP warm, candles/s** (target 500k) | in-process cold | "
-             "in-process warm | uncached `predict_range` + encode |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "",
+        f"`/predict/batch` over the whole stored partition ({n} candles, the full JSON answer). Cold = the "
+        "first request after the model is loaded, and the first after the candle file is re-written (the "
+        "stored series is predicted once, in `serving.batch_size` chunks, and cached; the worse of the two is "
+        "reported). Warm = later requests, answered by slicing the cached predictions (median of "
+        f"{args.batch_repeats}). In-process = `service.predict_batch` + msgspec encode, no HTTP.",
+        "",
+        "| model | HTTP cold, candles/s | **HTTP warm, candles/s** (target 500k) | in-process cold | "
+        "in-process warm | uncached `predict_range` + encode |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
         cold_ms = ", ".join(f"{t:.0f}" for t in r["batch_http_cold_ms"])
-        lines.append(f"| {r['model_type']} | {r['batch_http_cold']:,.0f} ({cold_ms} ms) | {r['batch_http']:,.0f} "
-                     f"({r['batch_http_ms']:.1f} ms) {verdict(r['batch_http'] >= 500_000)} | "
-                     f"{r['batch_inproc_cold']:,.0f} | {r['batch_inproc_warm']:,.0f} "
-                     f"({r['batch_inproc_warm_ms']:.1f} ms) | {r['batch_inproc']:,.0f} |")
-    lines += ["", f"Where an uncached whole-partition batch ({args.candles:,} candles; what a cold request pays) "
-              "spends its time in-process:", "",
-              "| model | features | model inputs | model step | response encode | total |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines.append(
+            f"| {r['model_type']} | {r['batch_http_cold']:,.0f} ({cold_ms} ms) | {r['batch_http']:,.0f} "
+            f"({r['batch_http_ms']:.1f} ms) {verdict(r['batch_http'] >= 500_000)} | "
+            f"{r['batch_inproc_cold']:,.0f} | {r['batch_inproc_warm']:,.0f} "
+            f"({r['batch_inproc_warm_ms']:.1f} ms) | {r['batch_inproc']:,.0f} |"
+        )
+    lines += [
+        "",
+        f"Where an uncached whole-partition batch ({args.candles:,} candles; what a cold request pays) "
+        "spends its time in-process:",
+        "",
+        "| model | features | model inputs | model step | response encode | total |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
         f, i, m, e, t = (value * 1000 for value in r["breakdown"])
         lines.append(f"| {r['model_type']} | {f:.0f} ms | {i:.0f} ms | {m:.0f} ms | {e:.0f} ms | {t:.0f} ms |")
     return lines
 
 
-def batch_report(results: list[dict[str, object]], args: argparse.Namespace, load_start: float,
-                 load_end: float) -> str:
+def batch_report(results: list[dict[str, object]], args: argparse.Namespace, load_start: float, load_end: float) -> str:
     """`--batch-only`: the batch section alone."""
-    lines = ["### `/predict/batch` (`bench/bench_serving.py --batch-only`)", "",
-             f"{os.cpu_count()} CPUs shared with other work (load average {load_start:.1f} at the start, "
-             f"{load_end:.1f} at the end), one uvicorn worker, loopback."]
+    lines = [
+        "### `/predict/batch` (`bench/bench_serving.py --batch-only`)",
+        "",
+        f"{os.cpu_count()} CPUs shared with other work (load average {load_start:.1f} at the start, "
+        f"{load_end:.1f} at the end), one uvicorn worker, loopback.",
+    ]
     lines += batch_lines(results, args)
     return "\n".join(lines) + "\n"
 
@@ -551,8 +644,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-client", type=int, default=10)
     parser.add_argument("--batch-repeats", type=int, default=5)
     parser.add_argument("--no-mlflow", action="store_true")
-    parser.add_argument("--batch-only", action="store_true",
-                        help="only /predict/batch (cold and warm); print the section instead of writing --output")
+    parser.add_argument(
+        "--batch-only",
+        action="store_true",
+        help="only /predict/batch (cold and warm); print the section instead of writing --output",
+    )
     parser.add_argument("--no-onnx", action="store_true")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "serving_results.md")

@@ -155,7 +155,7 @@ def generated_color(name: str) -> str:
     """A stable colour for a label without a configured one (same name, same colour, every run)."""
     hue = (zlib.crc32(name.encode("utf-8")) % 360) / 360.0
     red, green, blue = colorsys.hls_to_rgb(hue, 0.5, 0.55)
-    return "#{:02x}{:02x}{:02x}".format(round(red * 255), round(green * 255), round(blue * 255))
+    return f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
 
 
 def pattern_labels(classes: Iterable[str], configured: Sequence[LabelSpec]) -> list[dict[str, str]]:

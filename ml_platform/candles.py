@@ -75,8 +75,9 @@ def read_raw_candles(
     """
     path = Path(path)
     raw = _read_table(path)
-    return normalize_candles(raw, source=str(path), row_offset=2 if path.suffix == ".csv" else 1,
-                             ohlc_inconsistency=ohlc_inconsistency)
+    return normalize_candles(
+        raw, source=str(path), row_offset=2 if path.suffix == ".csv" else 1, ohlc_inconsistency=ohlc_inconsistency
+    )
 
 
 def normalize_candles(
@@ -99,9 +100,7 @@ def normalize_candles(
     times = _parse_times(raw[columns["time"]], where, columns["time"])
     values = {name: _parse_numbers(raw[columns[name]], where, columns[name]) for name in PRICE_COLUMNS}
     volume_column = columns.get("volume")
-    values["volume"] = (
-        _parse_numbers(raw[volume_column], where, volume_column) if volume_column else np.zeros(len(raw))
-    )
+    values["volume"] = _parse_numbers(raw[volume_column], where, volume_column) if volume_column else np.zeros(len(raw))
     _check_finite_and_positive(values, where, columns)
     candles = pd.DataFrame({"time": times, **values})
     candles.index = pd.RangeIndex(len(candles))
@@ -276,13 +275,17 @@ def _check_ohlc(candles: pd.DataFrame, where: _RowNamer, mode: str) -> None:
     o, h, l, c = (candles[name].to_numpy() for name in PRICE_COLUMNS)
     high_low = h < np.maximum(np.maximum(o, c), l)
     low_high = l > np.minimum(o, c)
-    for mask, column, problem in ((high_low, "high", "is below open, close or low"),
-                                  (low_high, "low", "is above open or close")):
+    for mask, column, problem in (
+        (high_low, "high", "is below open, close or low"),
+        (low_high, "low", "is above open or close"),
+    ):
         if not mask.any():
             continue
         position = _first(mask)
         row = int(candles.index[position])
-        message = f"{where(row, column)}: {float(candles[column].iloc[position])!r} {problem} ({int(mask.sum())} such rows)"
+        message = (
+            f"{where(row, column)}: {float(candles[column].iloc[position])!r} {problem} ({int(mask.sum())} such rows)"
+        )
         if mode == "error":
             raise CandleDataError(message + "; set data.validation.ohlc_inconsistency: warn to accept them")
         logger.warning(message)

@@ -43,7 +43,7 @@ class _Section(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
 # --------------------------------------------------------------------------- data
 
 
-class ValidationSettings(_Section):
+class ValidationSettings(_Section, frozen=True):
     """How strictly raw candles are checked.
 
     ohlc_inconsistency : "error" or "warn", default "error"
@@ -57,7 +57,7 @@ class ValidationSettings(_Section):
     max_gap_multiple: Annotated[float, msgspec.Meta(gt=1)] = 5.0
 
 
-class DataConfig(_Section):
+class DataConfig(_Section, frozen=True):
     """Where every stage reads and writes its files (see DESIGN.md, "Files between stages")."""
 
     raw_path: str = "data/raw"
@@ -77,7 +77,7 @@ class DataConfig(_Section):
 # --------------------------------------------------------------------------- partitions
 
 
-class PartitionsConfig(_Section):
+class PartitionsConfig(_Section, frozen=True):
     """The pairs and timeframes the pipeline is partitioned over."""
 
     pairs: list[str] = msgspec.field(default_factory=lambda: ["EURUSD", "GBPUSD", "BTC-USDT"])
@@ -97,7 +97,7 @@ class PartitionsConfig(_Section):
 # --------------------------------------------------------------------------- features
 
 
-class IndicatorSpec(_Section):
+class IndicatorSpec(_Section, frozen=True):
     """One TA-Lib indicator: its function name and the parameters that differ from TA-Lib's defaults.
 
     The column name is the lower-case function name followed by the configured parameter
@@ -108,7 +108,7 @@ class IndicatorSpec(_Section):
     params: dict[str, float | int] = msgspec.field(default_factory=dict)
 
 
-class CustomFeatureSpec(_Section):
+class CustomFeatureSpec(_Section, frozen=True):
     """A user function `module:function` or `path/to/file.py:function` returning extra columns.
 
     name : str
@@ -122,7 +122,7 @@ class CustomFeatureSpec(_Section):
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class ContextConfig(_Section):
+class ContextConfig(_Section, frozen=True):
     """Neighbouring candles' features attached to each row of a per-candle (BIO) model.
 
     previous : int, default 3
@@ -151,7 +151,7 @@ def _default_indicators() -> list[IndicatorSpec]:
     ]
 
 
-class FeaturesConfig(_Section):
+class FeaturesConfig(_Section, frozen=True):
     """Which features `ml_platform.features.build_features` computes."""
 
     indicators: list[IndicatorSpec] = msgspec.field(default_factory=_default_indicators)
@@ -164,14 +164,14 @@ class FeaturesConfig(_Section):
 # --------------------------------------------------------------------------- labeling
 
 
-class LabelSpec(_Section):
+class LabelSpec(_Section, frozen=True):
     """A pattern label annotators can choose, with the colour the chart draws it in."""
 
     name: Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]*$")]
     color: Color
 
 
-class WindowConfig(_Section):
+class WindowConfig(_Section, frozen=True):
     """Windowed classification: one fixed-size window per span.
 
     size : int, default 48
@@ -190,7 +190,7 @@ class WindowConfig(_Section):
     negative_ratio: Annotated[float, msgspec.Meta(ge=0)] = 1.0
 
 
-class CdlConfig(_Section):
+class CdlConfig(_Section, frozen=True):
     """Programmatic labels from TA-Lib's CDL* candlestick functions."""
 
     enabled: bool = True
@@ -207,7 +207,7 @@ def _default_labels() -> list[LabelSpec]:
     ]
 
 
-class LabelingConfig(_Section):
+class LabelingConfig(_Section, frozen=True):
     """How annotations and TA-Lib CDL labels become training rows."""
 
     mode: Literal["bio", "window"] = "bio"
@@ -223,7 +223,7 @@ class LabelingConfig(_Section):
 # --------------------------------------------------------------------------- training
 
 
-class SplitConfig(_Section):
+class SplitConfig(_Section, frozen=True):
     """Train/validation/test ratios; chronological unless `shuffle` is set (which leaks the future).
 
     gap : int or None, default None
@@ -247,7 +247,7 @@ class SplitConfig(_Section):
             raise ValueError(f"train + validation + test must add up to 1, got {total:g}")
 
 
-class RandomForestParams(_Section):
+class RandomForestParams(_Section, frozen=True):
     n_estimators: PositiveInt = 200
     max_depth: PositiveInt | None = None
     min_samples_leaf: PositiveInt = 2
@@ -255,7 +255,7 @@ class RandomForestParams(_Section):
     n_jobs: int = -1
 
 
-class XGBoostParams(_Section):
+class XGBoostParams(_Section, frozen=True):
     n_estimators: PositiveInt = 200
     max_depth: PositiveInt = 6
     learning_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.1
@@ -265,7 +265,7 @@ class XGBoostParams(_Section):
     n_jobs: int = -1
 
 
-class TrainingConfig(_Section):
+class TrainingConfig(_Section, frozen=True):
     """Model choice and hyperparameters (one model per pair x timeframe partition)."""
 
     model_type: str = "xgboost"
@@ -285,7 +285,7 @@ class TrainingConfig(_Section):
 # --------------------------------------------------------------------------- tracking, storage, serving
 
 
-class MlflowConfig(_Section):
+class MlflowConfig(_Section, frozen=True):
     """MLflow tracking; the embedded default is a SQLite store and an artifact folder."""
 
     tracking_uri: str = "sqlite:///data/mlflow/mlflow.db"
@@ -296,13 +296,13 @@ class MlflowConfig(_Section):
     alias: str = "champion"
 
 
-class DatabaseConfig(_Section):
+class DatabaseConfig(_Section, frozen=True):
     """The `training_runs` store; `DATABASE_URL` overrides `url`."""
 
     url: str = "sqlite:///data/training_runs.db"
 
 
-class ServingConfig(_Section):
+class ServingConfig(_Section, frozen=True):
     """The Litestar inference service."""
 
     host: str = "127.0.0.1"
@@ -312,11 +312,13 @@ class ServingConfig(_Section):
     request_max_body_size: PositiveInt = 10_000_000
     max_candles: PositiveInt = 20_000
     batch_size: PositiveInt = 5_000
-    cors_allow_origins: list[str] = msgspec.field(default_factory=lambda: ["http://localhost:3001", "http://127.0.0.1:3001"])
+    cors_allow_origins: list[str] = msgspec.field(
+        default_factory=lambda: ["http://localhost:3001", "http://127.0.0.1:3001"]
+    )
     reload_interval_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
 
 
-class DvcConfig(_Section):
+class DvcConfig(_Section, frozen=True):
     """Data versioning of `data/raw` and the annotation exports (``make data-push`` / ``make data-pull``).
 
     remote_name : str, default "local"
@@ -340,7 +342,7 @@ class DvcConfig(_Section):
         return str(resolve_path(self.remote_path)) if self.remote_is_local else self.remote_path
 
 
-class PipelineConfig(_Section):
+class PipelineConfig(_Section, frozen=True):
     """The whole pipeline configuration, one section per stage."""
 
     data: DataConfig = DataConfig()
@@ -465,8 +467,6 @@ def _reword(reason: str) -> str:
     return reason[0].lower() + reason[1:] if reason else reason
 
 
-
-
 def resolve_sqlite_url(url: str) -> str:
     """A SQLAlchemy/MLflow URL whose relative SQLite file path is anchored at the project root.
 
@@ -476,4 +476,4 @@ def resolve_sqlite_url(url: str) -> str:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url.startswith(prefix + "/") or url == prefix + ":memory:":
         return url
-    return prefix + str(resolve_path(url[len(prefix):]))
+    return prefix + str(resolve_path(url[len(prefix) :]))

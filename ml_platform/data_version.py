@@ -125,17 +125,33 @@ def resolve_dataset_version(config: PipelineConfig, partition: Partition, *, con
     try:
         dvc = partition_dvc_version(config, partition)
     except NotVersioned as exc:
-        logger.info("%s: dataset version %s is the labeled file's content hash, not DVC's: %s",
-                    partition.key, content_hash, exc)
-        return DatasetVersion(content_hash, "content_hash", {
-            "dataset.version_source": "content_hash", "dataset.content_hash": content_hash,
-            "dataset.dvc_skipped": str(exc)[:500],
-        })
-    logger.info("%s: dataset version %s from DVC (%s, %s)", partition.key, dvc.version,
-                *(_display(i.dvc_file, dvc.root) for i in (dvc.raw, dvc.annotations)))
-    return DatasetVersion(dvc.version, "dvc", {
-        "dataset.version_source": "dvc", "dataset.content_hash": content_hash, **dvc.params(),
-    })
+        logger.info(
+            "%s: dataset version %s is the labeled file's content hash, not DVC's: %s", partition.key, content_hash, exc
+        )
+        return DatasetVersion(
+            content_hash,
+            "content_hash",
+            {
+                "dataset.version_source": "content_hash",
+                "dataset.content_hash": content_hash,
+                "dataset.dvc_skipped": str(exc)[:500],
+            },
+        )
+    logger.info(
+        "%s: dataset version %s from DVC (%s, %s)",
+        partition.key,
+        dvc.version,
+        *(_display(i.dvc_file, dvc.root) for i in (dvc.raw, dvc.annotations)),
+    )
+    return DatasetVersion(
+        dvc.version,
+        "dvc",
+        {
+            "dataset.version_source": "dvc",
+            "dataset.content_hash": content_hash,
+            **dvc.params(),
+        },
+    )
 
 
 def partition_dvc_version(config: PipelineConfig, partition: Partition) -> DvcVersion:
@@ -219,7 +235,7 @@ def tracked_input(path: Path, root: Path, digests: dict[Path, str] | None = None
             raise NotVersioned(changed)
         return TrackedInput(path, dvc_file, manifest[inside])
     prefix = "" if path == owner else f"{inside}/"
-    expected = {name[len(prefix):]: md5 for name, md5 in manifest.items() if name.startswith(prefix)}
+    expected = {name[len(prefix) :]: md5 for name, md5 in manifest.items() if name.startswith(prefix)}
     actual = _workspace_files(path, root)
     if set(actual) != set(expected) or any(_md5(file, digests) != expected[name] for name, file in actual.items()):
         raise NotVersioned(changed)

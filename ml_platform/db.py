@@ -97,7 +97,7 @@ class TrainingRunRecord:
     error: str | None
 
     @classmethod
-    def of(cls, row: TrainingRun) -> "TrainingRunRecord":
+    def of(cls, row: TrainingRun) -> TrainingRunRecord:
         return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
 
 
@@ -106,7 +106,9 @@ class TrainingRunRecord:
 
 def database_url(config: PipelineConfig | None = None) -> str:
     """``DATABASE_URL``, else ``database.url``; relative SQLite paths anchored at the project root."""
-    url = os.environ.get(DATABASE_URL_ENV) or (config.database.url if config is not None else PipelineConfig().database.url)
+    url = os.environ.get(DATABASE_URL_ENV) or (
+        config.database.url if config is not None else PipelineConfig().database.url
+    )
     return normalize_url(url)
 
 
@@ -115,7 +117,7 @@ def normalize_url(url: str) -> str:
     url = resolve_sqlite_url(url)
     for bare in ("postgresql://", "postgres://"):
         if url.startswith(bare) and importlib.util.find_spec("psycopg") is None:
-            return "postgresql+psycopg2://" + url[len(bare):]
+            return "postgresql+psycopg2://" + url[len(bare) :]
     return url
 
 
@@ -249,12 +251,24 @@ class RunStore:
         """Insert a ``running`` row; return its run_id."""
         run_id = run_id or uuid.uuid4().hex
         with self._session() as session:
-            session.add(TrainingRun(
-                run_id=run_id, model_type=model_type, experiment_name=experiment_name,
-                pipeline_config_hash=pipeline_config_hash, dataset_version=dataset_version, metrics_summary=None,
-                status="running", created_at=datetime.now(UTC), completed_at=None, pair=pair, timeframe=timeframe,
-                mlflow_run_id=None, model_version=None, error=None,
-            ))
+            session.add(
+                TrainingRun(
+                    run_id=run_id,
+                    model_type=model_type,
+                    experiment_name=experiment_name,
+                    pipeline_config_hash=pipeline_config_hash,
+                    dataset_version=dataset_version,
+                    metrics_summary=None,
+                    status="running",
+                    created_at=datetime.now(UTC),
+                    completed_at=None,
+                    pair=pair,
+                    timeframe=timeframe,
+                    mlflow_run_id=None,
+                    model_version=None,
+                    error=None,
+                )
+            )
         return run_id
 
     def set_mlflow_run(self, run_id: str, mlflow_run_id: str) -> None:

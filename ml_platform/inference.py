@@ -128,8 +128,13 @@ def validate_candles(columns: dict[str, np.ndarray]) -> None:
     checks.append((time < 0, "time must be epoch seconds >= 0"))
     out_of_order = np.zeros(n, dtype=bool)
     out_of_order[1:] = time[1:] <= time[:-1]
-    checks.append((out_of_order, "time is not after the previous candle's (times must be strictly increasing: "
-                                 "sort the candles and drop duplicates)"))
+    checks.append(
+        (
+            out_of_order,
+            "time is not after the previous candle's (times must be strictly increasing: "
+            "sort the candles and drop duplicates)",
+        )
+    )
     first = n
     for mask, _ in checks:
         if mask.any():
@@ -253,8 +258,14 @@ class Predictor:
             before, after = size // 2, size - 1 - size // 2
         else:
             raise ValueError(f"bundle mode {mode!r} is neither 'bio' nor 'window'")
-        return cls(bundle=bundle, config=config, mode=mode, before=before, after=after,
-                   warmup_rows=_measure_warmup(config))
+        return cls(
+            bundle=bundle,
+            config=config,
+            mode="bio" if mode == "bio" else "window",
+            before=before,
+            after=after,
+            warmup_rows=_measure_warmup(config),
+        )
 
     @property
     def min_candles(self) -> int | None:
@@ -324,7 +335,7 @@ class Predictor:
         predicted, class_ids, confidences = [], [], []
         for start in range(rows.start, rows.stop, batch_size):
             stop = min(start + batch_size, rows.stop)
-            chunk = frame.iloc[start - self.before:stop + self.after]
+            chunk = frame.iloc[start - self.before : stop + self.after]
             inputs, valid = self.model_inputs(chunk)
             X = inputs.to_numpy(dtype=np.float64)[valid]
             if len(X) != stop - start:  # the chunk's complete rows are exactly [start, stop)
@@ -365,12 +376,11 @@ class Predictor:
             features = self.features(candles)
         except InsufficientCandlesError as exc:
             raise NotEnoughCandlesError(f"{exc}; {self._needs()}") from None
-        return self._label(features, first=0, last=n - 1, n_candles=n, batch_size=batch_size,
-                           history_before=0, candles_after=0)
+        return self._label(
+            features, first=0, last=n - 1, n_candles=n, batch_size=batch_size, history_before=0, candles_after=0
+        )
 
-    def predict_range(
-        self, candles: pd.DataFrame, first: int, last: int, *, batch_size: int
-    ) -> CandlePredictions:
+    def predict_range(self, candles: pd.DataFrame, first: int, last: int, *, batch_size: int) -> CandlePredictions:
         """Label stored candles ``first..last`` (inclusive positions in `candles`), using the history around them.
 
         Features are computed once over ``candles[0 : last + 1 + after]`` (the whole stored
@@ -390,8 +400,15 @@ class Predictor:
             features = self.features(history)
         except InsufficientCandlesError as exc:
             raise NotEnoughCandlesError(f"the stored history is too short: {exc}; {self._needs()}") from None
-        return self._label(features, first=first, last=last, n_candles=last - first + 1, batch_size=batch_size,
-                           history_before=first, candles_after=end - last - 1)
+        return self._label(
+            features,
+            first=first,
+            last=last,
+            n_candles=last - first + 1,
+            batch_size=batch_size,
+            history_before=first,
+            candles_after=end - last - 1,
+        )
 
     def predict_series(self, candles: pd.DataFrame, *, batch_size: int) -> SeriesPredictions:
         """Label every stored candle once: ``predict_range(candles, 0, n - 1)``, kept for `range_of_series`.
@@ -410,10 +427,16 @@ class Predictor:
             features = self.features(candles)
         except InsufficientCandlesError as exc:
             raise NotEnoughCandlesError(f"the stored history is too short: {exc}; {self._needs()}") from None
-        predictions = self._label(features, first=0, last=n - 1, n_candles=n, batch_size=batch_size,
-                                  history_before=0, candles_after=0)
-        for array in (predictions.indices, predictions.times, predictions.class_ids, predictions.confidences,
-                      predictions.skipped):
+        predictions = self._label(
+            features, first=0, last=n - 1, n_candles=n, batch_size=batch_size, history_before=0, candles_after=0
+        )
+        for array in (
+            predictions.indices,
+            predictions.times,
+            predictions.class_ids,
+            predictions.confidences,
+            predictions.skipped,
+        ):
             array.setflags(write=False)  # shared by every answer sliced from it
         return SeriesPredictions(n_candles=n, warmup_rows=features.warmup_rows, predictions=predictions)
 
@@ -428,7 +451,9 @@ class Predictor:
         if not 0 <= first <= last < n:
             raise ValueError(f"range {first}..{last} is outside the {n} stored candles")
         lo = max(first - warmup, self.before)  # feature rows, as `_label` computes them for predict_range
-        hi = min(last - warmup + 1, n - warmup - self.after)  # predict_range's len(frame) is min(n, last+1+after)-warmup
+        hi = min(
+            last - warmup + 1, n - warmup - self.after
+        )  # predict_range's len(frame) is min(n, last+1+after)-warmup
         if hi <= lo:
             return None
         whole = series.predictions
@@ -460,8 +485,15 @@ class Predictor:
         return not self.config.features.custom
 
     def _label(
-        self, features: FeatureFrame, *, first: int, last: int, n_candles: int, batch_size: int,
-        history_before: int, candles_after: int,
+        self,
+        features: FeatureFrame,
+        *,
+        first: int,
+        last: int,
+        n_candles: int,
+        batch_size: int,
+        history_before: int,
+        candles_after: int,
     ) -> CandlePredictions:
         """Predict candles ``first..last`` of the series `features` was built from (positions in that series)."""
         warmup = features.warmup_rows
@@ -501,19 +533,25 @@ class Predictor:
     def _context_words(self) -> tuple[str, str]:
         if self.mode == "bio":
             context = self.config.features.context
-            return (f"{self.before} previous-candle context (features.context.previous={context.previous})",
-                    f"{self.after} look-ahead context (features.context.next={context.next})")
+            return (
+                f"{self.before} previous-candle context (features.context.previous={context.previous})",
+                f"{self.after} look-ahead context (features.context.next={context.next})",
+            )
         size = self.config.labeling.window.size
-        return (f"{self.before} candles of the centred window before the candle (labeling.window.size={size})",
-                f"{self.after} candles of the window after it")
+        return (
+            f"{self.before} candles of the centred window before the candle (labeling.window.size={size})",
+            f"{self.after} candles of the window after it",
+        )
 
     def _needs(self, warmup: int | None = None) -> str:
         warmup = self.warmup_rows if warmup is None else warmup
         before, after = self._context_words()
         if warmup is None:
             return f"send more candles (the indicators' warm-up, then {before} and {after})"
-        return (f"the model needs at least {warmup + self.before + self.after + 1} candles "
-                f"({warmup} indicator warm-up + {before} + {after} + 1 to label)")
+        return (
+            f"the model needs at least {warmup + self.before + self.after + 1} candles "
+            f"({warmup} indicator warm-up + {before} + {after} + 1 to label)"
+        )
 
     def _reason(
         self, leading: int, trailing: int, warmup: int, history_before: int, candles_after: int, skipped: int
@@ -522,11 +560,15 @@ class Predictor:
         parts = []
         if leading:
             if history_before:
-                parts.append(f"the first {leading} candles: the stored history before them is shorter than the "
-                             f"{warmup} indicator warm-up + {before}")
+                parts.append(
+                    f"the first {leading} candles: the stored history before them is shorter than the "
+                    f"{warmup} indicator warm-up + {before}"
+                )
             else:
-                parts.append(f"the first {leading} candles: {warmup} indicator warm-up (the longest look-back) + "
-                             f"{before}; send {leading} earlier candles to label from the first one")
+                parts.append(
+                    f"the first {leading} candles: {warmup} indicator warm-up (the longest look-back) + "
+                    f"{before}; send {leading} earlier candles to label from the first one"
+                )
         if trailing:
             where = "no later stored candles" if history_before or candles_after else "no later candles yet"
             parts.append(f"the last {trailing} candles: {after} needs later candles ({where})")
@@ -547,11 +589,16 @@ def probe_candles(n: int = _PROBE_CANDLES, *, seed: int = 0) -> pd.DataFrame:
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
     open_ = np.concatenate(([100.0], close[:-1]))
     spread = 1.0 + np.abs(rng.normal(0.0, 0.002, n))
-    return pd.DataFrame({
-        "time": np.arange(n, dtype=np.int64) * 3600,
-        "open": open_, "high": np.maximum(open_, close) * spread, "low": np.minimum(open_, close) / spread,
-        "close": close, "volume": rng.uniform(100.0, 5000.0, n),
-    })
+    return pd.DataFrame(
+        {
+            "time": np.arange(n, dtype=np.int64) * 3600,
+            "open": open_,
+            "high": np.maximum(open_, close) * spread,
+            "low": np.minimum(open_, close) / spread,
+            "close": close,
+            "volume": rng.uniform(100.0, 5000.0, n),
+        }
+    )
 
 
 def _measure_warmup(config: PipelineConfig) -> int | None:
@@ -606,9 +653,7 @@ def group_spans(predictions: CandlePredictions) -> SpanRecords:
     index = predictions.indices
     starts = in_span.copy()
     starts[1:] &= (
-        (pattern[1:] != pattern[:-1])
-        | begins_of_class[predictions.class_ids[1:]]
-        | (index[1:] != index[:-1] + 1)
+        (pattern[1:] != pattern[:-1]) | begins_of_class[predictions.class_ids[1:]] | (index[1:] != index[:-1] + 1)
     )
     span_id = np.cumsum(starts) - 1
     members = np.flatnonzero(in_span)

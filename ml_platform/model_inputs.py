@@ -57,11 +57,15 @@ def bio_model_inputs(
     """
     missing = [column for column in base_feature_columns if column not in feature_frame.columns]
     if missing:
-        raise KeyError(f"feature frame lacks the model's base feature columns {missing[:5]}"
-                       f"{' ...' if len(missing) > 5 else ''}: were the features built with the bundle's config?")
+        raise KeyError(
+            f"feature frame lacks the model's base feature columns {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}: were the features built with the bundle's config?"
+        )
     base = feature_frame.loc[:, list(base_feature_columns)]
     with_context = add_context(base, base_feature_columns, context)
-    return with_context.loc[:, bio_feature_columns(base_feature_columns, context)], valid_context_slice(len(base), context)
+    return with_context.loc[:, bio_feature_columns(base_feature_columns, context)], valid_context_slice(
+        len(base), context
+    )
 
 
 def window_feature_columns(base_feature_columns: Sequence[str], size: int) -> list[str]:
@@ -95,13 +99,13 @@ def window_model_inputs(
     base = feature_frame.loc[:, list(base_feature_columns)].to_numpy(dtype=np.float64)
     n_rows, n_features = base.shape
     before = (size - 1) // 2
-    out = np.full((n_rows, n_features, size), np.nan)  # flattened feature-major: column f * size + offset
+    stacked = np.full((n_rows, n_features, size), np.nan)  # flattened feature-major: column f * size + offset
     for offset in range(size):
         shift = offset - before  # candle i + shift is at `offset` in row i's window
         lo, hi = max(0, -shift), min(n_rows, n_rows - shift)
         if lo < hi:
-            out[lo:hi, :, offset] = base[lo + shift:hi + shift]
-    out = out.reshape(n_rows, n_features * size)
+            stacked[lo:hi, :, offset] = base[lo + shift : hi + shift]
+    out = stacked.reshape(n_rows, n_features * size)
     frame = pd.DataFrame(out, columns=window_feature_columns(base_feature_columns, size), index=feature_frame.index)
     after = size - 1 - before
     return frame, slice(before, max(before, n_rows - after))

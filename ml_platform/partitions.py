@@ -32,7 +32,8 @@ def validate_pair(pair: str) -> str:
     """Return `pair` unchanged if it is upper-case letters/digits joined by '-', else raise."""
     if not isinstance(pair, str) or not PAIR_PATTERN.fullmatch(pair):
         raise PartitionError(
-            f"pair {pair!r} is not valid: use upper-case letters and digits, optionally joined by '-' (e.g. EURUSD, BTC-USDT)"
+            f"pair {pair!r} is not valid: use upper-case letters and digits, "
+            "optionally joined by '-' (e.g. EURUSD, BTC-USDT)"
         )
     return pair
 
@@ -56,7 +57,7 @@ class Partition:
         validate_timeframe(self.timeframe)
 
     @classmethod
-    def from_key(cls, key: str) -> "Partition":
+    def from_key(cls, key: str) -> Partition:
         """Parse Dagster's ``EURUSD|1h`` key."""
         pair, sep, timeframe = str(key).partition("|")
         if not sep:

@@ -34,8 +34,11 @@ def check_strictly_increasing(times: np.ndarray) -> CheckOutcome:
     steps = np.diff(times)
     bad = np.flatnonzero(steps < 0)
     if bad.size:
-        return CheckOutcome(False, f"{bad.size} rows go back in time, first at row {bad[0] + 1} ({_iso(times[bad[0] + 1])})",
-                            {"rows_out_of_order": int(bad.size)})
+        return CheckOutcome(
+            False,
+            f"{bad.size} rows go back in time, first at row {bad[0] + 1} ({_iso(times[bad[0] + 1])})",
+            {"rows_out_of_order": int(bad.size)},
+        )
     return CheckOutcome(True, "times are increasing", {"rows": int(len(times))})
 
 
@@ -45,8 +48,11 @@ def check_no_duplicates(times: np.ndarray) -> CheckOutcome:
     duplicated = unique[counts > 1]
     if duplicated.size:
         examples = ", ".join(_iso(value) for value in duplicated[:_EXAMPLES])
-        return CheckOutcome(False, f"{duplicated.size} duplicated timestamps, e.g. {examples}",
-                            {"duplicated_timestamps": int(duplicated.size)})
+        return CheckOutcome(
+            False,
+            f"{duplicated.size} duplicated timestamps, e.g. {examples}",
+            {"duplicated_timestamps": int(duplicated.size)},
+        )
     return CheckOutcome(True, "no duplicated timestamps", {"rows": int(len(times))})
 
 
@@ -57,8 +63,11 @@ def check_ohlc_consistency(candles: pd.DataFrame) -> CheckOutcome:
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = ", ".join(_iso(candles["time"].iloc[row]) for row in rows[:_EXAMPLES])
-        return CheckOutcome(False, f"{rows.size} candles with high/low outside open/close, e.g. {examples}",
-                            {"inconsistent_rows": int(rows.size)})
+        return CheckOutcome(
+            False,
+            f"{rows.size} candles with high/low outside open/close, e.g. {examples}",
+            {"inconsistent_rows": int(rows.size)},
+        )
     return CheckOutcome(True, "every candle's high and low enclose open and close", {"rows": int(len(candles))})
 
 
@@ -68,11 +77,16 @@ def check_gaps(times: np.ndarray, timeframe_seconds: int, max_multiple: float) -
     limit = timeframe_seconds * max_multiple
     bad = np.flatnonzero(steps > limit)
     largest = float(steps.max() / timeframe_seconds) if steps.size else 0.0
-    metadata = {"gaps_over_limit": int(bad.size), "largest_gap_in_timeframes": round(largest, 2),
-                "limit_in_timeframes": max_multiple}
+    metadata = {
+        "gaps_over_limit": int(bad.size),
+        "largest_gap_in_timeframes": round(largest, 2),
+        "limit_in_timeframes": max_multiple,
+    }
     if bad.size:
         examples = ", ".join(f"{_iso(times[i])} -> {_iso(times[i + 1])}" for i in bad[:_EXAMPLES])
-        return CheckOutcome(False, f"{bad.size} gaps longer than {max_multiple:g} timeframes, e.g. {examples}", metadata)
+        return CheckOutcome(
+            False, f"{bad.size} gaps longer than {max_multiple:g} timeframes, e.g. {examples}", metadata
+        )
     return CheckOutcome(True, f"no gap longer than {max_multiple:g} timeframes", metadata)
 
 
@@ -83,6 +97,9 @@ def check_all_finite(frame: pd.DataFrame, columns: list[str]) -> CheckOutcome:
     if bad.any():
         per_column = {columns[i]: int(n) for i, n in enumerate(bad.sum(axis=0)) if n}
         summary = ", ".join(f"{name}: {count}" for name, count in list(per_column.items())[:_EXAMPLES])
-        return CheckOutcome(False, f"non-finite values in {len(per_column)} columns ({summary})",
-                            {"non_finite_values": int(bad.sum()), "columns_affected": len(per_column)})
+        return CheckOutcome(
+            False,
+            f"non-finite values in {len(per_column)} columns ({summary})",
+            {"non_finite_values": int(bad.sum()), "columns_affected": len(per_column)},
+        )
     return CheckOutcome(True, f"all {len(columns)} feature columns are finite", {"rows": int(len(frame))})

@@ -267,7 +267,7 @@ def _volatility_regime(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def _plan_patterns(n: int, rng: np.random.Generator) -> list[tuple[str, int, int]]:
     """Where patterns go: `(label, start_index, length)`, one start every 120-200 candles."""
-    plan = []
+    plan: list[tuple[str, int, int]] = []
     start = int(rng.integers(VOLATILITY_WINDOW + 20, VOLATILITY_WINDOW + 120))
     while True:
         label = str(rng.choice(PATTERN_LABELS))
@@ -624,7 +624,9 @@ def write_sample_data(
     """
     raw_dir = config.data.resolve("raw_path")
     partitions = [(pair, tf) for pair in config.partitions.pairs for tf in config.partitions.timeframes]
-    summaries, all_spans, annotations = [], [], []
+    summaries: list[PartitionSummary] = []
+    all_spans: list[PlantedSpan] = []
+    annotations: list[Annotation] = []
     for index, (pair, timeframe) in enumerate(
         tqdm(partitions, desc="sample data", unit="partition", disable=not progress)
     ):

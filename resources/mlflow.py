@@ -9,8 +9,9 @@ The tracking URI: the resource's ``tracking_uri`` if set, else ``MLFLOW_TRACKING
 else ``mlflow.tracking_uri`` of the pipeline config (embedded SQLite by default).
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from dagster import ConfigurableResource
 
@@ -27,8 +28,8 @@ class MlflowResource(ConfigurableResource):
         Overrides ``mlflow.experiment_name``.
     """
 
-    tracking_uri: Optional[str] = None
-    experiment_name: Optional[str] = None
+    tracking_uri: str | None = None
+    experiment_name: str | None = None
 
     def tracker(self, config: PipelineConfig) -> Tracker:
         """Where runs of `config` are tracked, and whether/how models are registered."""

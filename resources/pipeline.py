@@ -23,6 +23,8 @@ class PipelineResource(ConfigurableResource):
         """The validated configuration (re-read on each call so an edited file takes effect)."""
         return load_config(self.config_path)
 
-    def partition_file(self, config: PipelineConfig, path_field: str, partition: Partition, suffix: str = ".parquet") -> Path:
+    def partition_file(
+        self, config: PipelineConfig, path_field: str, partition: Partition, suffix: str = ".parquet"
+    ) -> Path:
         """``{data.<path_field>}/{PAIR}_{TF}{suffix}`` for a validated partition."""
         return config.data.resolve(path_field) / f"{partition.stem}{suffix}"

@@ -1,7 +1,5 @@
 """The `training_runs` store (PostgreSQL or SQLite) as a Dagster resource."""
 
-from typing import Optional
-
 from dagster import ConfigurableResource
 
 from ml_platform.config import PipelineConfig
@@ -15,7 +13,7 @@ class RunStoreResource(ConfigurableResource):
     ``store.dispose()`` when done (the asset does).
     """
 
-    url: Optional[str] = None
+    url: str | None = None
 
     def store(self, config: PipelineConfig) -> RunStore:
         return RunStore(self.url or database_url(config))

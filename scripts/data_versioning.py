@@ -56,8 +56,10 @@ class Workspace:
         targets = tuple(config.data.resolve(field) for field in TRACKED_FIELDS)
         root = find_dvc_root(targets[0].parent)
         if root is None:
-            raise SetupError(f"{targets[0]} is not in a DVC repository (no .dvc/ folder above it): "
-                             "run `dvc init` in the repository that holds the data")
+            raise SetupError(
+                f"{targets[0]} is not in a DVC repository (no .dvc/ folder above it): "
+                "run `dvc init` in the repository that holds the data"
+            )
         for field, target in zip(TRACKED_FIELDS, targets, strict=True):
             if root not in target.parents:
                 raise SetupError(f"data.{field}: {target} is outside the DVC repository {root}")
@@ -86,8 +88,10 @@ class Workspace:
 def push(ws: Workspace, args: argparse.Namespace) -> int:
     for name, target in zip(ws.names(), ws.targets, strict=True):
         if not target.exists() or (target.is_dir() and not any(target.iterdir())):
-            raise SetupError(f"{name} is missing or empty: `make sample-data` writes the demo data, "
-                             "`make data-pull` restores the tracked data from the DVC remote")
+            raise SetupError(
+                f"{name} is missing or empty: `make sample-data` writes the demo data, "
+                "`make data-pull` restores the tracked data from the DVC remote"
+            )
     if ws.remote_is_local:
         Path(ws.remote_url).mkdir(parents=True, exist_ok=True)
     _configure_remote(ws)
@@ -105,17 +109,24 @@ def push(ws: Workspace, args: argparse.Namespace) -> int:
 def pull(ws: Workspace, args: argparse.Namespace) -> int:
     untracked = [name for name in ws.names() if not (ws.root / f"{name}.dvc").is_file()]
     if untracked:
-        raise SetupError(f"{', '.join(untracked)} not tracked yet (no .dvc file): run `make data-push` "
-                         "where the data is, and commit the .dvc files it writes")
+        raise SetupError(
+            f"{', '.join(untracked)} not tracked yet (no .dvc file): run `make data-push` "
+            "where the data is, and commit the .dvc files it writes"
+        )
     if ws.remote_is_empty():
-        raise SetupError(f"the DVC remote {ws.remote_name} ({ws.remote_url}) is empty: run `make data-push` "
-                         "on a machine that has the data (the demo data: `make sample-data`)")
+        raise SetupError(
+            f"the DVC remote {ws.remote_name} ({ws.remote_url}) is empty: run `make data-push` "
+            "on a machine that has the data (the demo data: `make sample-data`)"
+        )
     _configure_remote(ws)
     _say(f"pulling {', '.join(ws.names())} from {ws.remote_name} ({ws.remote_url})")
     force = ["--force"] if args.force else []
     if _dvc(ws, "pull", "--remote", ws.remote_name, *force, *ws.dvc_files()).returncode != 0:
-        return _failed("dvc pull", hint="local changes are kept unless you run `python -m scripts.data_versioning "
-                       "pull --force`; files missing on the remote were never pushed: `make data-push` where they are")
+        return _failed(
+            "dvc pull",
+            hint="local changes are kept unless you run `python -m scripts.data_versioning "
+            "pull --force`; files missing on the remote were never pushed: `make data-push` where they are",
+        )
     _report(ws)
     return 0
 
@@ -143,8 +154,10 @@ def status(ws: Workspace, args: argparse.Namespace) -> int:
         states[str(state)] = states.get(str(state), 0) + 1
     if states:
         counts = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-        _say(f"remote {ws.remote_name} ({ws.remote_url}): differs from the local cache ({counts}): "
-             "`new` needs `make data-push`, `deleted`/`missing` need `make data-pull` or a push where the data is")
+        _say(
+            f"remote {ws.remote_name} ({ws.remote_url}): differs from the local cache ({counts}): "
+            "`new` needs `make data-push`, `deleted`/`missing` need `make data-pull` or a push where the data is"
+        )
     else:
         _say(f"remote {ws.remote_name} ({ws.remote_url}): up to date")
     return 0 if not local and not states and len(tracked) == len(ws.targets) else 1
@@ -192,8 +205,11 @@ def _remote_configured(ws: Workspace) -> bool:
         return False
     sections = {name.strip("'"): name for name in parser.sections()}  # DVC writes ['remote "name"']
     section = sections.get(f'remote "{ws.remote_name}"')
-    return (section is not None and parser.get(section, "url", fallback=None) == ws.remote_url
-            and parser.get("core", "remote", fallback=None) == ws.remote_name)
+    return (
+        section is not None
+        and parser.get(section, "url", fallback=None) == ws.remote_url
+        and parser.get("core", "remote", fallback=None) == ws.remote_name
+    )
 
 
 def _dvc(ws: Workspace, *args: str, quiet: bool = False) -> subprocess.CompletedProcess[str]:
@@ -201,8 +217,9 @@ def _dvc(ws: Workspace, *args: str, quiet: bool = False) -> subprocess.Completed
     if not quiet:
         _say("dvc " + " ".join(args))
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=ws.root, env=env, text=True,
-                          capture_output=quiet, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=ws.root, env=env, text=True, capture_output=quiet, check=False
+    )
 
 
 def _dvc_json(ws: Workspace, *args: str) -> dict:
@@ -237,8 +254,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m scripts.data_versioning",
         description="Version data.raw_path and data.annotations_path with DVC against the remote in the dvc: section.",
     )
-    parser.add_argument("command", choices=sorted(COMMANDS),
-                        help="push (make data-push), pull (make data-pull) or status")
+    parser.add_argument(
+        "command", choices=sorted(COMMANDS), help="push (make data-push), pull (make data-pull) or status"
+    )
     parser.add_argument("--config", help="pipeline YAML (default: $ML_PLATFORM_CONFIG or config/pipeline.yaml)")
     parser.add_argument("--force", action="store_true", help="pull: overwrite local changes to the tracked data")
     return parser.parse_args(argv)
@@ -254,8 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, SetupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    _say(f"{args.command} {'done' if code == 0 else 'finished with exit code ' + str(code)} "
-         f"in {time.monotonic() - started:.1f} s")
+    _say(
+        f"{args.command} {'done' if code == 0 else 'finished with exit code ' + str(code)} "
+        f"in {time.monotonic() - started:.1f} s"
+    )
     return code
 
 

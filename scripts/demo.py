@@ -18,7 +18,6 @@ from assets.definitions import defs
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.sample_data import write_sample_data
 
-
 # The runs' events still go to the instance (the UI shows them); the terminal gets warnings only.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -35,8 +34,15 @@ def _partitioned_keys() -> tuple[list[AssetKey], list[AssetKey]]:
 
 
 def _materialize(instance: DagsterInstance, selection: Sequence[AssetKey], partition_key: str | None) -> None:
-    result = materialize(_assets_and_checks(), selection=list(selection), partition_key=partition_key,
-                         instance=instance, resources=defs.resources, raise_on_error=False, run_config=_QUIET)
+    result = materialize(
+        _assets_and_checks(),
+        selection=list(selection),
+        partition_key=partition_key,
+        instance=instance,
+        resources=defs.resources,
+        raise_on_error=False,
+        run_config=_QUIET,
+    )
     if not result.success:
         failures = [event.step_failure_data.error.to_string() for event in result.get_step_failure_events()]
         sys.exit(f"demo: materializing {partition_key or 'unpartitioned assets'} failed:\n" + "\n".join(failures))
@@ -56,8 +62,11 @@ def main() -> None:
     started = time.perf_counter()
     print("1/4 writing deterministic sample data …", flush=True)
     write_sample_data(config)
-    print(f"2/4 materializing every asset for {len(config.partition_keys())} partitions "
-          "(candles, features, labels, a model each) …", flush=True)
+    print(
+        f"2/4 materializing every asset for {len(config.partition_keys())} partitions "
+        "(candles, features, labels, a model each) …",
+        flush=True,
+    )
     with DagsterInstance.get() as instance:
         materialize_everything(instance, config)
     print("3/4 asking the inference service for a prediction …", flush=True)

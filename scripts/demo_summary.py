@@ -50,7 +50,9 @@ def print_prediction(config: PipelineConfig) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ML_PLATFORM_CONFIG": str(config_path_from_env())}
-    process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port), "--log-level", "warning"], env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "serving", "--port", str(port), "--log-level", "warning"], env=env
+    )
     try:
         _wait_healthy(base, process)
         body = {"pair": partition.pair, "timeframe": partition.timeframe, "candles": candles.to_dict("records")}
@@ -60,19 +62,40 @@ def print_prediction(config: PipelineConfig) -> None:
         process.wait(timeout=30)
     first = int(candles["time"].iloc[min(answer["unlabeled_leading"], len(candles) - 1)])
     last = int(candles["time"].iloc[-1])
-    planted = [s for s in _ground_truth(config) if s["pair"] == partition.pair and s["timeframe"] == partition.timeframe
-               and s["end_time"] >= first and s["start_time"] <= last]
+    planted = [
+        s
+        for s in _ground_truth(config)
+        if s["pair"] == partition.pair
+        and s["timeframe"] == partition.timeframe
+        and s["end_time"] >= first
+        and s["start_time"] <= last
+    ]
     human = {"bull_flag", "double_top", "head_and_shoulders"}
     print(f"\nPOST /predict, {partition.key}, the last {SLICE} candles, model {answer['model_info']['version']}:")
-    print(f"  {answer['unlabeled_leading']} leading / {answer['unlabeled_trailing']} trailing candles unlabeled "
-          f"({answer.get('reason') or 'warm-up and context'})")
+    print(
+        f"  {answer['unlabeled_leading']} leading / {answer['unlabeled_trailing']} trailing candles unlabeled "
+        f"({answer.get('reason') or 'warm-up and context'})"
+    )
     print(f"  {'found by the model':<48} {'planted (' + _iso(first) + ' .. ' + _iso(last) + ')':<40}")
     found = [s for s in answer["spans"] if s["label"] in human]
     for row in range(max(len(found), len(planted))):
-        left = (f"{found[row]['label']:<19} {_iso(found[row]['start_time'])} +{found[row]['end_index'] - found[row]['start_index'] + 1:<3}"
-                f" {found[row]['avg_confidence']:.2f}") if row < len(found) else ""
-        right = (f"{planted[row]['label']:<19} {_iso(planted[row]['start_time'])} "
-                 f"+{planted[row]['end_index'] - planted[row]['start_index'] + 1}") if row < len(planted) else ""
+        left = (
+            (
+                f"{found[row]['label']:<19} {_iso(found[row]['start_time'])} "
+                f"+{found[row]['end_index'] - found[row]['start_index'] + 1:<3}"
+                f" {found[row]['avg_confidence']:.2f}"
+            )
+            if row < len(found)
+            else ""
+        )
+        right = (
+            (
+                f"{planted[row]['label']:<19} {_iso(planted[row]['start_time'])} "
+                f"+{planted[row]['end_index'] - planted[row]['start_index'] + 1}"
+            )
+            if row < len(planted)
+            else ""
+        )
         print(f"  {left:<48} {right:<40}")
     programmatic = len(answer["spans"]) - len(found)
     print(f"  (+ {programmatic} programmatic TA-Lib candle-pattern spans)")

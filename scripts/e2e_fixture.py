@@ -20,16 +20,26 @@ import yaml
 
 def fixture_config(out: Path, pair: str, timeframe: str, model_type: str) -> dict:
     """Every data, MLflow and database path in `out`; one partition; a model that trains in seconds."""
-    data = {name: str(out / folder) for name, folder in [
-        ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"),
-        ("labeled_path", "labeled"), ("models_path", "models"), ("annotations_path", "annotations"),
-        ("ground_truth_path", "ground_truth.json")]}
+    data = {
+        name: str(out / folder)
+        for name, folder in [
+            ("raw_path", "raw"),
+            ("raw_store", "candles"),
+            ("enriched_path", "enriched"),
+            ("labeled_path", "labeled"),
+            ("models_path", "models"),
+            ("annotations_path", "annotations"),
+            ("ground_truth_path", "ground_truth.json"),
+        ]
+    }
     return {
         "data": data,
         "partitions": {"pairs": [pair], "timeframes": [timeframe]},
-        "training": {"model_type": model_type,
-                     "xgboost": {"n_estimators": 60, "max_depth": 5, "n_jobs": 2},
-                     "random_forest": {"n_estimators": 60, "n_jobs": 2}},
+        "training": {
+            "model_type": model_type,
+            "xgboost": {"n_estimators": 60, "max_depth": 5, "n_jobs": 2},
+            "random_forest": {"n_estimators": 60, "n_jobs": 2},
+        },
         "mlflow": {"tracking_uri": f"sqlite:///{out / 'mlflow.db'}", "artifact_location": str(out / "mlartifacts")},
         "database": {"url": f"sqlite:///{out / 'training_runs.db'}"},
         "serving": {"reload_interval_seconds": 1.0},

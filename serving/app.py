@@ -37,8 +37,12 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     registry: ModelRegistry = app.state.models
     result = await registry.reload()
-    logger.info("serving %d models (%s); %d failed to load", len(result.registry.models),
-                ", ".join(p.key for p in result.registry.models) or "none", len(result.registry.failures))
+    logger.info(
+        "serving %d models (%s); %d failed to load",
+        len(result.registry.models),
+        ", ".join(p.key for p in result.registry.models) or "none",
+        len(result.registry.failures),
+    )
     interval = settings.serving.reload_interval_seconds
     poller = asyncio.create_task(registry.poll(interval)) if interval > 0 else None
     try:
@@ -55,12 +59,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """A new app for `settings` (default: `load_settings()` from ``ML_PLATFORM_CONFIG``)."""
     settings = settings or load_settings()
     serving = settings.serving
-    state = State({
-        "settings": settings,
-        "models": ModelRegistry(source_for(settings)),
-        "candles": CandleStore(settings.raw_store),
-        "health": HealthChecker(settings),
-    })
+    state = State(
+        {
+            "settings": settings,
+            "models": ModelRegistry(source_for(settings)),
+            "candles": CandleStore(settings.raw_store),
+            "health": HealthChecker(settings),
+        }
+    )
     return Litestar(
         route_handlers=[PredictController, DataController, ModelController, HealthController],
         dependencies=DEPENDENCIES,
@@ -69,13 +75,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[_lifespan],
         exception_handlers=exception_handlers(),
         request_max_body_size=serving.request_max_body_size,
-        cors_config=CORSConfig(allow_origins=list(serving.cors_allow_origins), allow_methods=["GET", "POST"],
-                               allow_headers=["Authorization", "Content-Type"]),
+        cors_config=CORSConfig(
+            allow_origins=list(serving.cors_allow_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        ),
         openapi_config=OpenAPIConfig(
             title="Candle pattern inference",
             version=API_VERSION,
             description="Per-candle pattern labels and spans from the models the pipeline trained "
-                        "(DESIGN.md, 'Inference HTTP API'). Errors are ErrorResponse JSON.",
+            "(DESIGN.md, 'Inference HTTP API'). Errors are ErrorResponse JSON.",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),

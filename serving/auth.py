@@ -24,8 +24,12 @@ def require_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseR
         return
     scheme, _, given = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given:
-        raise UnauthorizedError("this service requires a token: send 'Authorization: Bearer <INFERENCE_API_TOKEN>'",
-                                headers={"WWW-Authenticate": "Bearer"})
+        raise UnauthorizedError(
+            "this service requires a token: send 'Authorization: Bearer <INFERENCE_API_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise UnauthorizedError("the bearer token is wrong: use the value of INFERENCE_API_TOKEN the service runs with",
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise UnauthorizedError(
+            "the bearer token is wrong: use the value of INFERENCE_API_TOKEN the service runs with",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )

@@ -134,8 +134,13 @@ _OUT_OF_RANGE = re.compile(r"^Number out of range - at `\$\[\.\.\.\]\[(\d+)\]") 
 
 
 def _respond(
-    status_code: int, code: str, detail: str, *, index: int | None = None,
-    extra: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    status_code: int,
+    code: str,
+    detail: str,
+    *,
+    index: int | None = None,
+    extra: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[ErrorResponse]:
     body = ErrorResponse(status_code=status_code, error=code, detail=detail, index=index, extra=extra)
     return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
@@ -150,8 +155,11 @@ def _validation_detail(exc: ValidationException) -> tuple[str, list[dict[str, An
     key = str(first.get("key") or "")
     where = f"{key}: " if key else ""
     match = _CANDLE_KEY.match(key)
-    return (f"invalid request {first.get('source', 'body')}: {where}{first.get('message', exc.detail)}", extra,
-            int(match.group(1)) if match else None)
+    return (
+        f"invalid request {first.get('source', 'body')}: {where}{first.get('message', exc.detail)}",
+        extra,
+        int(match.group(1)) if match else None,
+    )
 
 
 def _out_of_range_index(message: str) -> int | None:
@@ -164,33 +172,49 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     """The one handler: ServiceError, mapped domain errors, Litestar's HTTP errors, anything else."""
     service_error = to_service_error(exc)
     if service_error is not None:
-        return _respond(service_error.status_code, service_error.code, service_error.message,
-                        index=service_error.index, headers=service_error.headers)
+        return _respond(
+            service_error.status_code,
+            service_error.code,
+            service_error.message,
+            index=service_error.index,
+            headers=service_error.headers,
+        )
     if isinstance(exc, ValidationException):
         detail, extra, index = _validation_detail(exc)
         return _respond(400, BadRequestError.code, detail, index=index, extra=extra)
     if isinstance(exc, RequestEntityTooLarge):
         limit = request.app.state.settings.serving.request_max_body_size
-        return _respond(413, TooLargeError.code,
-                        f"the request body is larger than the limit of {limit} bytes (serving.request_max_body_size): "
-                        "send fewer candles per request, or use POST /predict/batch on stored candles")
+        return _respond(
+            413,
+            TooLargeError.code,
+            f"the request body is larger than the limit of {limit} bytes (serving.request_max_body_size): "
+            "send fewer candles per request, or use POST /predict/batch on stored candles",
+        )
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail
         if exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
             index = _out_of_range_index(str(detail))
             if index is not None:
-                return _respond(422, InvalidCandlesServiceError.code,
-                                f"candles[{index}]: a number is out of the range of finite floats ({detail}); "
-                                "send finite prices", index=index)
-            detail = (f"the request body is not valid JSON ({detail}); note that NaN and Infinity are not JSON "
-                      "numbers: send finite prices")
+                return _respond(
+                    422,
+                    InvalidCandlesServiceError.code,
+                    f"candles[{index}]: a number is out of the range of finite floats ({detail}); send finite prices",
+                    index=index,
+                )
+            detail = (
+                f"the request body is not valid JSON ({detail}); note that NaN and Infinity are not JSON "
+                "numbers: send finite prices"
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no endpoint {request.method} {request.url.path}: see /schema/openapi.json"
         return _respond(exc.status_code, code, str(detail), headers=exc.headers)
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
-    return _respond(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
-                    "internal error: the service logged the details; please report it")
+    return _respond(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "internal error: the service logged the details; please report it",
+    )
 
 
 def exception_handlers() -> dict[type[Exception] | int, Any]:

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -36,8 +36,10 @@ def _check_sqlite(url: str, what: str) -> ComponentHealth:
     if path is None:
         return ComponentHealth(status="ok", detail=f"{what}: in-memory SQLite")
     if not Path(path).is_file():
-        return ComponentHealth(status="error", detail=f"{what}: SQLite file {path} does not exist yet "
-                                                      "(nothing was recorded: run the pipeline)")
+        return ComponentHealth(
+            status="error",
+            detail=f"{what}: SQLite file {path} does not exist yet (nothing was recorded: run the pipeline)",
+        )
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=CHECK_TIMEOUT_SECONDS)
         try:
@@ -72,8 +74,9 @@ class HealthChecker:
         with self._lock:
             if url not in self._engines:
                 connect_args = {"connect_timeout": int(CHECK_TIMEOUT_SECONDS)} if url.startswith("postgresql") else {}
-                self._engines[url] = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=0,
-                                                   connect_args=connect_args)
+                self._engines[url] = create_engine(
+                    url, pool_pre_ping=True, pool_size=1, max_overflow=0, connect_args=connect_args
+                )
             return self._engines[url]
 
     def _check_server_db(self, url: str, what: str) -> ComponentHealth:
@@ -83,8 +86,10 @@ class HealthChecker:
             with self._engine(url).connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # any driver error means "not reachable"; the detail says which
-            return ComponentHealth(status="error", detail=f"{what}: {_redact(url)} unreachable: "
-                                                          f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            return ComponentHealth(
+                status="error",
+                detail=f"{what}: {_redact(url)} unreachable: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+            )
         return ComponentHealth(status="ok", detail=f"{what}: {_redact(url)}")
 
     def check_database(self) -> ComponentHealth:
@@ -134,9 +139,12 @@ class HealthChecker:
         model = self.check_models(registry)
         can_predict = registry.can_predict
         degraded = any(results[name].status == "error" for name in results) or bool(registry.failures)
-        status = "unavailable" if not can_predict else ("degraded" if degraded else "ok")
-        return HealthResponse(status=status, can_predict=can_predict, model=model, mlflow=results["mlflow"],
-                              database=results["database"])
+        status: Literal["ok", "degraded", "unavailable"] = (
+            "unavailable" if not can_predict else ("degraded" if degraded else "ok")
+        )
+        return HealthResponse(
+            status=status, can_predict=can_predict, model=model, mlflow=results["mlflow"], database=results["database"]
+        )
 
     def close(self) -> None:
         with self._lock:

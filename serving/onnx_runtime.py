@@ -37,13 +37,18 @@ class OnnxForest:
         import onnxruntime
         from skl2onnx import to_onnx
 
-        model = to_onnx(estimator, np.zeros((1, n_features), dtype=np.float64),
-                        options={id(estimator): {"zipmap": False}}, target_opset=ONNX_OPSETS)
+        model = to_onnx(
+            estimator,
+            np.zeros((1, n_features), dtype=np.float64),
+            options={id(estimator): {"zipmap": False}},
+            target_opset=ONNX_OPSETS,
+        )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
         self.input_name = self.session.get_inputs()[0].name
         self.proba_name = self.session.get_outputs()[1].name
         self.estimator = estimator
@@ -83,9 +88,17 @@ def accelerate(bundle: ModelBundle, check_rows: np.ndarray) -> tuple[ModelBundle
     same_labels = bool(np.array_equal(expected.argmax(axis=1), got.argmax(axis=1)))
     difference = float(np.abs(expected - got).max()) if len(check_rows) else 0.0
     if not same_labels or difference > MAX_PROBABILITY_DIFFERENCE:
-        logger.warning("%s: ONNX predictions differ from scikit-learn's (labels equal: %s, max difference %.3g); "
-                       "not adopted", bundle.directory, same_labels, difference)
+        logger.warning(
+            "%s: ONNX predictions differ from scikit-learn's (labels equal: %s, max difference %.3g); not adopted",
+            bundle.directory,
+            same_labels,
+            difference,
+        )
         return bundle, "sklearn"
-    logger.info("%s: RandomForest runs in ONNX Runtime (checked on %d rows, max difference %.2g)",
-                bundle.directory, len(check_rows), difference)
+    logger.info(
+        "%s: RandomForest runs in ONNX Runtime (checked on %d rows, max difference %.2g)",
+        bundle.directory,
+        len(check_rows),
+        difference,
+    )
     return ModelBundle(directory=bundle.directory, meta=bundle.meta, model=forest), OnnxForest.runtime

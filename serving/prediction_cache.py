@@ -55,8 +55,9 @@ class SeriesCache:
         self._cache: OrderedDict[Partition, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def series(self, model: LoadedModel, file_key: tuple[int, int], candles: pd.DataFrame, *,
-               batch_size: int) -> SeriesPredictions:
+    def series(
+        self, model: LoadedModel, file_key: tuple[int, int], candles: pd.DataFrame, *, batch_size: int
+    ) -> SeriesPredictions:
         """The cached series of `model` on `candles` (read from the file with `file_key`), computed on a miss.
 
         Raises NotEnoughCandlesError (nothing cached) when no stored candle can be labelled.
@@ -64,8 +65,12 @@ class SeriesCache:
         partition = model.partition
         with self._lock:
             entry = self._cache.get(partition)
-            if (entry is not None and entry.model is model and entry.file_key == file_key
-                    and entry.series.n_candles == len(candles)):
+            if (
+                entry is not None
+                and entry.model is model
+                and entry.file_key == file_key
+                and entry.series.n_candles == len(candles)
+            ):
                 self._cache.move_to_end(partition)
                 self.stats.hits += 1
                 return entry.series

@@ -95,9 +95,16 @@ class LoadedModel:
     @cached_property
     def info(self) -> ModelInfo:
         """The `ModelInfo` answered with every prediction (built once)."""
-        return ModelInfo(name=self.name, version=self.version, pair=self.partition.pair,
-                         timeframe=self.partition.timeframe, trained_at=self.meta.trained_at,
-                         model_type=self.meta.model_type, mode=self.predictor.mode, source=self.source)
+        return ModelInfo(
+            name=self.name,
+            version=self.version,
+            pair=self.partition.pair,
+            timeframe=self.partition.timeframe,
+            trained_at=self.meta.trained_at,
+            model_type=self.meta.model_type,
+            mode=self.predictor.mode,
+            source=self.source,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,8 @@ class Candidate:
 
 
 class ModelSource(Protocol):
-    kind: Literal["bundle", "mlflow"]
+    @property
+    def kind(self) -> Literal["bundle", "mlflow"]: ...
 
     def scan(self) -> list[Candidate]:
         """Every partition's current model version, cheaply (no model file is read)."""
@@ -181,12 +189,20 @@ class BundleSource:
 
 def _check_partition(meta: BundleMeta, partition: Partition, location: str) -> None:
     if (meta.pair, meta.timeframe) != (partition.pair, partition.timeframe):
-        raise ValueError(f"{location}: the bundle is for {meta.pair} {meta.timeframe}, not {partition.pair} "
-                         f"{partition.timeframe}: move it to the matching folder")
+        raise ValueError(
+            f"{location}: the bundle is for {meta.pair} {meta.timeframe}, not {partition.pair} "
+            f"{partition.timeframe}: move it to the matching folder"
+        )
 
 
-def _loaded(bundle: ModelBundle, candidate: Candidate, source: Literal["bundle", "mlflow"], *, token: str,
-            metrics: Mapping[str, Any]) -> LoadedModel:
+def _loaded(
+    bundle: ModelBundle,
+    candidate: Candidate,
+    source: Literal["bundle", "mlflow"],
+    *,
+    token: str,
+    metrics: Mapping[str, Any],
+) -> LoadedModel:
     predictor = Predictor.from_bundle(bundle)  # one thread per prediction (n_jobs=1)
     runtime = "xgboost" if bundle.meta.model_type == "xgboost" else "sklearn"
     if bundle.meta.model_type == "random_forest":
@@ -194,8 +210,16 @@ def _loaded(bundle: ModelBundle, candidate: Candidate, source: Literal["bundle",
         if len(rows):
             accelerated, runtime = accelerate(bundle, rows)
             predictor = dataclasses.replace(predictor, bundle=accelerated)
-    return LoadedModel(partition=candidate.partition, predictor=predictor, source=source, location=candidate.location,
-                       token=token, loaded_at=_now(), metrics=dict(metrics), runtime=runtime)
+    return LoadedModel(
+        partition=candidate.partition,
+        predictor=predictor,
+        source=source,
+        location=candidate.location,
+        token=token,
+        loaded_at=_now(),
+        metrics=dict(metrics),
+        runtime=runtime,
+    )
 
 
 # --------------------------------------------------------------------------- MLflow registry
@@ -237,8 +261,9 @@ class MlflowSource:
             except MlflowException as stage_exc:
                 raise LookupError(f"models:/{name}@{self.alias}: {stage_exc.message}") from None
             if not versions:
-                raise LookupError(f"models:/{name}@{self.alias}: no alias {self.alias!r} and no version in stage "
-                                  f"{self.alias!r}") from None
+                raise LookupError(
+                    f"models:/{name}@{self.alias}: no alias {self.alias!r} and no version in stage {self.alias!r}"
+                ) from None
             return versions[0]
 
     def scan(self) -> list[Candidate]:
@@ -261,8 +286,11 @@ class MlflowSource:
         client = self._client()
         name = self._name(candidate.partition)
         version = self._version(client, name)
-        meta = msgspec.structs.replace(self._meta(client, version.run_id, candidate.partition),
-                                       registered_model_name=name, registered_version=str(version.version))
+        meta = msgspec.structs.replace(
+            self._meta(client, version.run_id, candidate.partition),
+            registered_model_name=name,
+            registered_version=str(version.version),
+        )
         _check_partition(meta, candidate.partition, candidate.location)
         model = self._model(f"models:/{name}/{version.version}", meta)
         bundle = ModelBundle(directory=self.settings.models_path / candidate.partition.stem, meta=meta, model=model)
@@ -286,8 +314,10 @@ class MlflowSource:
             meta = None
         if meta is not None and meta.mlflow_run_id == run_id:
             return meta
-        raise LookupError(f"MLflow run {run_id} has no {BUNDLE_FILE} artifact and the local bundle {local} is from "
-                          "another run: the classes and feature columns of the model are unknown")
+        raise LookupError(
+            f"MLflow run {run_id} has no {BUNDLE_FILE} artifact and the local bundle {local} is from "
+            "another run: the classes and feature columns of the model are unknown"
+        )
 
     @staticmethod
     def _model(uri: str, meta: BundleMeta) -> Any:
@@ -333,8 +363,9 @@ class ModelRegistry:
                 candidates = self.source.scan()
             except Exception as exc:  # the source itself is unreachable: keep serving what is loaded
                 logger.error("cannot list models from the %s source: %s", self.source.kind, exc)
-                failure = LoadFailure(partition="*", location=self.source.kind, error=f"cannot list models: {exc}",
-                                      at=_now())
+                failure = LoadFailure(
+                    partition="*", location=self.source.kind, error=f"cannot list models: {exc}", at=_now()
+                )
                 self._current = Registry(old.models, (failure,), _now())
                 return ReloadResult(self._current, [])
             failed = {f.partition: f for f in old.failures}
@@ -356,14 +387,27 @@ class ModelRegistry:
                 try:
                     models[candidate.partition] = self.source.load(candidate)
                     changed.append(key)
-                    logger.info("loaded %s model %s from %s", key, models[candidate.partition].version,
-                                candidate.location)
+                    logger.info(
+                        "loaded %s model %s from %s", key, models[candidate.partition].version, candidate.location
+                    )
                 except Exception as exc:
-                    logger.error("cannot load the %s model from %s: %s", key, candidate.location, exc,
-                                 exc_info=not isinstance(exc, (LookupError, ValueError, RuntimeError)))
-                    failures.append(LoadFailure(partition=key, location=candidate.location, error=str(exc), at=_now(),
-                                                token=candidate.token,
-                                                serving_version=previous.version if previous else None))
+                    logger.error(
+                        "cannot load the %s model from %s: %s",
+                        key,
+                        candidate.location,
+                        exc,
+                        exc_info=not isinstance(exc, (LookupError, ValueError, RuntimeError)),
+                    )
+                    failures.append(
+                        LoadFailure(
+                            partition=key,
+                            location=candidate.location,
+                            error=str(exc),
+                            at=_now(),
+                            token=candidate.token,
+                            serving_version=previous.version if previous else None,
+                        )
+                    )
                     if previous is not None:
                         models[candidate.partition] = previous
             removed = [p.key for p in old.models if p not in models]

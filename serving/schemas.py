@@ -53,9 +53,13 @@ class PredictRequest(Schema):
 
     pair: Annotated[str, msgspec.Meta(description="E.g. EURUSD or BTC-USDT; must have a loaded model.")]
     timeframe: Annotated[str, msgspec.Meta(description="One of 1m 5m 15m 30m 1h 4h 1d 1w.")]
-    candles: Annotated[list[Candle], msgspec.Meta(
-        description="At most serving.max_candles; enough history for the indicators' warm-up (see /model/info "
-                    "min_candles).")]
+    candles: Annotated[
+        list[Candle],
+        msgspec.Meta(
+            description="At most serving.max_candles; enough history for the indicators' warm-up (see /model/info "
+            "min_candles)."
+        ),
+    ]
 
 
 class BatchPredictRequest(Schema):
@@ -63,12 +67,38 @@ class BatchPredictRequest(Schema):
 
     pair: str
     timeframe: str
-    start: Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH_SECONDS, description=(
-        "First candle time, epoch seconds (inclusive); default: the first stored."))] | None = None
-    end: Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH_SECONDS, description=(
-        "Last candle time, epoch seconds (inclusive); default: the last stored."))] | None = None
-    batch_size: Annotated[int, msgspec.Meta(ge=1, description=(
-        "Candles per model call (default serving.batch_size); the result does not depend on it."))] | None = None
+    start: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0,
+                le=MAX_EPOCH_SECONDS,
+                description=("First candle time, epoch seconds (inclusive); default: the first stored."),
+            ),
+        ]
+        | None
+    ) = None
+    end: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=0,
+                le=MAX_EPOCH_SECONDS,
+                description=("Last candle time, epoch seconds (inclusive); default: the last stored."),
+            ),
+        ]
+        | None
+    ) = None
+    batch_size: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                description=("Candles per model call (default serving.batch_size); the result does not depend on it."),
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CandlePrediction(Schema):
@@ -77,8 +107,9 @@ class CandlePrediction(Schema):
     time: EpochSeconds
     label: Annotated[str, msgspec.Meta(description="The pattern name (B-/I- stripped), or O for no pattern.")]
     confidence: Annotated[float, msgspec.Meta(description="Probability of the predicted tag, 0..1.")]
-    tag: Annotated[str, msgspec.Meta(description="The raw class: B-<label>, I-<label>, O (or the label for a "
-                                                 "windowed model).")]
+    tag: Annotated[
+        str, msgspec.Meta(description="The raw class: B-<label>, I-<label>, O (or the label for a windowed model).")
+    ]
     index: Annotated[int, msgspec.Meta(description="Position of the candle in the request (batch: in the range).")]
 
 
@@ -113,13 +144,21 @@ class PredictResponse(Schema):
     spans: list[Span]
     model_info: ModelInfo
     candles: Annotated[int, msgspec.Meta(description="Candles in the request (batch: in the range).")]
-    unlabeled_leading: Annotated[int, msgspec.Meta(
-        description="Leading candles without a label: indicator warm-up plus the model's previous context "
-                    "(or half window).")]
-    unlabeled_trailing: Annotated[int, msgspec.Meta(
-        description="Trailing candles without a label: the model's look-ahead context (or half window).")]
-    unpredictable_indices: Annotated[list[int], msgspec.Meta(
-        description="Candles inside the labelled range whose features are not finite (normally empty).")]
+    unlabeled_leading: Annotated[
+        int,
+        msgspec.Meta(
+            description="Leading candles without a label: indicator warm-up plus the model's previous context "
+            "(or half window)."
+        ),
+    ]
+    unlabeled_trailing: Annotated[
+        int,
+        msgspec.Meta(description="Trailing candles without a label: the model's look-ahead context (or half window)."),
+    ]
+    unpredictable_indices: Annotated[
+        list[int],
+        msgspec.Meta(description="Candles inside the labelled range whose features are not finite (normally empty)."),
+    ]
     reason: Annotated[str, msgspec.Meta(description="Why the unlabelled candles have no label; empty if none.")]
 
 
@@ -136,9 +175,13 @@ class LabelInfo(Schema):
 class LoadedModelInfo(ModelInfo):
     """One loaded model: its identity (as in every prediction's `model_info`), inputs and training metrics."""
 
-    runtime: Annotated[str, msgspec.Meta(
-        description="What executes the model: xgboost, sklearn, or onnxruntime (a RandomForest converted at load "
-                    "and adopted only when its labels equal scikit-learn's).")]
+    runtime: Annotated[
+        str,
+        msgspec.Meta(
+            description="What executes the model: xgboost, sklearn, or onnxruntime (a RandomForest converted at load "
+            "and adopted only when its labels equal scikit-learn's)."
+        ),
+    ]
     location: Annotated[str, msgspec.Meta(description="Bundle folder or models:/ URI.")]
     loaded_at: str
     classes: list[str]
@@ -151,8 +194,9 @@ class LoadedModelInfo(ModelInfo):
     mlflow_run_id: str | None
     registered_model_name: str | None
     registered_version: str | None
-    metrics: Annotated[dict[str, Any], msgspec.Meta(
-        description="From the bundle (validation, test, per_class) or the MLflow run.")]
+    metrics: Annotated[
+        dict[str, Any], msgspec.Meta(description="From the bundle (validation, test, per_class) or the MLflow run.")
+    ]
 
 
 class LoadFailure(Schema):
@@ -162,8 +206,9 @@ class LoadFailure(Schema):
     location: str
     error: str
     at: str
-    serving_version: Annotated[str | None, msgspec.Meta(
-        description="The version still served for this partition, if an older one is loaded.")] = None
+    serving_version: Annotated[
+        str | None, msgspec.Meta(description="The version still served for this partition, if an older one is loaded.")
+    ] = None
 
 
 class ModelInfoResponse(Schema):

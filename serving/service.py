@@ -79,8 +79,11 @@ def resolve_model(pair: str, timeframe: str, settings: Settings, registry: Regis
     """The loaded model of a partition: 503 when none is loaded at all, 404 when this one has none."""
     if not registry.can_predict:
         failures = "; ".join(f"{f.partition}: {f.error}" for f in registry.failures[:3])
-        hint = f" Load failures: {failures}" if failures else (
-            f" No bundle found under {settings.models_path}: materialize trained_model (make demo).")
+        hint = (
+            f" Load failures: {failures}"
+            if failures
+            else (f" No bundle found under {settings.models_path}: materialize trained_model (make demo).")
+        )
         raise NoModelLoadedError(f"no model is loaded, so nothing can be predicted.{hint}")
     partition = parse_partition(pair, timeframe, settings, registry)
     model = registry.get(partition)
@@ -101,11 +104,19 @@ def predict(request: PredictRequest, settings: Settings, registry: Registry) -> 
     candles = request.candles
     limit = settings.serving.max_candles
     if len(candles) > limit:
-        raise TooLargeError(f"{len(candles)} candles exceed the limit of {limit} per request (serving.max_candles): "
-                            "split the request, or use POST /predict/batch on stored candles")
+        raise TooLargeError(
+            f"{len(candles)} candles exceed the limit of {limit} per request (serving.max_candles): "
+            "split the request, or use POST /predict/batch on stored candles"
+        )
     times = [c.time for c in candles]
-    frame = candles_frame(times, [c.open for c in candles], [c.high for c in candles], [c.low for c in candles],
-                          [c.close for c in candles], [c.volume for c in candles])
+    frame = candles_frame(
+        times,
+        [c.open for c in candles],
+        [c.high for c in candles],
+        [c.low for c in candles],
+        [c.close for c in candles],
+        [c.volume for c in candles],
+    )
     result = model.predictor.predict(frame, batch_size=settings.serving.batch_size)
     return to_response(result, model, frame["time"].to_numpy())
 
@@ -121,22 +132,31 @@ def predict_batch(
     if keyed is None:
         raise NoStoredCandlesError(
             f"no stored candles for {request.pair} {request.timeframe}: materialize raw_candles for "
-            f"'{model.partition.key}' ({store.path(model.partition).name} under data.raw_store)")
+            f"'{model.partition.key}' ({store.path(model.partition).name} under data.raw_store)"
+        )
     file_key, candles = keyed
     times = candles["time"].to_numpy()
     window = select_range(times, start=request.start, end=request.end, limit=None)
     if window.stop <= window.start:
         raise UnprocessableError(
             f"no stored candles between {request.start} and {request.end}: the stored {request.pair} "
-            f"{request.timeframe} candles run from {int(times[0])} to {int(times[-1])}")
+            f"{request.timeframe} candles run from {int(times[0])} to {int(times[-1])}"
+        )
     batch_size = request.batch_size or settings.serving.batch_size
-    result = predict_stored_range(model, store, file_key, candles, window.start, window.stop - 1,
-                                  batch_size=batch_size)
+    result = predict_stored_range(model, store, file_key, candles, window.start, window.stop - 1, batch_size=batch_size)
     return to_response(result, model, times[window])
 
 
-def predict_stored_range(model: LoadedModel, store: CandleStore, file_key: tuple[int, int], candles: pd.DataFrame,
-                         first: int, last: int, *, batch_size: int) -> CandlePredictions:
+def predict_stored_range(
+    model: LoadedModel,
+    store: CandleStore,
+    file_key: tuple[int, int],
+    candles: pd.DataFrame,
+    first: int,
+    last: int,
+    *,
+    batch_size: int,
+) -> CandlePredictions:
     """`predict_range` of stored candles ``first..last``, sliced from the cached whole-series predictions.
 
     The series is computed once per (partition, loaded model, stored file), in `batch_size`
@@ -162,21 +182,38 @@ def to_response(result: CandlePredictions, model: LoadedModel, times: np.ndarray
     labels = class_labels(classes)
     predictions = [
         CandlePrediction(time=t, label=labels[c], confidence=p, tag=classes[c], index=i)
-        for t, c, p, i in zip(result.times.tolist(), result.class_ids.tolist(), result.confidences.tolist(),
-                              result.indices.tolist(), strict=True)
+        for t, c, p, i in zip(
+            result.times.tolist(),
+            result.class_ids.tolist(),
+            result.confidences.tolist(),
+            result.indices.tolist(),
+            strict=True,
+        )
     ]
     spans = group_spans(result)
     start_times = times[spans.start_indices].tolist()
     end_times = times[spans.end_indices].tolist()
     span_list = [
         Span(label=label, start_time=s, end_time=e, start_index=si, end_index=ei, avg_confidence=a)
-        for label, s, e, si, ei, a in zip(spans.labels, start_times, end_times, spans.start_indices.tolist(),
-                                          spans.end_indices.tolist(), spans.avg_confidence.tolist(), strict=True)
+        for label, s, e, si, ei, a in zip(
+            spans.labels,
+            start_times,
+            end_times,
+            spans.start_indices.tolist(),
+            spans.end_indices.tolist(),
+            spans.avg_confidence.tolist(),
+            strict=True,
+        )
     ]
     return PredictResponse(
-        predictions=predictions, spans=span_list, model_info=model.info, candles=result.n_candles,
-        unlabeled_leading=result.unlabeled_leading, unlabeled_trailing=result.unlabeled_trailing,
-        unpredictable_indices=result.skipped.tolist(), reason=result.reason,
+        predictions=predictions,
+        spans=span_list,
+        model_info=model.info,
+        candles=result.n_candles,
+        unlabeled_leading=result.unlabeled_leading,
+        unlabeled_trailing=result.unlabeled_trailing,
+        unpredictable_indices=result.skipped.tolist(),
+        reason=result.reason,
     )
 
 
@@ -190,15 +227,28 @@ def list_partitions(settings: Settings, registry: Registry, store: CandleStore) 
         summary = store.summary(partition)
         if summary is None:
             continue
-        out.append(PartitionInfo(pair=partition.pair, timeframe=partition.timeframe, candles=summary.candles,
-                                 first_time=summary.first_time, last_time=summary.last_time,
-                                 has_model=registry.get(partition) is not None))
+        out.append(
+            PartitionInfo(
+                pair=partition.pair,
+                timeframe=partition.timeframe,
+                candles=summary.candles,
+                first_time=summary.first_time,
+                last_time=summary.last_time,
+                has_model=registry.get(partition) is not None,
+            )
+        )
     return out
 
 
 def get_candles(
-    pair: str, timeframe: str, start: int | None, end: int | None, limit: int | None,
-    settings: Settings, registry: Registry, store: CandleStore,
+    pair: str,
+    timeframe: str,
+    start: int | None,
+    end: int | None,
+    limit: int | None,
+    settings: Settings,
+    registry: Registry,
+    store: CandleStore,
 ) -> list[Candle]:
     """GET /candles: stored candles with start <= time <= end; `limit` without `start` takes the last ones."""
     partition = parse_partition(pair, timeframe, settings, registry)
@@ -206,13 +256,15 @@ def get_candles(
         raise UnprocessableError(f"start {start} is after end {end}: swap them")
     candles = store.read(partition)
     if candles is None:
-        raise NoStoredCandlesError(f"no stored candles for {pair} {timeframe}: materialize raw_candles for "
-                                   f"'{partition.key}'")
+        raise NoStoredCandlesError(
+            f"no stored candles for {pair} {timeframe}: materialize raw_candles for '{partition.key}'"
+        )
     window = select_range(candles["time"].to_numpy(), start=start, end=end, limit=limit)
     part = candles.iloc[window]
     columns = [part[name].tolist() for name in ("time", "open", "high", "low", "close", "volume")]
-    return [Candle(time=t, open=o, high=h, low=lo, close=c, volume=v)
-            for t, o, h, lo, c, v in zip(*columns, strict=True)]
+    return [
+        Candle(time=t, open=o, high=h, low=lo, close=c, volume=v) for t, o, h, lo, c, v in zip(*columns, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- model info and labels
@@ -222,8 +274,10 @@ def _label_colors(model: LoadedModel, settings: Settings) -> list[LabelInfo]:
     configured = {spec.name: spec.color for spec in settings.config.labeling.labels}
     from_bundle = {entry.get("name"): entry.get("color") for entry in model.meta.labels}
     names = [name for name in dict.fromkeys(class_labels(model.meta.classes)) if name != "O"]
-    return [LabelInfo(name=name, color=configured.get(name) or from_bundle.get(name) or generated_color(name))
-            for name in names]
+    return [
+        LabelInfo(name=name, color=configured.get(name) or from_bundle.get(name) or generated_color(name))
+        for name in names
+    ]
 
 
 def labels(settings: Settings, registry: Registry) -> list[LabelInfo]:
@@ -239,8 +293,12 @@ def labels(settings: Settings, registry: Registry) -> list[LabelInfo]:
 
 
 def failures(registry: Registry) -> list[LoadFailureSchema]:
-    return [LoadFailureSchema(partition=f.partition, location=f.location, error=f.error, at=f.at,
-                              serving_version=f.serving_version) for f in registry.failures]
+    return [
+        LoadFailureSchema(
+            partition=f.partition, location=f.location, error=f.error, at=f.at, serving_version=f.serving_version
+        )
+        for f in registry.failures
+    ]
 
 
 def model_info(settings: Settings, registry: Registry) -> ModelInfoResponse:
@@ -249,16 +307,36 @@ def model_info(settings: Settings, registry: Registry) -> ModelInfoResponse:
     for model in registry.models.values():
         meta, predictor = model.meta, model.predictor
         leading = None if predictor.warmup_rows is None else predictor.warmup_rows + predictor.before
-        models.append(LoadedModelInfo(
-            name=model.name, version=model.version, pair=model.partition.pair, timeframe=model.partition.timeframe,
-            trained_at=meta.trained_at, model_type=meta.model_type, mode=predictor.mode, source=model.source,
-            runtime=model.runtime, location=model.location, loaded_at=model.loaded_at, classes=list(meta.classes),
-            labels=_label_colors(model, settings), feature_count=len(meta.feature_columns),
-            min_candles=predictor.min_candles, unlabeled_leading=leading, unlabeled_trailing=predictor.after,
-            dataset_version=meta.dataset_version, mlflow_run_id=meta.mlflow_run_id,
-            registered_model_name=meta.registered_model_name, registered_version=meta.registered_version,
-            metrics=dict(model.metrics),
-        ))
-    return ModelInfoResponse(source=settings.serving.model_source, models=models, failures=failures(registry),
-                             last_reload=registry.loaded_at,
-                             reload_interval_seconds=settings.serving.reload_interval_seconds)
+        models.append(
+            LoadedModelInfo(
+                name=model.name,
+                version=model.version,
+                pair=model.partition.pair,
+                timeframe=model.partition.timeframe,
+                trained_at=meta.trained_at,
+                model_type=meta.model_type,
+                mode=predictor.mode,
+                source=model.source,
+                runtime=model.runtime,
+                location=model.location,
+                loaded_at=model.loaded_at,
+                classes=list(meta.classes),
+                labels=_label_colors(model, settings),
+                feature_count=len(meta.feature_columns),
+                min_candles=predictor.min_candles,
+                unlabeled_leading=leading,
+                unlabeled_trailing=predictor.after,
+                dataset_version=meta.dataset_version,
+                mlflow_run_id=meta.mlflow_run_id,
+                registered_model_name=meta.registered_model_name,
+                registered_version=meta.registered_version,
+                metrics=dict(model.metrics),
+            )
+        )
+    return ModelInfoResponse(
+        source=settings.serving.model_source,
+        models=models,
+        failures=failures(registry),
+        last_reload=registry.loaded_at,
+        reload_interval_seconds=settings.serving.reload_interval_seconds,
+    )

@@ -63,8 +63,9 @@ class Settings:
         return self.config.data.resolve("raw_store")
 
     @classmethod
-    def from_config(cls, config: PipelineConfig, *, env: Mapping[str, str] | None = None,
-                    config_path: Path | None = None) -> Settings:
+    def from_config(
+        cls, config: PipelineConfig, *, env: Mapping[str, str] | None = None, config_path: Path | None = None
+    ) -> Settings:
         """Settings for `config`, with the environment overrides of `env` (default ``os.environ``)."""
         env = os.environ if env is None else env
         token = (env.get(TOKEN_ENV_VAR) or "").strip() or None
@@ -79,8 +80,9 @@ class Settings:
         )
 
 
-def load_settings(config_path: str | os.PathLike[str] | None = None, *,
-                  env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> Settings:
     """Read the config file (`config_path`, else ``ML_PLATFORM_CONFIG``, else the default) into Settings.
 
     Raises

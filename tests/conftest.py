@@ -15,18 +15,25 @@ HOUR = 3600
 START = 1_700_000_000 - 1_700_000_000 % HOUR
 
 
-def synthetic_candles(n: int = 500, *, seed: int = 0, start: int = START, step: int = HOUR, price: float = 1.1) -> pd.DataFrame:
+def synthetic_candles(
+    n: int = 500, *, seed: int = 0, start: int = START, step: int = HOUR, price: float = 1.1
+) -> pd.DataFrame:
     """A canonical candle frame: a random walk with consistent OHLC and positive volume."""
     rng = np.random.default_rng(seed)
     close = price * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
     open_ = np.concatenate(([price], close[:-1]))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.001, n))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.001, n))
-    return pd.DataFrame({
-        "time": start + step * np.arange(n, dtype=np.int64),
-        "open": open_, "high": high, "low": low, "close": close,
-        "volume": rng.uniform(100, 1000, n),
-    })
+    return pd.DataFrame(
+        {
+            "time": start + step * np.arange(n, dtype=np.int64),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.uniform(100, 1000, n),
+        }
+    )
 
 
 def write_config(directory: Path, overrides: dict | None = None) -> Path:
@@ -43,8 +50,10 @@ def write_config(directory: Path, overrides: dict | None = None) -> Path:
     raw: dict = {
         "data": data,
         "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
-        "mlflow": {"tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
-                   "artifact_location": str(directory / "mlartifacts")},
+        "mlflow": {
+            "tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
+            "artifact_location": str(directory / "mlartifacts"),
+        },
         "database": {"url": f"sqlite:///{directory / 'training_runs.db'}"},
     }
     for section, values in (overrides or {}).items():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ml_platform.candles import CandleDataError, find_raw_file, read_candles, read_raw_candles, write_candles
-from tests.conftest import START, synthetic_candles
+from tests.conftest import synthetic_candles
 
 CSV_HEADER = "timestamp,open,high,low,close,volume\n"
 
@@ -25,11 +25,13 @@ def _csv_rows(frame: pd.DataFrame) -> str:
 
 
 def test_iso_timestamps_any_case_columns(tmp_path: Path) -> None:
-    path = _write(tmp_path / "EURUSD_1h.csv",
-                  "Timestamp,OPEN,High,low,Close,Volume\n"
-                  "2024-01-01T00:00:00Z,1.1,1.2,1.0,1.15,10\n"
-                  "2024-01-01T01:00:00+00:00,1.15,1.2,1.1,1.12,11\n"
-                  "2024-01-01 03:00:00+01:00,1.12,1.13,1.1,1.11,12\n")
+    path = _write(
+        tmp_path / "EURUSD_1h.csv",
+        "Timestamp,OPEN,High,low,Close,Volume\n"
+        "2024-01-01T00:00:00Z,1.1,1.2,1.0,1.15,10\n"
+        "2024-01-01T01:00:00+00:00,1.15,1.2,1.1,1.12,11\n"
+        "2024-01-01 03:00:00+01:00,1.12,1.13,1.1,1.11,12\n",
+    )
     candles = read_raw_candles(path)
     assert list(candles.columns) == ["time", "open", "high", "low", "close", "volume"]
     assert candles["time"].tolist() == [1704067200, 1704070800, 1704074400]
@@ -41,7 +43,8 @@ def test_iso_timestamps_any_case_columns(tmp_path: Path) -> None:
 def test_epoch_seconds_and_milliseconds_by_magnitude(tmp_path: Path, column: str, scale: int) -> None:
     frame = synthetic_candles(5)
     text = f"{column},open,high,low,close\n" + "".join(
-        f"{t * scale},{o},{h},{l},{c}\n" for t, o, h, l, c, _ in frame.itertuples(index=False))
+        f"{t * scale},{o},{h},{l},{c}\n" for t, o, h, l, c, _ in frame.itertuples(index=False)
+    )
     candles = read_raw_candles(_write(tmp_path / "x.csv", text))
     assert candles["time"].tolist() == frame["time"].tolist()
     assert (candles["volume"] == 0).all()  # volume is optional
@@ -50,7 +53,8 @@ def test_epoch_seconds_and_milliseconds_by_magnitude(tmp_path: Path, column: str
 def test_parquet_input_and_round_trip(tmp_path: Path) -> None:
     frame = synthetic_candles(50)
     frame.rename(columns={"time": "Datetime"}).assign(
-        Datetime=pd.to_datetime(frame["time"], unit="s", utc=True)).to_parquet(tmp_path / "in.parquet")
+        Datetime=pd.to_datetime(frame["time"], unit="s", utc=True)
+    ).to_parquet(tmp_path / "in.parquet")
     candles = read_raw_candles(tmp_path / "in.parquet")
     pd.testing.assert_frame_equal(candles, frame)
     written = write_candles(candles, tmp_path / "out" / "EURUSD_1h.parquet")
@@ -84,16 +88,46 @@ SECOND = "2024-01-01T01:00:00Z,1.15,1.2,1.1,1.12,11\n"
         ("", "the file is empty"),
         (CSV_HEADER, "the file has no candle rows"),
         ("timestamp,open,high,low,volume\n" + "2024-01-01T00:00:00Z,1,1,1,1\n", "missing column close"),
-        ("open,high,low,close\n1,1,1,1\n", "missing column: a time column named one of timestamp, time, date, datetime"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,abc,1.1,1.12,11\n", "line 3, column 'high': 'abc' is not a number"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.1,nan,11\n", "line 3, column 'close': nan is not a finite number"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,inf,1.1,1.12,11\n", "line 3, column 'high': inf is not a finite number"),
-        (CSV_HEADER + GOOD + "2024-01-01T00:00:00Z,1.15,1.2,1.1,1.12,11\n", "line 3, column 'time': duplicate timestamp 2024-01-01T00:00:00+00:00 (also at line 2)"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.13,1.1,1.14,11\n", "line 3, column 'high': 1.13 is below open, close or low"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.16,1.17,11\n", "line 3, column 'low': 1.16 is above open or close"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,-1.15,1.2,1.1,1.12,11\n", "line 3, column 'open': -1.15 is not a positive price"),
-        (CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.1,1.12,-5\n", "line 3, column 'volume': -5.0 is negative"),
-        (CSV_HEADER + GOOD + "yesterday,1.15,1.2,1.1,1.12,11\n", "line 3, column 'timestamp': 'yesterday' is not a timestamp"),
+        (
+            "open,high,low,close\n1,1,1,1\n",
+            "missing column: a time column named one of timestamp, time, date, datetime",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,abc,1.1,1.12,11\n",
+            "line 3, column 'high': 'abc' is not a number",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.1,nan,11\n",
+            "line 3, column 'close': nan is not a finite number",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,inf,1.1,1.12,11\n",
+            "line 3, column 'high': inf is not a finite number",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T00:00:00Z,1.15,1.2,1.1,1.12,11\n",
+            "line 3, column 'time': duplicate timestamp 2024-01-01T00:00:00+00:00 (also at line 2)",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.13,1.1,1.14,11\n",
+            "line 3, column 'high': 1.13 is below open, close or low",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.16,1.17,11\n",
+            "line 3, column 'low': 1.16 is above open or close",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,-1.15,1.2,1.1,1.12,11\n",
+            "line 3, column 'open': -1.15 is not a positive price",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.1,1.12,-5\n",
+            "line 3, column 'volume': -5.0 is negative",
+        ),
+        (
+            CSV_HEADER + GOOD + "yesterday,1.15,1.2,1.1,1.12,11\n",
+            "line 3, column 'timestamp': 'yesterday' is not a timestamp",
+        ),
         (CSV_HEADER + GOOD + ",1.15,1.2,1.1,1.12,11\n", "line 3, column 'timestamp': the timestamp is empty"),
     ],
 )

@@ -40,11 +40,17 @@ def test_env_var_selects_another_file(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"training": {"split": {"train": 0.8}}}, "training.split: train + validation + test must add up to 1"),
         ({"data": {"raw_pth": "x"}}, "data.raw_pth: unknown key"),
         ({"servng": {}}, "servng: unknown key"),
-        ({"training": {"xgboost": {"max_depth": "deep"}}}, "training.xgboost.max_depth: 'deep' expected `int`, got `str`"),
+        (
+            {"training": {"xgboost": {"max_depth": "deep"}}},
+            "training.xgboost.max_depth: 'deep' expected `int`, got `str`",
+        ),
         ({"labeling": {"min_confidence": 2}}, "labeling.min_confidence: 2 must be <= 1.0"),
         ({"labeling": {"mode": "sequence"}}, "labeling.mode: 'sequence'"),
         ({"partitions": {"pairs": ["eur/usd"]}}, "partitions.pairs[0]: 'eur/usd' is not upper-case letters and digits"),
-        ({"partitions": {"timeframes": ["2h"]}}, "partitions.timeframes[0]: '2h' is not one of 1m 5m 15m 30m 1h 4h 1d 1w"),
+        (
+            {"partitions": {"timeframes": ["2h"]}},
+            "partitions.timeframes[0]: '2h' is not one of 1m 5m 15m 30m 1h 4h 1d 1w",
+        ),
         ({"labeling": {"labels": [{"name": "flag", "color": "green"}]}}, "labeling.labels[0].color: 'green'"),
     ],
 )

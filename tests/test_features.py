@@ -32,12 +32,19 @@ def test_indicators_equal_direct_talib_calls() -> None:
     macd, signal, hist = talib.MACD(c, fastperiod=12, slowperiod=26, signalperiod=9)
     upper, middle, lower = talib.BBANDS(c, timeperiod=20)
     expected = {
-        "rsi_14": talib.RSI(c, timeperiod=14), "sma_20": talib.SMA(c, timeperiod=20),
-        "ema_50": talib.EMA(c, timeperiod=50), "macd_12_26_9_macd": macd,
-        "macd_12_26_9_macdsignal": signal, "macd_12_26_9_macdhist": hist,
-        "bbands_20_upperband": upper, "bbands_20_middleband": middle, "bbands_20_lowerband": lower,
-        "atr_14": talib.ATR(h, l, c, timeperiod=14), "adx_14": talib.ADX(h, l, c, timeperiod=14),
-        "cci_20": talib.CCI(h, l, c, timeperiod=20), "willr_14": talib.WILLR(h, l, c, timeperiod=14),
+        "rsi_14": talib.RSI(c, timeperiod=14),
+        "sma_20": talib.SMA(c, timeperiod=20),
+        "ema_50": talib.EMA(c, timeperiod=50),
+        "macd_12_26_9_macd": macd,
+        "macd_12_26_9_macdsignal": signal,
+        "macd_12_26_9_macdhist": hist,
+        "bbands_20_upperband": upper,
+        "bbands_20_middleband": middle,
+        "bbands_20_lowerband": lower,
+        "atr_14": talib.ATR(h, l, c, timeperiod=14),
+        "adx_14": talib.ADX(h, l, c, timeperiod=14),
+        "cci_20": talib.CCI(h, l, c, timeperiod=20),
+        "willr_14": talib.WILLR(h, l, c, timeperiod=14),
         "roc_10": talib.ROC(c, timeperiod=10),
     }
     for name, values in expected.items():
@@ -52,11 +59,15 @@ def test_indicators_equal_direct_talib_calls() -> None:
 def test_parameters_in_talib_order_and_non_default_values() -> None:
     spec = IndicatorSpec(name="BBANDS", params={"nbdevup": 2.5, "timeperiod": 10})
     config = FeaturesConfig(indicators=[spec], candle_geometry=False, candle_averages=False)
-    assert feature_columns_for(config) == ["bbands_10_2.5_upperband", "bbands_10_2.5_middleband", "bbands_10_2.5_lowerband"]
+    assert feature_columns_for(config) == [
+        "bbands_10_2.5_upperband",
+        "bbands_10_2.5_middleband",
+        "bbands_10_2.5_lowerband",
+    ]
     candles = synthetic_candles(100)
     result = build_features(candles, config)
     upper, _, _ = talib.BBANDS(candles["close"].to_numpy(), timeperiod=10, nbdevup=2.5)
-    np.testing.assert_array_equal(result.frame["bbands_10_2.5_upperband"], upper[result.warmup_rows:])
+    np.testing.assert_array_equal(result.frame["bbands_10_2.5_upperband"], upper[result.warmup_rows :])
 
 
 def test_candle_geometry_by_hand_including_zero_range_and_zero_body() -> None:
@@ -113,16 +124,16 @@ def test_candle_averages_finite_on_flat_and_bodiless_candles() -> None:
     n = 30
     open_ = np.full(n, 50.0)
     high, low, close = open_.copy(), open_.copy(), open_.copy()
-    high[20], low[20] = 50.5, 49.5           # doji: shadows, no body
+    high[20], low[20] = 50.5, 49.5  # doji: shadows, no body
     open_[25], close[25], high[25], low[25] = 50.0, 52.0, 52.5, 49.0
     a = candle_averages(open_, high, low, close)
     for name, values in a.items():
         after = values[AVERAGE_PERIOD:]
         assert np.isfinite(after).all(), name
         assert (np.abs(after) <= RATIO_CAP).all(), name
-    assert a["body_avg"][15] == 0.0                  # nothing over nothing reads 0
-    assert a["upper_body"][20] == RATIO_CAP          # a shadow over no body is "very long"
-    assert a["range_avg"][25] > 1                    # a long candle after a quiet stretch
+    assert a["body_avg"][15] == 0.0  # nothing over nothing reads 0
+    assert a["upper_body"][20] == RATIO_CAP  # a shadow over no body is "very long"
+    assert a["range_avg"][25] > 1  # a long candle after a quiet stretch
 
 
 def test_candle_averages_do_not_depend_on_the_price_level() -> None:
@@ -150,15 +161,20 @@ def test_custom_feature_from_module_and_file(tmp_path: Path, monkeypatch: pytest
         "def spread(frame, scale=1.0):\n    return (frame['high'] - frame['low']) * scale\n"
         "def pair(frame):\n    return pd.DataFrame({'a': frame['close'] * 2, 'b': frame['open']})\n"
     )
-    config = FeaturesConfig(indicators=[IndicatorSpec(name="SMA", params={"timeperiod": 3})], custom=[
-        CustomFeatureSpec(name="spread", function=f"{plugin}:spread", params={"scale": 2.0}),
-        CustomFeatureSpec(name="two", function=f"{plugin}:pair"),
-        CustomFeatureSpec(name="spread_by_module", function="my_features:spread"),
-    ], candle_geometry=False, candle_averages=False)
+    config = FeaturesConfig(
+        indicators=[IndicatorSpec(name="SMA", params={"timeperiod": 3})],
+        custom=[
+            CustomFeatureSpec(name="spread", function=f"{plugin}:spread", params={"scale": 2.0}),
+            CustomFeatureSpec(name="two", function=f"{plugin}:pair"),
+            CustomFeatureSpec(name="spread_by_module", function="my_features:spread"),
+        ],
+        candle_geometry=False,
+        candle_averages=False,
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     candles = synthetic_candles(20)
     result = build_features(candles, config)
-    tail = candles.iloc[result.warmup_rows:].reset_index(drop=True)
+    tail = candles.iloc[result.warmup_rows :].reset_index(drop=True)
     np.testing.assert_allclose(result.frame["spread"], (tail["high"] - tail["low"]) * 2)
     np.testing.assert_allclose(result.frame["two_a"], tail["close"] * 2)
     assert result.feature_columns == ["sma_3", "spread", "two_a", "two_b", "spread_by_module"]
@@ -182,7 +198,11 @@ def test_unknown_indicator_or_parameter(indicator: IndicatorSpec, message: str) 
     ("source", "function", "message"),
     [
         ("def f(frame):\n    raise RuntimeError('boom')\n", "f", "raised RuntimeError('boom')"),
-        ("def f(frame):\n    return frame['close'].iloc[:-1]\n", "f", "returned 19 values for column 'bad', expected 20"),
+        (
+            "def f(frame):\n    return frame['close'].iloc[:-1]\n",
+            "f",
+            "returned 19 values for column 'bad', expected 20",
+        ),
         ("def f(frame):\n    return ['x'] * len(frame)\n", "f", "column 'bad' is not numeric"),
         ("def g(frame):\n    return frame['close']\n", "f", "has no function 'f'"),
     ],
@@ -198,9 +218,11 @@ def test_custom_feature_errors(tmp_path: Path, source: str, function: str, messa
 
 
 def test_custom_feature_missing_module_and_bad_reference(tmp_path: Path) -> None:
-    for function, message in [("no_such_module_xyz:f", "cannot import module 'no_such_module_xyz'"),
-                              ("justaname", "must be 'module:function'"),
-                              (f"{tmp_path}/missing.py:f", "missing.py not found")]:
+    for function, message in [
+        ("no_such_module_xyz:f", "cannot import module 'no_such_module_xyz'"),
+        ("justaname", "must be 'module:function'"),
+        (f"{tmp_path}/missing.py:f", "missing.py not found"),
+    ]:
         config = FeaturesConfig(indicators=[], custom=[CustomFeatureSpec(name="c", function=function)])
         with pytest.raises(FeatureError, match=message):
             build_features(synthetic_candles(5), config)

@@ -26,8 +26,9 @@ def _write_raw(config_path: Path, pair: str = "EURUSD", timeframe: str = "1h", n
     candles = synthetic_candles(n)
     raw_dir = config.data.resolve("raw_path")
     raw_dir.mkdir(parents=True, exist_ok=True)
-    candles.assign(timestamp=pd.to_datetime(candles["time"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")) \
-        .drop(columns=["time"]).to_csv(raw_dir / f"{pair}_{timeframe}.csv", index=False)
+    candles.assign(
+        timestamp=pd.to_datetime(candles["time"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ).drop(columns=["time"]).to_csv(raw_dir / f"{pair}_{timeframe}.csv", index=False)
     return candles
 
 
@@ -42,8 +43,13 @@ def test_materialize_one_partition_in_process(config_path: Path, tmp_path: Path)
         )
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"time_strictly_increasing": True, "no_duplicate_times": True, "ohlc_consistent": True,
-                          "no_large_gaps": True, "features_finite": True}
+        assert checks == {
+            "time_strictly_increasing": True,
+            "no_duplicate_times": True,
+            "ohlc_consistent": True,
+            "no_large_gaps": True,
+            "features_finite": True,
+        }
         materializations = {m.asset_key: m for m in result.asset_materializations_for_node("enriched_features")}
         metadata = materializations[AssetKey("enriched_features")].metadata
         assert metadata["rows"].value == 300 - metadata["warmup_rows_dropped"].value
@@ -60,8 +66,13 @@ def test_bad_raw_file_fails_and_writes_nothing(config_path: Path, tmp_path: Path
     raw.mkdir()
     (raw / "EURUSD_1h.csv").write_text("timestamp,open,high,low,close\n2024-01-01T00:00:00Z,1,1,1,x\n")
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([raw_candles], partition_key="EURUSD|1h", instance=instance, raise_on_error=False,
-                             resources={"pipeline": PipelineResource(config_path=str(config_path))})
+        result = materialize(
+            [raw_candles],
+            partition_key="EURUSD|1h",
+            instance=instance,
+            raise_on_error=False,
+            resources={"pipeline": PipelineResource(config_path=str(config_path))},
+        )
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert "EURUSD_1h.csv: line 2, column 'close': 'x' is not a number" in failure.to_string()
@@ -74,8 +85,12 @@ def test_gap_check_warns_about_missing_candles(config_path: Path, tmp_path: Path
     raw = tmp_path / "raw" / "EURUSD_1h.csv"
     gapped.assign(timestamp=gapped["time"]).drop(columns=["time"]).to_csv(raw, index=False)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([raw_candles, *RAW_CANDLE_CHECKS], partition_key="EURUSD|1h", instance=instance,
-                             resources={"pipeline": PipelineResource(config_path=str(config_path))})
+        result = materialize(
+            [raw_candles, *RAW_CANDLE_CHECKS],
+            partition_key="EURUSD|1h",
+            instance=instance,
+            resources={"pipeline": PipelineResource(config_path=str(config_path))},
+        )
     gap = next(e for e in result.get_asset_check_evaluations() if e.check_name == "no_large_gaps")
     assert not gap.passed
     assert gap.metadata["largest_gap_in_timeframes"].value == 21.0
@@ -90,9 +105,22 @@ def test_cli_materializes_a_partition(config_path: Path, tmp_path: Path) -> None
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "ML_PLATFORM_CONFIG": str(config_path)}
     dagster = Path(sys.executable).parent / "dagster"
     completed = subprocess.run(
-        [str(dagster), "asset", "materialize", "-m", "assets.definitions",
-         "--select", "raw_candles,enriched_features", "--partition", "BTC-USDT|1h"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(dagster),
+            "asset",
+            "materialize",
+            "-m",
+            "assets.definitions",
+            "--select",
+            "raw_candles,enriched_features",
+            "--partition",
+            "BTC-USDT|1h",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     enriched = pd.read_parquet(tmp_path / "enriched" / "BTC-USDT_1h.parquet")

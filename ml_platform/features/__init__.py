@@ -98,13 +98,12 @@ def build_features(candles: pd.DataFrame, config: FeaturesConfig | PipelineConfi
     warmup = _warmup_rows(look_back, len(candles))
     if warmup >= len(candles):
         raise InsufficientCandlesError(
-            f"{len(candles)} candles are fewer than the features' warm-up of {warmup} candles: "
-            "send more history"
+            f"{len(candles)} candles are fewer than the features' warm-up of {warmup} candles: send more history"
         )
     frame = pd.DataFrame({name: values[warmup:] for name, values in columns.items()})
     if warmup:
         logger.info("dropped %d warm-up rows (indicator and rolling-average look-back)", warmup)
-    return FeatureFrame(frame=frame, feature_columns=list(columns)[len(CANONICAL_COLUMNS):], warmup_rows=warmup)
+    return FeatureFrame(frame=frame, feature_columns=list(columns)[len(CANONICAL_COLUMNS) :], warmup_rows=warmup)
 
 
 def _warmup_rows(indicators: dict[str, np.ndarray], n_rows: int) -> int:

@@ -49,7 +49,7 @@ def add_context(frame: pd.DataFrame, feature_columns: Sequence[str], context: Co
     offsets = [-k for k in range(1, context.previous + 1)] + list(range(1, context.next + 1))
     shifted = np.full((n_rows, n_features * len(offsets)), np.nan)
     for block, offset in enumerate(offsets):
-        target = shifted[:, block * n_features:(block + 1) * n_features]
+        target = shifted[:, block * n_features : (block + 1) * n_features]
         if offset < 0 and n_rows > -offset:
             target[-offset:] = base[:offset]
         elif offset > 0 and n_rows > offset:

@@ -64,7 +64,7 @@ def compute_custom(frame: pd.DataFrame, spec: CustomFeatureSpec) -> dict[str, np
     except Exception as exc:
         raise FeatureError(f"features.custom {spec.name!r}: {spec.function} raised {exc!r}") from exc
     if isinstance(result, pd.DataFrame):
-        columns = {f"{spec.name}_{column}": result[column] for column in result.columns}
+        columns: dict[str, object] = {f"{spec.name}_{column}": result[column] for column in result.columns}
     else:
         columns = {spec.name: result}
     out: dict[str, np.ndarray] = {}

@@ -8,7 +8,7 @@ column names by construction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ try:  # a clear message instead of an ImportError deep inside an asset
     import talib
     from talib import abstract as talib_abstract
 except ImportError as exc:  # pragma: no cover - exercised only on a broken install
-    talib = None
+    talib = None  # type: ignore[assignment]
     _TALIB_IMPORT_ERROR: ImportError | None = exc
 else:
     _TALIB_IMPORT_ERROR = None
@@ -36,7 +36,7 @@ def require_talib() -> Any:
     return talib
 
 
-@lru_cache(maxsize=None)
+@cache
 def _function_info(name: str) -> dict[str, Any]:
     """TA-Lib's description of one function: inputs, parameters (ordered, with defaults), outputs."""
     lib = require_talib()
@@ -44,7 +44,7 @@ def _function_info(name: str) -> dict[str, Any]:
         close = [known for known in lib.get_functions() if known.startswith(name[:3])][:5]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise FeatureError(f"features.indicators: unknown TA-Lib indicator {name!r}{hint}")
-    return talib_abstract.Function(name).info
+    return talib_abstract.Function(name).info  # type: ignore[attr-defined]
 
 
 def _format_value(value: float | int) -> str:
@@ -81,8 +81,10 @@ def _input_arrays(name: str, prices: Mapping[str, np.ndarray]) -> list[np.ndarra
 
 def _call_params(spec: IndicatorSpec) -> dict[str, float | int]:
     defaults = _function_info(spec.name)["parameters"]
-    return {key: int(value) if isinstance(defaults[key], int) and float(value).is_integer() else value
-            for key, value in _ordered_params(spec)}
+    return {
+        key: int(value) if isinstance(defaults[key], int) and float(value).is_integer() else value
+        for key, value in _ordered_params(spec)
+    }
 
 
 def compute_indicators(prices: Mapping[str, np.ndarray], specs: Sequence[IndicatorSpec]) -> dict[str, np.ndarray]:

@@ -41,8 +41,9 @@ def assign_tracks(spans: Spans) -> np.ndarray:
     assigned: list[int] = []
     track_ends: list[int] = []
     current = -1
-    for span_start, span_end, span_cluster in zip(start[crowded].tolist(), end[crowded].tolist(),
-                                                  cluster[crowded].tolist()):
+    for span_start, span_end, span_cluster in zip(
+        start[crowded].tolist(), end[crowded].tolist(), cluster[crowded].tolist(), strict=True
+    ):
         if span_cluster != current:  # every track is free again at a new cluster
             track_ends, current = [], span_cluster
         for track, last_end in enumerate(track_ends):

@@ -32,19 +32,67 @@ from ml_platform.labeling.spans import PROGRAMMATIC_SOURCE, Spans, coverage
 
 # Candles per pattern: the marked candle and the ones before it that the pattern spans.
 PATTERN_CANDLES: dict[str, int] = {
-    "CDL2CROWS": 3, "CDL3BLACKCROWS": 3, "CDL3INSIDE": 3, "CDL3LINESTRIKE": 4, "CDL3OUTSIDE": 3,
-    "CDL3STARSINSOUTH": 3, "CDL3WHITESOLDIERS": 3, "CDLABANDONEDBABY": 3, "CDLADVANCEBLOCK": 3,
-    "CDLBELTHOLD": 1, "CDLBREAKAWAY": 5, "CDLCLOSINGMARUBOZU": 1, "CDLCONCEALBABYSWALL": 4,
-    "CDLCOUNTERATTACK": 2, "CDLDARKCLOUDCOVER": 2, "CDLDOJI": 1, "CDLDOJISTAR": 2, "CDLDRAGONFLYDOJI": 1,
-    "CDLENGULFING": 2, "CDLEVENINGDOJISTAR": 3, "CDLEVENINGSTAR": 3, "CDLGAPSIDESIDEWHITE": 3,
-    "CDLGRAVESTONEDOJI": 1, "CDLHAMMER": 1, "CDLHANGINGMAN": 1, "CDLHARAMI": 2, "CDLHARAMICROSS": 2,
-    "CDLHIGHWAVE": 1, "CDLHIKKAKE": 3, "CDLHIKKAKEMOD": 4, "CDLHOMINGPIGEON": 2, "CDLIDENTICAL3CROWS": 3,
-    "CDLINNECK": 2, "CDLINVERTEDHAMMER": 1, "CDLKICKING": 2, "CDLKICKINGBYLENGTH": 2, "CDLLADDERBOTTOM": 5,
-    "CDLLONGLEGGEDDOJI": 1, "CDLLONGLINE": 1, "CDLMARUBOZU": 1, "CDLMATCHINGLOW": 2, "CDLMATHOLD": 5,
-    "CDLMORNINGDOJISTAR": 3, "CDLMORNINGSTAR": 3, "CDLONNECK": 2, "CDLPIERCING": 2, "CDLRICKSHAWMAN": 1,
-    "CDLRISEFALL3METHODS": 5, "CDLSEPARATINGLINES": 2, "CDLSHOOTINGSTAR": 1, "CDLSHORTLINE": 1,
-    "CDLSPINNINGTOP": 1, "CDLSTALLEDPATTERN": 3, "CDLSTICKSANDWICH": 3, "CDLTAKURI": 1, "CDLTASUKIGAP": 3,
-    "CDLTHRUSTING": 2, "CDLTRISTAR": 3, "CDLUNIQUE3RIVER": 3, "CDLUPSIDEGAP2CROWS": 3, "CDLXSIDEGAP3METHODS": 3,
+    "CDL2CROWS": 3,
+    "CDL3BLACKCROWS": 3,
+    "CDL3INSIDE": 3,
+    "CDL3LINESTRIKE": 4,
+    "CDL3OUTSIDE": 3,
+    "CDL3STARSINSOUTH": 3,
+    "CDL3WHITESOLDIERS": 3,
+    "CDLABANDONEDBABY": 3,
+    "CDLADVANCEBLOCK": 3,
+    "CDLBELTHOLD": 1,
+    "CDLBREAKAWAY": 5,
+    "CDLCLOSINGMARUBOZU": 1,
+    "CDLCONCEALBABYSWALL": 4,
+    "CDLCOUNTERATTACK": 2,
+    "CDLDARKCLOUDCOVER": 2,
+    "CDLDOJI": 1,
+    "CDLDOJISTAR": 2,
+    "CDLDRAGONFLYDOJI": 1,
+    "CDLENGULFING": 2,
+    "CDLEVENINGDOJISTAR": 3,
+    "CDLEVENINGSTAR": 3,
+    "CDLGAPSIDESIDEWHITE": 3,
+    "CDLGRAVESTONEDOJI": 1,
+    "CDLHAMMER": 1,
+    "CDLHANGINGMAN": 1,
+    "CDLHARAMI": 2,
+    "CDLHARAMICROSS": 2,
+    "CDLHIGHWAVE": 1,
+    "CDLHIKKAKE": 3,
+    "CDLHIKKAKEMOD": 4,
+    "CDLHOMINGPIGEON": 2,
+    "CDLIDENTICAL3CROWS": 3,
+    "CDLINNECK": 2,
+    "CDLINVERTEDHAMMER": 1,
+    "CDLKICKING": 2,
+    "CDLKICKINGBYLENGTH": 2,
+    "CDLLADDERBOTTOM": 5,
+    "CDLLONGLEGGEDDOJI": 1,
+    "CDLLONGLINE": 1,
+    "CDLMARUBOZU": 1,
+    "CDLMATCHINGLOW": 2,
+    "CDLMATHOLD": 5,
+    "CDLMORNINGDOJISTAR": 3,
+    "CDLMORNINGSTAR": 3,
+    "CDLONNECK": 2,
+    "CDLPIERCING": 2,
+    "CDLRICKSHAWMAN": 1,
+    "CDLRISEFALL3METHODS": 5,
+    "CDLSEPARATINGLINES": 2,
+    "CDLSHOOTINGSTAR": 1,
+    "CDLSHORTLINE": 1,
+    "CDLSPINNINGTOP": 1,
+    "CDLSTALLEDPATTERN": 3,
+    "CDLSTICKSANDWICH": 3,
+    "CDLTAKURI": 1,
+    "CDLTASUKIGAP": 3,
+    "CDLTHRUSTING": 2,
+    "CDLTRISTAR": 3,
+    "CDLUNIQUE3RIVER": 3,
+    "CDLUPSIDEGAP2CROWS": 3,
+    "CDLXSIDEGAP3METHODS": 3,
 }
 
 
@@ -102,18 +150,22 @@ def label_candles(candles: pd.DataFrame, patterns: Sequence[str]) -> Programmati
     parts = []
     lookback = 0
     for name in patterns:
-        function_lookback = int(abstract.Function(name).lookback)
+        function_lookback = int(abstract.Function(name).lookback)  # type: ignore[attr-defined]
         lookback = max(lookback, function_lookback)
         values = np.asarray(getattr(talib, name)(*prices))
         marked = np.flatnonzero(values != 0)
         marked = marked[marked >= function_lookback]  # TA-Lib writes 0 there; belt and braces
         signs = values[marked] > 0
         labels = np.where(signs, pattern_label(name, 1), pattern_label(name, -1)).astype(object)
-        parts.append(Spans.build(
-            np.maximum(marked - (PATTERN_CANDLES[name] - 1), 0), marked, labels,
-            np.full(len(marked), PROGRAMMATIC_SOURCE, dtype=object),
-            [f"{name}@{t}" for t in times[marked].tolist()],
-        ))
+        parts.append(
+            Spans.build(
+                np.maximum(marked - (PATTERN_CANDLES[name] - 1), 0),
+                marked,
+                labels,
+                np.full(len(marked), PROGRAMMATIC_SOURCE, dtype=object),
+                [f"{name}@{t}" for t in times[marked].tolist()],
+            )
+        )
     spans = Spans.empty()
     for part in parts:
         spans = spans + part

@@ -116,15 +116,21 @@ def label_partition(
     raw_times = raw_candles["time"].to_numpy(dtype=np.int64)
     n_raw = len(raw_times)
     row_index = align_rows(raw_times, enriched["time"].to_numpy(dtype=np.int64))
-    selected = (annotations.for_partition(key) if isinstance(annotations, AnnotationSet)
-                else [a for a in annotations if a.partition_key == key])
+    selected = (
+        annotations.for_partition(key)
+        if isinstance(annotations, AnnotationSet)
+        else [a for a in annotations if a.partition_key == key]
+    )
     spans, skipped, below_confidence = _usable_spans(selected, raw_times, row_index, partition, config)
     warning = report_skipped(skipped, strict=labeling.strict, where=key)
 
     negatives = spans.take(spans.label == NEGATIVE_LABEL)
     human = spans.take(spans.label != NEGATIVE_LABEL)
-    programmatic = (label_candles(raw_candles, labeling.cdl.patterns) if labeling.cdl.enabled
-                    else ProgrammaticLabels(Spans.empty(), np.ones(n_raw, dtype=bool), 0))
+    programmatic = (
+        label_candles(raw_candles, labeling.cdl.patterns)
+        if labeling.cdl.enabled
+        else ProgrammaticLabels(Spans.empty(), np.ones(n_raw, dtype=bool), 0)
+    )
     merged = merge_spans(human, programmatic.spans, negatives, labeling.merge_strategy, n_raw)
     human_labelled = coverage(human + negatives, n_raw) > 0
     known = programmatic.known | human_labelled
@@ -150,8 +156,12 @@ def label_partition(
     if labeling.cdl.enabled:
         human_primary = encode_bio(human, n_raw).entities(0)
         programmatic_primary = encode_bio(programmatic.spans, n_raw).entities(0)
-        score, compared, kappa = agreement(human_primary[row_index], human_labelled[row_index],
-                                           programmatic_primary[row_index], programmatic.known[row_index])
+        score, compared, kappa = agreement(
+            human_primary[row_index],
+            human_labelled[row_index],
+            programmatic_primary[row_index],
+            programmatic.known[row_index],
+        )
     by_reason: dict[str, int] = {}
     for item in skipped:
         for kind in item.kinds:
@@ -200,9 +210,16 @@ def _usable_spans(
     by_id = {annotation.id: annotation for annotation in kept}
     warmup = int(row_index[0]) if len(row_index) else len(raw_times)
     in_warmup = [
-        SkippedAnnotation.of(by_id[annotation_id], [(
-            IN_WARMUP, f"the span covers only candles before the first enriched_features row "
-                       f"(the first {warmup} candles are the indicators' warm-up)")])
+        SkippedAnnotation.of(
+            by_id[annotation_id],
+            [
+                (
+                    IN_WARMUP,
+                    f"the span covers only candles before the first enriched_features row "
+                    f"(the first {warmup} candles are the indicators' warm-up)",
+                )
+            ],
+        )
         for annotation_id in spans.id[~visible].tolist()
     ]
     return spans.take(visible), invalid + outside + in_warmup, below_confidence

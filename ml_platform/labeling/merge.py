@@ -86,5 +86,10 @@ def merge_spans(
     if dropped:
         loser = "programmatic" if strategy == "human_priority" else "human"
         logger.info("%s: %d %s spans dropped where the other source labels the same candles", strategy, dropped, loser)
-    return MergeResult(spans=merged.sorted(), human=human.sorted(), programmatic=programmatic,
-                       dropped_by_negative=int(inside_negative.sum()), dropped_by_priority=dropped)
+    return MergeResult(
+        spans=merged.sorted(),
+        human=human.sorted(),
+        programmatic=programmatic,
+        dropped_by_negative=int(inside_negative.sum()),
+        dropped_by_priority=dropped,
+    )

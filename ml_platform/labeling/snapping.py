@@ -67,8 +67,10 @@ def snap_annotations(
     if not annotations:
         return Spans.empty(), []
     start, end = snap_indices(
-        np.array([a.start_time for a in annotations]), np.array([a.end_time for a in annotations]),
-        candle_times, timeframe_seconds,
+        np.array([a.start_time for a in annotations]),
+        np.array([a.end_time for a in annotations]),
+        candle_times,
+        timeframe_seconds,
     )
     n = len(candle_times)
     usable = (start <= end) & (start < n) & (end >= 0)
@@ -76,15 +78,26 @@ def snap_annotations(
     if not usable.all():
         first, last = (int(candle_times[0]), int(candle_times[-1])) if n else (None, None)
         for position in np.flatnonzero(~usable):
-            annotation = annotations[position]
-            hint = "; are the times epoch milliseconds? the export uses seconds" if (
-                annotation.start_time >= _MILLISECONDS) else ""
-            skipped.append(SkippedAnnotation.of(annotation, [(
-                OUTSIDE_CANDLES,
-                f"span {annotation.start_time}-{annotation.end_time} covers no candle "
-                f"(the candles run from {first} to {last}, every {timeframe_seconds} s{hint})",
-            )]))
-    kept = [annotation for annotation, ok in zip(annotations, usable) if ok]
-    spans = Spans.build(start[usable], end[usable], [a.label for a in kept], [a.source for a in kept],
-                        [a.id for a in kept])
+            annotation = annotations[int(position)]
+            hint = (
+                "; are the times epoch milliseconds? the export uses seconds"
+                if (annotation.start_time >= _MILLISECONDS)
+                else ""
+            )
+            skipped.append(
+                SkippedAnnotation.of(
+                    annotation,
+                    [
+                        (
+                            OUTSIDE_CANDLES,
+                            f"span {annotation.start_time}-{annotation.end_time} covers no candle "
+                            f"(the candles run from {first} to {last}, every {timeframe_seconds} s{hint})",
+                        )
+                    ],
+                )
+            )
+    kept = [annotation for annotation, ok in zip(annotations, usable, strict=True) if ok]
+    spans = Spans.build(
+        start[usable], end[usable], [a.label for a in kept], [a.source for a in kept], [a.id for a in kept]
+    )
     return spans, skipped

@@ -77,8 +77,9 @@ class Spans:
 
     def take(self, selector: np.ndarray) -> Spans:
         """The spans picked by a boolean mask or an index array."""
-        return Spans(self.start[selector], self.end[selector], self.label[selector],
-                     self.source[selector], self.id[selector])
+        return Spans(
+            self.start[selector], self.end[selector], self.label[selector], self.source[selector], self.id[selector]
+        )
 
     def order(self) -> np.ndarray:
         """The deterministic order every step uses: by start, then end, then label, then id."""
@@ -90,8 +91,12 @@ class Spans:
         return self.take(self.order())
 
     def __add__(self, other: Spans) -> Spans:
-        return Spans(*(np.concatenate([getattr(self, name), getattr(other, name)])
-                       for name in ("start", "end", "label", "source", "id")))
+        return Spans(
+            *(
+                np.concatenate([getattr(self, name), getattr(other, name)])
+                for name in ("start", "end", "label", "source", "id")
+            )
+        )
 
 
 def coverage(spans: Spans, n_candles: int) -> np.ndarray:

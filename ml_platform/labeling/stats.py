@@ -84,13 +84,20 @@ class DatasetStatistics(msgspec.Struct, frozen=True, kw_only=True):
         head = f"**{self.partition}**: {self.mode} mode, merge `{self.merge_strategy}`, {self.rows} {unit}"
         if self.unknown_rows:
             head += f" ({self.unknown_rows} of unknown label: CDL look-back, not counted as O)"
-        lines = [head, "", "| label | spans | samples | share % | avg span (candles) |",
-                 "| --- | ---: | ---: | ---: | ---: |"]
+        lines = [
+            head,
+            "",
+            "| label | spans | samples | share % | avg span (candles) |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
         for item in self.labels:
             average = "–" if item.avg_span_length is None else f"{item.avg_span_length:.1f}"
             lines.append(f"| {item.label} | {item.spans} | {item.samples} | {item.share_pct:.2f} | {average} |")
-        agreement = "n/a (no candle labelled by either source)" if self.agreement is None else (
-            f"{100 * self.agreement:.1f} % of {self.agreement_candles} candles")
+        agreement = (
+            "n/a (no candle labelled by either source)"
+            if self.agreement is None
+            else (f"{100 * self.agreement:.1f} % of {self.agreement_candles} candles")
+        )
         kappa = "n/a" if self.cohens_kappa is None else f"{self.cohens_kappa:.3f}"
         reasons = ", ".join(f"{kind} {count}" for kind, count in sorted(self.skipped_by_reason.items()))
         measures = [
@@ -125,7 +132,7 @@ def label_counts(sample_labels: np.ndarray, spans: Spans) -> list[LabelCount]:
     samples = Counter(sample_labels.tolist())
     span_counts = Counter(spans.label.tolist())
     lengths: dict[str, list[int]] = {}
-    for label, length in zip(spans.label.tolist(), spans.length.tolist()):
+    for label, length in zip(spans.label.tolist(), spans.length.tolist(), strict=True):
         lengths.setdefault(label, []).append(length)
     total = len(sample_labels)
     names = sorted(set(samples) | set(span_counts) | {NEGATIVE_LABEL}, key=lambda name: (name != NEGATIVE_LABEL, name))

@@ -40,8 +40,15 @@ CONFIDENCE_OUT_OF_RANGE = "confidence_out_of_range"
 UNKNOWN_LABEL = "unknown_label"
 OUTSIDE_CANDLES = "outside_candles"
 IN_WARMUP = "in_warmup"
-SKIP_KINDS = (UNKNOWN_PAIR, UNKNOWN_TIMEFRAME, END_BEFORE_START, CONFIDENCE_OUT_OF_RANGE, UNKNOWN_LABEL,
-              OUTSIDE_CANDLES, IN_WARMUP)
+SKIP_KINDS = (
+    UNKNOWN_PAIR,
+    UNKNOWN_TIMEFRAME,
+    END_BEFORE_START,
+    CONFIDENCE_OUT_OF_RANGE,
+    UNKNOWN_LABEL,
+    OUTSIDE_CANDLES,
+    IN_WARMUP,
+)
 _LISTED_IN_WARNING = 50
 
 
@@ -63,8 +70,13 @@ class SkippedAnnotation:
 
     @classmethod
     def of(cls, annotation: Annotation, problems: Sequence[tuple[str, str]]) -> SkippedAnnotation:
-        return cls(id=annotation.id, pair=annotation.pair, timeframe=annotation.timeframe,
-                   kinds=tuple(kind for kind, _ in problems), reason="; ".join(text for _, text in problems))
+        return cls(
+            id=annotation.id,
+            pair=annotation.pair,
+            timeframe=annotation.timeframe,
+            kinds=tuple(kind for kind, _ in problems),
+            reason="; ".join(text for _, text in problems),
+        )
 
 
 def validate_annotations(
@@ -97,19 +109,27 @@ def validate_annotations(
     for annotation in annotations:
         problems: list[tuple[str, str]] = []
         if annotation.pair not in known_pairs:
-            problems.append((UNKNOWN_PAIR, f"pair {annotation.pair!r} is not configured "
-                                           f"(partitions.pairs: {', '.join(pairs)})"))
+            problems.append(
+                (UNKNOWN_PAIR, f"pair {annotation.pair!r} is not configured (partitions.pairs: {', '.join(pairs)})")
+            )
         if annotation.timeframe not in known_timeframes:
-            problems.append((UNKNOWN_TIMEFRAME, f"timeframe {annotation.timeframe!r} is not configured "
-                                                f"(partitions.timeframes: {', '.join(timeframes)})"))
+            problems.append(
+                (
+                    UNKNOWN_TIMEFRAME,
+                    f"timeframe {annotation.timeframe!r} is not configured "
+                    f"(partitions.timeframes: {', '.join(timeframes)})",
+                )
+            )
         if annotation.end_time < annotation.start_time:
-            problems.append((END_BEFORE_START, f"end_time {annotation.end_time} is before start_time "
-                                               f"{annotation.start_time}"))
+            problems.append(
+                (END_BEFORE_START, f"end_time {annotation.end_time} is before start_time {annotation.start_time}")
+            )
         if not (math.isfinite(annotation.confidence) and 0.0 <= annotation.confidence <= 1.0):
             problems.append((CONFIDENCE_OUT_OF_RANGE, f"confidence {annotation.confidence!r} is not in [0, 1]"))
         if annotation.label not in known_labels:
-            problems.append((UNKNOWN_LABEL, f"label {annotation.label!r} is not in labeling.labels "
-                                            f"({', '.join(labels)}) nor 'O'"))
+            problems.append(
+                (UNKNOWN_LABEL, f"label {annotation.label!r} is not in labeling.labels ({', '.join(labels)}) nor 'O'")
+            )
         if problems:
             skipped.append(SkippedAnnotation.of(annotation, problems))
         else:
@@ -159,7 +179,8 @@ def report_skipped(skipped: Sequence[SkippedAnnotation], *, strict: bool, where:
         return None
     text = skipped_summary(skipped, where)
     if strict:
-        raise InvalidAnnotationsError(text + "\n(labeling.strict is true: fix these annotations or set it to false "
-                                             "to skip them)")
+        raise InvalidAnnotationsError(
+            text + "\n(labeling.strict is true: fix these annotations or set it to false to skip them)"
+        )
     logger.warning(text)
     return text

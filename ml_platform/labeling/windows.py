@@ -125,7 +125,7 @@ def sample_negative_starts(
         return np.zeros(0, dtype=np.int64)
     blocked_before = np.concatenate([[0], np.cumsum(blocked, dtype=np.int64)])
     free = blocked_before[size:] == blocked_before[:-size]
-    free &= ~centre_blocked[(size - 1) // 2: (size - 1) // 2 + len(free)]
+    free &= ~centre_blocked[(size - 1) // 2 : (size - 1) // 2 + len(free)]
     candidates = np.flatnonzero(free)
     chosen = rng.choice(candidates, size=min(count, len(candidates)), replace=False) if len(candidates) else candidates
     return np.sort(chosen).astype(np.int64)
@@ -172,15 +172,22 @@ def build_windows(
         logger.warning(
             "%d spans are longer than labeling.window.size - 2 * context_padding = %d candles: their windows "
             "have less context than %d candles on each side (window.size %d would fit the longest, %d candles)",
-            int(too_long.sum()), size - 2 * window.context_padding, window.context_padding,
-            longest + 2 * window.context_padding, longest,
+            int(too_long.sum()),
+            size - 2 * window.context_padding,
+            window.context_padding,
+            longest + 2 * window.context_padding,
+            longest,
         )
     positives = int((spans.label != NEGATIVE_LABEL).sum())
     requested = int(round(window.negative_ratio * positives))
     negative_starts = sample_negative_starts(blocked, centre_blocked, size, requested, rng)
     if len(negative_starts) < requested:
-        logger.warning("only %d of %d negative windows fit in stretches without labels; fewer negatives than "
-                       "labeling.window.negative_ratio asks for", len(negative_starts), requested)
+        logger.warning(
+            "only %d of %d negative windows fit in stretches without labels; fewer negatives than "
+            "labeling.window.negative_ratio asks for",
+            len(negative_starts),
+            requested,
+        )
     all_starts = np.concatenate([starts, negative_starts])
     labels = np.concatenate([spans.label, np.full(len(negative_starts), NEGATIVE_LABEL, dtype=object)])
     sources = np.concatenate([spans.source, np.full(len(negative_starts), NEGATIVE_SAMPLE_SOURCE, dtype=object)])
@@ -195,10 +202,20 @@ def build_windows(
         last = np.clip(all_starts + size - 1, 0, n_rows - 1)
         meta = {"label": labels, "source": sources, "start_time": times[first], "end_time": times[last]}
     else:
-        meta = {"label": labels, "source": sources, "start_time": np.zeros(0, np.int64),
-                "end_time": np.zeros(0, np.int64)}
+        meta = {
+            "label": labels,
+            "source": sources,
+            "start_time": np.zeros(0, np.int64),
+            "end_time": np.zeros(0, np.int64),
+        }
     for position, name in enumerate(WINDOW_META_COLUMNS):
         result.insert(position, name, meta[name])
-    return WindowSet(frame=result, spans=spans, dropped_at_edges=dropped, padded_at_edges=padded,
-                     reduced_padding=int(too_long.sum()),
-                     negatives_requested=requested, negatives_sampled=len(negative_starts))
+    return WindowSet(
+        frame=result,
+        spans=spans,
+        dropped_at_edges=dropped,
+        padded_at_edges=padded,
+        reduced_padding=int(too_long.sum()),
+        negatives_requested=requested,
+        negatives_sampled=len(negative_starts),
+    )

@@ -17,13 +17,19 @@ as text (`write_artifacts`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 MIN_IOU = 0.5
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
@@ -87,7 +93,12 @@ def span_scores(
     """
     true_spans, predicted = bio_spans(true_tags), bio_spans(pred_tags, split_on_begin=split_on_begin)
     candidates = sorted(
-        ((span_iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(true_spans) if p.label == t.label),
+        (
+            (span_iou(p, t), i, j)
+            for i, p in enumerate(predicted)
+            for j, t in enumerate(true_spans)
+            if p.label == t.label
+        ),
         reverse=True,
     )
     used_pred: set[int] = set()
@@ -180,8 +191,15 @@ def confusion_matrix_figure(y_true: Sequence[str], y_pred: Sequence[str], classe
     for i in range(len(classes)):
         for j in range(len(classes)):
             if counts[i, j]:
-                axis.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=7,
-                          color="white" if share[i, j] > 0.5 else "black")
+                axis.text(
+                    j,
+                    i,
+                    str(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.5 else "black",
+                )
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label="share of true class")
     figure.tight_layout()
     return figure
@@ -221,7 +239,7 @@ class EvaluationArtifacts:
 def write_artifacts(
     directory: Path,
     *,
-    predictions: dict[str, tuple[Sequence[str], Sequence[str]]],
+    predictions: Mapping[str, tuple[Sequence[str], Sequence[str]]],
     classes: Sequence[str],
     importances: np.ndarray,
     feature_names: Sequence[str],
@@ -234,10 +252,13 @@ def write_artifacts(
     """
     directory.mkdir(parents=True, exist_ok=True)
     y_true, y_pred = predictions["test"]
-    cm = save_figure(confusion_matrix_figure(y_true, y_pred, classes, title=f"{title}: test"),
-                     directory / CONFUSION_MATRIX_FILE)
-    fi = save_figure(feature_importance_figure(importances, feature_names, title=f"{title}: feature importance"),
-                     directory / FEATURE_IMPORTANCE_FILE)
+    cm = save_figure(
+        confusion_matrix_figure(y_true, y_pred, classes, title=f"{title}: test"), directory / CONFUSION_MATRIX_FILE
+    )
+    fi = save_figure(
+        feature_importance_figure(importances, feature_names, title=f"{title}: feature importance"),
+        directory / FEATURE_IMPORTANCE_FILE,
+    )
     report = "\n".join(report_text(t, p, classes, title=f"{title}: {part}") for part, (t, p) in predictions.items())
     cr = directory / CLASSIFICATION_REPORT_FILE
     cr.write_text(report, encoding="utf-8")

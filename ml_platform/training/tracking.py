@@ -79,12 +79,14 @@ def check_reachable(uri: str, *, timeout: float = 5.0) -> None:
         try:
             response = requests.get(uri.rstrip("/") + "/health", timeout=timeout)
         except requests.RequestException as exc:
-            raise TrackingUnavailableError(f"MLflow tracking server {uri} is unreachable ({exc.__class__.__name__}): {advice}") from None
+            raise TrackingUnavailableError(
+                f"MLflow tracking server {uri} is unreachable ({exc.__class__.__name__}): {advice}"
+            ) from None
         if response.status_code >= 500:
             raise TrackingUnavailableError(f"MLflow tracking server {uri} answered {response.status_code}: {advice}")
         return
     if parsed.scheme == "sqlite":
-        path = uri[len("sqlite:///"):]
+        path = uri[len("sqlite:///") :]
         if path and path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +163,10 @@ def log_model(estimator: Any, *, flavor: str, trusted_types: list[str]) -> str:
         )
     elif flavor == "sklearn":
         info = mlflow.sklearn.log_model(
-            estimator, name="model", serialization_format="skops", skops_trusted_types=trusted_types,
+            estimator,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=trusted_types,
             pip_requirements=_requirements("scikit-learn", "skops"),
         )
     else:
@@ -221,8 +226,15 @@ def promote_if_not_worse(uri: str, name: str, version: str, *, alias: str, score
     if held_score is None or score >= held_score:
         client.set_registered_model_alias(name, alias, version)
         return True, str(holder.version)
-    logger.info("%s v%s: validation f1_macro %.4f < %.4f of v%s holding %r; alias not moved",
-                name, version, score, held_score, holder.version, alias)
+    logger.info(
+        "%s v%s: validation f1_macro %.4f < %.4f of v%s holding %r; alias not moved",
+        name,
+        version,
+        score,
+        held_score,
+        holder.version,
+        alias,
+    )
     return False, str(holder.version)
 
 
@@ -247,7 +259,9 @@ class Tracker:
     alias: str
 
     @classmethod
-    def from_config(cls, config: PipelineConfig, *, uri: str | None = None, experiment_name: str | None = None) -> "Tracker":
+    def from_config(
+        cls, config: PipelineConfig, *, uri: str | None = None, experiment_name: str | None = None
+    ) -> Tracker:
         resolved = resolve_sqlite_url(uri) if uri else tracking_uri(config)
         return cls(
             uri=resolved,

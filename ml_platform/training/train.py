@@ -96,9 +96,12 @@ class Dataset:
     def class_counts(self) -> dict[str, dict[str, int]]:
         """Rows per class in each part (and overall)."""
         counts = {"all": np.bincount(self.y, minlength=len(self.classes))}
-        counts.update({part: np.bincount(self.y[rows], minlength=len(self.classes))
-                       for part, rows in self.split.parts().items()})
-        return {part: {cls: int(n) for cls, n in zip(self.classes, values, strict=True)} for part, values in counts.items()}
+        counts.update(
+            {part: np.bincount(self.y[rows], minlength=len(self.classes)) for part, rows in self.split.parts().items()}
+        )
+        return {
+            part: {cls: int(n) for cls, n in zip(self.classes, values, strict=True)} for part, values in counts.items()
+        }
 
     def summary(self) -> dict[str, Any]:
         """Rows, parts, time range and version, for MLflow params and metadata."""
@@ -127,7 +130,9 @@ def read_labeled(path: Path) -> tuple[pd.DataFrame, str]:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise TrainingDataError(f"{path}: labeled data not found: materialize labeled_windows for this partition first") from None
+        raise TrainingDataError(
+            f"{path}: labeled data not found: materialize labeled_windows for this partition first"
+        ) from None
     return pd.read_parquet(io.BytesIO(data)), dataset_version(data)
 
 
@@ -178,8 +183,18 @@ def prepare_dataset(
     if mode == "window":
         split = purge_overlaps(split, frame["start_time"].to_numpy()[~dropped], frame["end_time"].to_numpy()[~dropped])
     _check_classes_in_train(y, split, classes)
-    return Dataset(mode=mode, X=X, y=y, times=times, classes=classes, base_feature_columns=base,
-                   feature_columns=columns, split=split, dataset_version=version, dropped_rows=int(dropped.sum()))
+    return Dataset(
+        mode=mode,
+        X=X,
+        y=y,
+        times=times,
+        classes=classes,
+        base_feature_columns=base,
+        feature_columns=columns,
+        split=split,
+        dataset_version=version,
+        dropped_rows=int(dropped.sum()),
+    )
 
 
 def _gap(config: PipelineConfig, required: int) -> int:
@@ -189,7 +204,9 @@ def _gap(config: PipelineConfig, required: int) -> int:
     if configured < required and not config.training.split.shuffle:
         logger.warning(
             "training.split.gap=%d is below the context width %d: rows on either side of a cut share candles "
-            "(the validation and test scores leak); use null for the safe default", configured, required
+            "(the validation and test scores leak); use null for the safe default",
+            configured,
+            required,
         )
     return configured
 
@@ -230,11 +247,15 @@ def _bio_rows(
 ) -> tuple[np.ndarray, list[str], np.ndarray, list[str], list[str], np.ndarray]:
     if TAG_COLUMN not in frame.columns:
         raise TrainingDataError(
-            f"labeling.mode is 'bio' but the labeled data has no {TAG_COLUMN!r} column (columns: {list(frame.columns)[:8]}...): "
+            f"labeling.mode is 'bio' but the labeled data has no {TAG_COLUMN!r} column "
+            f"(columns: {list(frame.columns)[:8]}...): "
             "re-materialize labeled_windows with the current config"
         )
-    available = [c for c in frame.columns
-                 if c not in CANONICAL_COLUMNS and c != LABEL_KNOWN_COLUMN and not _TAG_COLUMNS.match(str(c))]
+    available = [
+        c
+        for c in frame.columns
+        if c not in CANONICAL_COLUMNS and c != LABEL_KNOWN_COLUMN and not _TAG_COLUMNS.match(str(c))
+    ]
     base = _base_columns(available, requested, config)
     inputs, valid = bio_model_inputs(frame, base, config.features.context)
     X = inputs.to_numpy(dtype=np.float64)
@@ -298,9 +319,7 @@ def _check_classes_in_train(y: np.ndarray, split: Split, classes: Sequence[str])
 # --------------------------------------------------------------------------- class weights
 
 
-def class_weight_map(
-    y: np.ndarray, classes: Sequence[str], setting: str | dict[str, float]
-) -> dict[int, float] | None:
+def class_weight_map(y: np.ndarray, classes: Sequence[str], setting: str | dict[str, float]) -> dict[int, float] | None:
     """Weights per class index from ``training.class_weights``.
 
     ``"balanced"``: ``n_rows / (n_classes * rows_of_class)`` over the classes present in `y`
@@ -310,7 +329,7 @@ def class_weight_map(
     """
     if setting == "none":
         return None
-    if setting == "balanced":
+    if isinstance(setting, str):  # "balanced"
         counts = np.bincount(y, minlength=len(classes))
         present = np.flatnonzero(counts)
         return {int(i): float(len(y) / (len(present) * counts[i])) for i in present}
@@ -323,7 +342,9 @@ def class_weight_map(
         weights[index] = float(setting.get(key, 1.0))
     unknown = sorted(set(setting) - used)
     if unknown:
-        logger.warning("training.class_weights names %s, which are not classes of this partition (%s)", unknown, list(classes))
+        logger.warning(
+            "training.class_weights names %s, which are not classes of this partition (%s)", unknown, list(classes)
+        )
     return weights
 
 
@@ -362,8 +383,15 @@ def fit_and_evaluate(dataset: Dataset, config: PipelineConfig) -> FittedModel:
         per_class[part] = result.pop("per_class")
         scores[part] = result
     metrics = {"validation": scores["validation"], "test": scores["test"], "per_class": per_class["test"]}
-    return FittedModel(estimator=estimator, model_type=model_type, hyperparameters=wrapper.hyperparameters(),
-                       class_weight=weights, predictions=predictions, metrics=metrics, per_class=per_class)
+    return FittedModel(
+        estimator=estimator,
+        model_type=model_type,
+        hyperparameters=wrapper.hyperparameters(),
+        class_weight=weights,
+        predictions=predictions,
+        metrics=metrics,
+        per_class=per_class,
+    )
 
 
 def flat_metrics(fitted: FittedModel) -> dict[str, float]:
@@ -379,7 +407,9 @@ def flat_metrics(fitted: FittedModel) -> dict[str, float]:
 def metrics_summary(fitted: FittedModel) -> dict[str, Any]:
     """What the training_runs row keeps: the headline scores of both parts."""
     keys = ("accuracy", "f1_macro", "f1_weighted", "span_precision", "span_recall", "span_f1")
-    return {part: {k: fitted.metrics[part][k] for k in keys if k in fitted.metrics[part]} for part in ("validation", "test")}
+    return {
+        part: {k: fitted.metrics[part][k] for k in keys if k in fitted.metrics[part]} for part in ("validation", "test")
+    }
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -426,14 +456,27 @@ def train_partition(
     frame, content_hash = read_labeled(labeled_path)
     version = resolve_dataset_version(config, partition, content_hash=content_hash)
     run_id = run_store.start(
-        pair=partition.pair, timeframe=partition.timeframe, model_type=model_type.name,
-        experiment_name=tracker.experiment_name, pipeline_config_hash=config.fingerprint(),
+        pair=partition.pair,
+        timeframe=partition.timeframe,
+        model_type=model_type.name,
+        experiment_name=tracker.experiment_name,
+        pipeline_config_hash=config.fingerprint(),
         dataset_version=version.value,
     )
     try:
-        result = _train_recorded(config, partition, frame, version.value, run_id, bundle_dir=bundle_dir,
-                                 run_store=run_store, tracker=tracker, dagster_run_id=dagster_run_id,
-                                 base_feature_columns=base_feature_columns, version_params=version.params)
+        result = _train_recorded(
+            config,
+            partition,
+            frame,
+            version.value,
+            run_id,
+            bundle_dir=bundle_dir,
+            run_store=run_store,
+            tracker=tracker,
+            dagster_run_id=dagster_run_id,
+            base_feature_columns=base_feature_columns,
+            version_params=version.params,
+        )
     except BaseException as exc:
         try:
             run_store.fail(run_id, f"{type(exc).__name__}: {exc}")
@@ -459,8 +502,14 @@ def _train_recorded(
 ) -> TrainingResult:
     dataset = prepare_dataset(frame, config, version=version, base_feature_columns=base_feature_columns)
     counts = dataset.class_counts()
-    tags = {"pair": partition.pair, "timeframe": partition.timeframe, "dagster_run_id": dagster_run_id or "",
-            "training_run_id": run_id, "model_type": config.training.model_type, "labeling_mode": dataset.mode}
+    tags = {
+        "pair": partition.pair,
+        "timeframe": partition.timeframe,
+        "dagster_run_id": dagster_run_id or "",
+        "training_run_id": run_id,
+        "model_type": config.training.model_type,
+        "labeling_mode": dataset.mode,
+    }
     with tracker.run(run_name=f"{partition.stem}-{config.training.model_type}", tags=tags) as run:
         import mlflow
 
@@ -473,48 +522,73 @@ def _train_recorded(
         mlflow.log_params({f"class_count.{cls}": n for cls, n in counts["all"].items()})
         mlflow.log_dict(counts, "class_counts.json")
         fitted = fit_and_evaluate(dataset, config)
-        mlflow.log_params({
-            **{f"model.{k}": v for k, v in fitted.hyperparameters.items()},
-            "model_type": fitted.model_type.name,
-            "class_weights": msgspec.json.encode(config.training.class_weights).decode(),
-            "context.previous": config.features.context.previous,
-            "context.next": config.features.context.next,
-            "split.train": config.training.split.train,
-            "split.validation": config.training.split.validation,
-            "split.test": config.training.split.test,
-            "n_features": len(dataset.feature_columns),
-            "pipeline_config_hash": config.fingerprint(),
-        })
+        mlflow.log_params(
+            {
+                **{f"model.{k}": v for k, v in fitted.hyperparameters.items()},
+                "model_type": fitted.model_type.name,
+                "class_weights": msgspec.json.encode(config.training.class_weights).decode(),
+                "context.previous": config.features.context.previous,
+                "context.next": config.features.context.next,
+                "split.train": config.training.split.train,
+                "split.validation": config.training.split.validation,
+                "split.test": config.training.split.test,
+                "n_features": len(dataset.feature_columns),
+                "pipeline_config_hash": config.fingerprint(),
+            }
+        )
         mlflow.log_metrics(flat_metrics(fitted))
         with tempfile.TemporaryDirectory() as temp:
             artifacts = evaluation.write_artifacts(
-                Path(temp), predictions=fitted.predictions, classes=dataset.classes,
-                importances=fitted.estimator.feature_importances_, feature_names=dataset.feature_columns,
+                Path(temp),
+                predictions=fitted.predictions,
+                classes=dataset.classes,
+                importances=fitted.estimator.feature_importances_,
+                feature_names=dataset.feature_columns,
                 title=f"{partition.key} {fitted.model_type.name}",
             )
             for path in (artifacts.confusion_matrix, artifacts.feature_importance, artifacts.classification_report):
                 mlflow.log_artifact(str(path))
             confusion_png = artifacts.confusion_matrix.read_bytes()
-        model_uri = log_model(fitted.estimator, flavor=fitted.model_type.mlflow_flavor,
-                              trusted_types=list(fitted.model_type.trusted_types))
+        model_uri = log_model(
+            fitted.estimator,
+            flavor=fitted.model_type.mlflow_flavor,
+            trusted_types=list(fitted.model_type.trusted_types),
+        )
         registration = None
         if tracker.register:
             registration = register_model(
-                tracker.uri, model_uri, registered_model_name(config, partition.pair, partition.timeframe),
-                run_id=mlflow_run_id, alias=tracker.alias, score=fitted.metrics["validation"]["f1_macro"],
+                tracker.uri,
+                model_uri,
+                registered_model_name(config, partition.pair, partition.timeframe),
+                run_id=mlflow_run_id,
+                alias=tracker.alias,
+                score=fitted.metrics["validation"]["f1_macro"],
             )
-            mlflow.set_tags({"registered_model": registration.name, "registered_version": registration.version,
-                             f"alias.{tracker.alias}": str(registration.promoted).lower()})
+            mlflow.set_tags(
+                {
+                    "registered_model": registration.name,
+                    "registered_version": registration.version,
+                    f"alias.{tracker.alias}": str(registration.promoted).lower(),
+                }
+            )
         trained_at = datetime.now(UTC)
         meta = BundleMeta(
             model_version=f"{trained_at:%Y%m%dT%H%M%SZ}-{mlflow_run_id[:8]}",
-            model_type=fitted.model_type.name, pair=partition.pair, timeframe=partition.timeframe, mode=dataset.mode,
-            classes=dataset.classes, labels=pattern_labels(dataset.classes, config.labeling.labels),
-            base_feature_columns=dataset.base_feature_columns, feature_columns=dataset.feature_columns,
-            pipeline_config=config.to_dict(), metrics=fitted.metrics, mlflow_run_id=mlflow_run_id,
+            model_type=fitted.model_type.name,
+            pair=partition.pair,
+            timeframe=partition.timeframe,
+            mode=dataset.mode,
+            classes=dataset.classes,
+            labels=pattern_labels(dataset.classes, config.labeling.labels),
+            base_feature_columns=dataset.base_feature_columns,
+            feature_columns=dataset.feature_columns,
+            pipeline_config=config.to_dict(),
+            metrics=fitted.metrics,
+            mlflow_run_id=mlflow_run_id,
             registered_model_name=registration.name if registration else None,
             registered_version=registration.version if registration else None,
-            dataset_version=dataset.dataset_version, trained_at=trained_at.isoformat().replace("+00:00", "Z"),
+            dataset_version=dataset.dataset_version,
+            trained_at=trained_at.isoformat().replace("+00:00", "Z"),
         )
         bundle_path = save_bundle(bundle_dir, meta, fitted.estimator)
         mlflow.set_tag("model_version", meta.model_version)
@@ -523,11 +597,20 @@ def _train_recorded(
     if registration is not None:
         summary_row["registered_version"] = registration.version
         summary_row["promoted"] = registration.promoted
-    run_store.complete(run_id, metrics_summary=summary_row, mlflow_run_id=mlflow_run_id, model_version=meta.model_version)
+    run_store.complete(
+        run_id, metrics_summary=summary_row, mlflow_run_id=mlflow_run_id, model_version=meta.model_version
+    )
     return TrainingResult(
-        bundle_path=bundle_path, meta=load_meta(bundle_path.parent),
-        run_id=run_id, mlflow_run_id=mlflow_run_id, experiment_id=experiment_id, registration=registration,
-        dataset=summary, class_counts=counts, confusion_matrix_png=confusion_png, tracking_uri=tracker.uri,
+        bundle_path=bundle_path,
+        meta=load_meta(bundle_path.parent),
+        run_id=run_id,
+        mlflow_run_id=mlflow_run_id,
+        experiment_id=experiment_id,
+        registration=registration,
+        dataset=summary,
+        class_counts=counts,
+        confusion_matrix_png=confusion_png,
+        tracking_uri=tracker.uri,
     )
 
 

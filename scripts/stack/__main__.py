@@ -64,8 +64,9 @@ def _refuse_if_running(settings: StackSettings, state: StateFile) -> None:
     alive = [record for record in state.records() if is_running(record)]
     if alive:
         names = ", ".join(f"{record.title} (pid {record.pid})" for record in alive)
-        raise StackError(f"a stack is already running ({names}; state {state.path}): "
-                         f"stop it first with `{_stop_command(settings)}`")
+        raise StackError(
+            f"a stack is already running ({names}; state {state.path}): stop it first with `{_stop_command(settings)}`"
+        )
     _say(f"a previous stack's state file was left behind (its processes are gone): removing {_short(state.path)}")
     state.remove()
 
@@ -94,18 +95,25 @@ def _ensure_sample_data(settings: StackSettings, config) -> None:
     from ml_platform.partitions import Partition
 
     raw_dir = config.data.resolve("raw_path")
-    stems = [Partition(pair, timeframe).stem
-             for pair in config.partitions.pairs for timeframe in config.partitions.timeframes]
-    missing = [stem for stem in stems
-               if not any((raw_dir / f"{stem}{suffix}").exists() for suffix in (".csv", ".parquet"))]
+    stems = [
+        Partition(pair, timeframe).stem
+        for pair in config.partitions.pairs
+        for timeframe in config.partitions.timeframes
+    ]
+    missing = [
+        stem for stem in stems if not any((raw_dir / f"{stem}{suffix}").exists() for suffix in (".csv", ".parquet"))
+    ]
     if not missing:
         return
     if len(missing) < len(stems):
         _say(f"note: no raw file for {', '.join(missing)} in {raw_dir}: those partitions will fail to materialize")
         return
     _say(f"no raw candles in {raw_dir}: writing the sample data (ml-platform-sample-data) …")
-    result = subprocess.run([sys.executable, "-m", "ml_platform.sample_data", "--config", str(settings.config_path)],
-                            cwd=REPO, env=settings.python_env())
+    result = subprocess.run(
+        [sys.executable, "-m", "ml_platform.sample_data", "--config", str(settings.config_path)],
+        cwd=REPO,
+        env=settings.python_env(),
+    )
     if result.returncode != 0:
         raise StackError(f"the sample data generator failed (exit {result.returncode})")
 
@@ -143,8 +151,14 @@ def _build_web(settings: StackSettings) -> None:
     _say(f"building the web app (next build, about a minute; log {_short(log_path)}) …")
     started = last_progress = time.monotonic()
     with open(log_path, "wb") as log:
-        build = subprocess.Popen([shutil.which("node") or "node", str(NEXT_BIN), "build"], cwd=WEB,
-                                 env=settings.web_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        build = subprocess.Popen(
+            [shutil.which("node") or "node", str(NEXT_BIN), "build"],
+            cwd=WEB,
+            env=settings.web_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             while build.poll() is None:
                 time.sleep(0.5)
@@ -225,8 +239,10 @@ def up(settings: StackSettings, args: argparse.Namespace) -> int:
     _check_ports(parts)
     check_reachable(settings.server)
     config = _load_config(settings)
-    _say(f"config {_short(settings.config_path)}, state {_short(settings.state_dir)}, "
-         f"PostgreSQL {settings.server.host}:{settings.server.port}")
+    _say(
+        f"config {_short(settings.config_path)}, state {_short(settings.state_dir)}, "
+        f"PostgreSQL {settings.server.host}:{settings.server.port}"
+    )
     _ensure_sample_data(settings, config)
     created = ensure_databases(settings.server, settings.databases.names())
     if created:
@@ -241,9 +257,16 @@ def up(settings: StackSettings, args: argparse.Namespace) -> int:
     current: Part | None = None
     try:
         for part in parts:
-            process, record = start_process(part.name, part.title, part.command, cwd=part.cwd, env=part.env,
-                                            log_path=settings.logs_dir / f"{part.name}.log", port=part.port,
-                                            url=part.url)
+            process, record = start_process(
+                part.name,
+                part.title,
+                part.command,
+                cwd=part.cwd,
+                env=part.env,
+                log_path=settings.logs_dir / f"{part.name}.log",
+                port=part.port,
+                url=part.url,
+            )
             processes[part.name] = process
             records.append(record)
             state.write(_state(settings, records, "starting", started_at))
@@ -283,21 +306,31 @@ def _print_urls(settings: StackSettings, config, details: dict[str, str], second
     pair, timeframe = config.partitions.pairs[0], config.partitions.timeframes[0]
     web = settings.http(ports.web)
     rows = [
-        ("Dagster UI", settings.http(ports.dagster),
-         f"storage in PostgreSQL '{databases.dagster}'; daemon: {details.get('dagster-daemon', '')}"),
-        ("MLflow", settings.mlflow_url,
-         f"runs in PostgreSQL '{databases.mlflow}', artifacts in {_short(settings.artifacts_dir)}"),
+        (
+            "Dagster UI",
+            settings.http(ports.dagster),
+            f"storage in PostgreSQL '{databases.dagster}'; daemon: {details.get('dagster-daemon', '')}",
+        ),
+        (
+            "MLflow",
+            settings.mlflow_url,
+            f"runs in PostgreSQL '{databases.mlflow}', artifacts in {_short(settings.artifacts_dir)}",
+        ),
         ("Inference service", settings.http(ports.inference), details.get("inference", "")),
         ("Web app (chart)", web, f"annotations in PostgreSQL '{databases.annotations}'"),
     ]
-    _say(f"\nThe platform is up ({seconds:.0f} s). Logs: {_short(settings.logs_dir)}/   "
-         f"Stop it: {_stop_command(settings)}\n")
+    _say(
+        f"\nThe platform is up ({seconds:.0f} s). Logs: {_short(settings.logs_dir)}/   "
+        f"Stop it: {_stop_command(settings)}\n"
+    )
     for title, url, detail in rows:
         _say(f"  {title:<18} {url:<24} {detail}")
     _say(f"\n  training runs: PostgreSQL '{databases.training_runs}'; config {_short(settings.config_path)}")
-    _say(f"\nNext: in the Dagster UI, Assets → select every asset → Materialize → partition {pair}|{timeframe} → "
-         f"Launch; then the run in MLflow (experiment {config.mlflow.experiment_name!r}) and the predictions "
-         f"on the chart, {web}/?pair={pair}&timeframe={timeframe}")
+    _say(
+        f"\nNext: in the Dagster UI, Assets → select every asset → Materialize → partition {pair}|{timeframe} → "
+        f"Launch; then the run in MLflow (experiment {config.mlflow.experiment_name!r}) and the predictions "
+        f"on the chart, {web}/?pair={pair}&timeframe={timeframe}"
+    )
 
 
 # --------------------------------------------------------------------------- down, status
@@ -328,26 +361,37 @@ def status(settings: StackSettings, args: argparse.Namespace) -> int:
     _say(f"stack started {recorded.get('started_at', '?')}, status {recorded.get('status')}:")
     for record in state.records():
         running = is_running(record)
-        listening = "" if record.port is None else (
-            f", {'listening' if port_taken(record.port) else 'not listening'} on {record.port}")
-        _say(f"  {record.title:<20} pid {record.pid:<8} {'running' if running else 'exited'}{listening}"
-             f"  {record.url or ''}")
+        listening = (
+            ""
+            if record.port is None
+            else (f", {'listening' if port_taken(record.port) else 'not listening'} on {record.port}")
+        )
+        _say(
+            f"  {record.title:<20} pid {record.pid:<8} {'running' if running else 'exited'}{listening}"
+            f"  {record.url or ''}"
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[2:]))
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.stack",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in [("up", "start the stack and wait for its health checks"),
-                            ("down", "stop what `up` started"),
-                            ("status", "what `up` started and whether it still runs")]:
+    for name, help_text in [
+        ("up", "start the stack and wait for its health checks"),
+        ("down", "stop what `up` started"),
+        ("status", "what `up` started and whether it still runs"),
+    ]:
         command = commands.add_parser(name, help=help_text)
         add_options(command)
         if name == "down":
-            command.add_argument("--stop-timeout", type=float, default=20.0,
-                                 help="seconds between SIGTERM and SIGKILL (default 20)")
+            command.add_argument(
+                "--stop-timeout", type=float, default=20.0, help="seconds between SIGTERM and SIGKILL (default 20)"
+            )
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)

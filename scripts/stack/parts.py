@@ -59,8 +59,9 @@ class Part:
 def http(method: str, url: str, body: dict | None = None, *, timeout: float = 5.0) -> tuple[int, str] | None:
     """``(status, body)`` of a request, None when nothing answers."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data is not None else {})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"} if data is not None else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode(errors="replace")
@@ -90,6 +91,7 @@ def _mlflow_health(url: str) -> Callable[[], Health]:
         if answer is None:
             return Health(False, "not answering yet")
         return Health(answer[0] == 200, f"GET /health: {answer[0]}")
+
     return check
 
 
@@ -117,14 +119,18 @@ def _webserver_health(url: str) -> Callable[[], Health]:
         for entry in entries:
             location = entry["locationOrLoadError"]
             if location and location["__typename"] == "PythonError":
-                causes = "".join(f"\n  caused by {cause['className']}: {cause['message'].strip()}"
-                                 for cause in location.get("causes") or [])
-                raise PartFailed(f"code location {entry['name']!r} failed to load: "
-                                 f"{location['message'].strip()}{causes}")
+                causes = "".join(
+                    f"\n  caused by {cause['className']}: {cause['message'].strip()}"
+                    for cause in location.get("causes") or []
+                )
+                raise PartFailed(
+                    f"code location {entry['name']!r} failed to load: {location['message'].strip()}{causes}"
+                )
         loading = [entry["name"] for entry in entries if entry["loadStatus"] != "LOADED"]
         if loading or not entries:
             return Health(False, f"loading code location {', '.join(loading) or '…'}")
         return Health(True, f"code location {', '.join(entry['name'] for entry in entries)} loaded")
+
     return check
 
 
@@ -136,11 +142,15 @@ def _daemon_health(webserver_url: str) -> Callable[[], Health]:
         statuses = [status for status in data["instance"]["daemonHealth"]["allDaemonStatuses"] if status["required"]]
         waiting = [status["daemonType"] for status in statuses if not status["healthy"]]
         if waiting:
-            errors = [error["message"].strip().splitlines()[-1] for status in statuses
-                      for error in status["lastHeartbeatErrors"]]
+            errors = [
+                error["message"].strip().splitlines()[-1]
+                for status in statuses
+                for error in status["lastHeartbeatErrors"]
+            ]
             last_error = f" (last error: {errors[-1]})" if errors else ""
             return Health(False, f"waiting for {', '.join(waiting)}{last_error}")
         return Health(True, f"{len(statuses)} daemons healthy ({', '.join(s['daemonType'] for s in statuses)})")
+
     return check
 
 
@@ -157,9 +167,11 @@ def _inference_health(url: str, dagster_url: str) -> Callable[[], Health]:
         except (ValueError, AttributeError):
             detail = body[:200]
         if status == 503:
-            return Health(True, f"no model yet ({detail}): materialize trained_model from the Dagster UI, "
-                                f"{dagster_url}/assets")
+            return Health(
+                True, f"no model yet ({detail}): materialize trained_model from the Dagster UI, {dagster_url}/assets"
+            )
         return Health(False, f"GET /health: {status} {detail}")
+
     return check
 
 
@@ -171,6 +183,7 @@ def _web_health(url: str) -> Callable[[], Health]:
         if answer[0] == 200:
             return Health(True, "ready")
         return Health(False, f"GET /api/span-annotations: {answer[0]} {answer[1][:300]}")
+
     return check
 
 
@@ -195,22 +208,97 @@ def build_parts(settings: StackSettings) -> list[Part]:
         raise StackError("node is not on PATH: the web app needs Node 20")
     workspace = str(REPO / "workspace.yaml")
     return [
-        Part("mlflow", "MLflow server", ports.mlflow, [
-            _executable("mlflow"), "server",
-            "--backend-store-uri", settings.server.url(settings.databases.mlflow, "postgresql+psycopg2"),
-            "--artifacts-destination", str(settings.artifacts_dir), "--serve-artifacts",
-            "--host", HOST, "--port", str(ports.mlflow), "--workers", "1",
-        ], python_env, REPO, _mlflow_health(mlflow_url), mlflow_url),
-        Part("dagster-webserver", "Dagster webserver", ports.dagster, [
-            _executable("dagster-webserver"), "-w", workspace, "-h", HOST, "-p", str(ports.dagster),
-        ], python_env, REPO, _webserver_health(dagster_url), dagster_url),
-        Part("dagster-daemon", "Dagster daemon", None, [
-            _executable("dagster-daemon"), "run", "-w", workspace,
-        ], python_env, REPO, _daemon_health(dagster_url), dagster_url),
-        Part("inference", "inference service", ports.inference, [
-            sys.executable, "-m", "serving", "--host", HOST, "--port", str(ports.inference),
-        ], python_env, REPO, _inference_health(inference_url, dagster_url), inference_url),
-        Part("web", "web app", ports.web, [
-            node, str(NEXT_BIN), "start", "-H", HOST, "-p", str(ports.web),
-        ], settings.web_env(), WEB, _web_health(web_url), web_url),
+        Part(
+            "mlflow",
+            "MLflow server",
+            ports.mlflow,
+            [
+                _executable("mlflow"),
+                "server",
+                "--backend-store-uri",
+                settings.server.url(settings.databases.mlflow, "postgresql+psycopg2"),
+                "--artifacts-destination",
+                str(settings.artifacts_dir),
+                "--serve-artifacts",
+                "--host",
+                HOST,
+                "--port",
+                str(ports.mlflow),
+                "--workers",
+                "1",
+            ],
+            python_env,
+            REPO,
+            _mlflow_health(mlflow_url),
+            mlflow_url,
+        ),
+        Part(
+            "dagster-webserver",
+            "Dagster webserver",
+            ports.dagster,
+            [
+                _executable("dagster-webserver"),
+                "-w",
+                workspace,
+                "-h",
+                HOST,
+                "-p",
+                str(ports.dagster),
+            ],
+            python_env,
+            REPO,
+            _webserver_health(dagster_url),
+            dagster_url,
+        ),
+        Part(
+            "dagster-daemon",
+            "Dagster daemon",
+            None,
+            [
+                _executable("dagster-daemon"),
+                "run",
+                "-w",
+                workspace,
+            ],
+            python_env,
+            REPO,
+            _daemon_health(dagster_url),
+            dagster_url,
+        ),
+        Part(
+            "inference",
+            "inference service",
+            ports.inference,
+            [
+                sys.executable,
+                "-m",
+                "serving",
+                "--host",
+                HOST,
+                "--port",
+                str(ports.inference),
+            ],
+            python_env,
+            REPO,
+            _inference_health(inference_url, dagster_url),
+            inference_url,
+        ),
+        Part(
+            "web",
+            "web app",
+            ports.web,
+            [
+                node,
+                str(NEXT_BIN),
+                "start",
+                "-H",
+                HOST,
+                "-p",
+                str(ports.web),
+            ],
+            settings.web_env(),
+            WEB,
+            _web_health(web_url),
+            web_url,
+        ),
     ]

@@ -78,20 +78,43 @@ def group_members(pgid: int) -> list[int]:
 # --------------------------------------------------------------------------- start / stop
 
 
-def start_process(name: str, title: str, command: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-                  log_path: Path, port: int | None = None,
-                  url: str | None = None) -> tuple[subprocess.Popen, ProcessRecord]:
+def start_process(
+    name: str,
+    title: str,
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    port: int | None = None,
+    url: str | None = None,
+) -> tuple[subprocess.Popen, ProcessRecord]:
     """`command` in a new session, stdout and stderr appended to `log_path`; its record."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         log.write(f"\n{LOG_MARKER}{time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n".encode())
         log.flush()
-        process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     started = start_time(process.pid)
-    record = ProcessRecord(name=name, title=title, pid=process.pid, pgid=process.pid,
-                           start_time=started if started is not None else -1, command=list(command),
-                           port=port, url=url, log=str(log_path))
+    record = ProcessRecord(
+        name=name,
+        title=title,
+        pid=process.pid,
+        pgid=process.pid,
+        start_time=started if started is not None else -1,
+        command=list(command),
+        port=port,
+        url=url,
+        log=str(log_path),
+    )
     return process, record
 
 
@@ -165,8 +188,9 @@ class StateFile:
         except FileNotFoundError:
             return None
         except ValueError as exc:
-            raise StackError(f"{self.path} is not valid JSON ({exc}): check that no stack runs "
-                             "(ps), then remove the file") from None
+            raise StackError(
+                f"{self.path} is not valid JSON ({exc}): check that no stack runs (ps), then remove the file"
+            ) from None
 
     def records(self) -> list[ProcessRecord]:
         state = self.read() or {}
@@ -245,5 +269,5 @@ def tail(path: str | Path, lines: int = 40) -> str:
     kept = text.splitlines()
     starts = [index for index, line in enumerate(kept) if line.startswith(LOG_MARKER)]
     if starts:
-        kept = kept[starts[-1]:]
+        kept = kept[starts[-1] :]
     return "\n".join(kept[-lines:])

@@ -78,10 +78,13 @@ class Server:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme.split("+")[0] not in ("postgresql", "postgres"):
             raise StackError(f"--postgres-url {url!r}: expected postgresql://user[:password]@host:port/database")
-        return cls(host=parsed.hostname or HOST, port=parsed.port or 5432,
-                   user=urllib.parse.unquote(parsed.username or "postgres"),
-                   password=urllib.parse.unquote(parsed.password or ""),
-                   admin_database=parsed.path.lstrip("/") or "postgres")
+        return cls(
+            host=parsed.hostname or HOST,
+            port=parsed.port or 5432,
+            user=urllib.parse.unquote(parsed.username or "postgres"),
+            password=urllib.parse.unquote(parsed.password or ""),
+            admin_database=parsed.path.lstrip("/") or "postgres",
+        )
 
     def url(self, database: str, scheme: str = "postgresql") -> str:
         """``scheme://user[:password]@host:port/database``."""
@@ -91,8 +94,11 @@ class Server:
         return f"{scheme}://{auth}@{self.host}:{self.port}/{database}"
 
     def redacted(self, database: str, scheme: str = "postgresql") -> str:
-        return self.url(database, scheme).replace(f":{urllib.parse.quote(self.password, safe='')}@", ":***@") \
-            if self.password else self.url(database, scheme)
+        return (
+            self.url(database, scheme).replace(f":{urllib.parse.quote(self.password, safe='')}@", ":***@")
+            if self.password
+            else self.url(database, scheme)
+        )
 
 
 @dataclass(frozen=True)
@@ -140,31 +146,35 @@ class StackSettings:
         """Dagster, the MLflow server and the inference service: config, tracking server, run store, Dagster storage."""
         env = dict(os.environ if base is None else base)
         pythonpath = env.get("PYTHONPATH", "")
-        env.update({
-            "ML_PLATFORM_CONFIG": str(self.config_path),
-            "PYTHONPATH": f"{REPO}{os.pathsep}{pythonpath}" if pythonpath else str(REPO),
-            "MLFLOW_TRACKING_URI": self.mlflow_url,
-            "DATABASE_URL": self.runs_database_url,
-            "DAGSTER_HOME": str(self.dagster_home),
-            "DAGSTER_PG_HOST": self.server.host,
-            "DAGSTER_PG_PORT": str(self.server.port),
-            "DAGSTER_PG_USER": self.server.user,
-            "DAGSTER_PG_PASSWORD": self.server.password,
-            "DAGSTER_PG_DB": self.databases.dagster,
-            # MLflow's job runner (GenAI evaluation jobs) is not used: no huey consumer, no /dev/shm queue
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        })
+        env.update(
+            {
+                "ML_PLATFORM_CONFIG": str(self.config_path),
+                "PYTHONPATH": f"{REPO}{os.pathsep}{pythonpath}" if pythonpath else str(REPO),
+                "MLFLOW_TRACKING_URI": self.mlflow_url,
+                "DATABASE_URL": self.runs_database_url,
+                "DAGSTER_HOME": str(self.dagster_home),
+                "DAGSTER_PG_HOST": self.server.host,
+                "DAGSTER_PG_PORT": str(self.server.port),
+                "DAGSTER_PG_USER": self.server.user,
+                "DAGSTER_PG_PASSWORD": self.server.password,
+                "DAGSTER_PG_DB": self.databases.dagster,
+                # MLflow's job runner (GenAI evaluation jobs) is not used: no huey consumer, no /dev/shm queue
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            }
+        )
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # XGBoost's OpenMP threads: see the Makefile
         return env
 
     def web_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The Next.js app: the service behind its /api proxy and the annotation store (node-postgres URL)."""
         env = dict(os.environ if base is None else base)
-        env.update({
-            "INFERENCE_API_URL": self.http(self.ports.inference),
-            "DATABASE_URL": self.server.url(self.databases.annotations, "postgres"),
-            "NEXT_TELEMETRY_DISABLED": "1",
-        })
+        env.update(
+            {
+                "INFERENCE_API_URL": self.http(self.ports.inference),
+                "DATABASE_URL": self.server.url(self.databases.annotations, "postgres"),
+                "NEXT_TELEMETRY_DISABLED": "1",
+            }
+        )
         return env
 
 
@@ -181,39 +191,67 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 def add_options(parser: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> None:
     """The options of `up`, `down` and `status`, defaults from the environment (see the module doc)."""
     env = os.environ if env is None else env
-    parser.add_argument("--state-dir", type=Path, default=Path(env.get("STACK_STATE_DIR") or REPO / ".stack"),
-                        help="state file, logs, Dagster home, MLflow artifacts (STACK_STATE_DIR, default .stack)")
-    parser.add_argument("--config", type=Path, default=Path(env.get("ML_PLATFORM_CONFIG") or "config/pipeline.yaml"),
-                        help="pipeline config (default ML_PLATFORM_CONFIG or config/pipeline.yaml)")
-    parser.add_argument("--postgres-url", default=env.get("STACK_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
-                        help="a database on the PostgreSQL server the stack uses, to create its databases from "
-                             f"(STACK_POSTGRES_URL, default {DEFAULT_POSTGRES_URL})")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(env.get("STACK_STATE_DIR") or REPO / ".stack"),
+        help="state file, logs, Dagster home, MLflow artifacts (STACK_STATE_DIR, default .stack)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(env.get("ML_PLATFORM_CONFIG") or "config/pipeline.yaml"),
+        help="pipeline config (default ML_PLATFORM_CONFIG or config/pipeline.yaml)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=env.get("STACK_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+        help="a database on the PostgreSQL server the stack uses, to create its databases from "
+        f"(STACK_POSTGRES_URL, default {DEFAULT_POSTGRES_URL})",
+    )
     defaults = Databases()
-    for name, var, default in [("dagster", "STACK_DAGSTER_DB", defaults.dagster),
-                               ("mlflow", "STACK_MLFLOW_DB", defaults.mlflow),
-                               ("runs", "STACK_RUNS_DB", defaults.training_runs),
-                               ("annotations", "STACK_ANNOTATIONS_DB", defaults.annotations)]:
-        parser.add_argument(f"--{name}-db", default=env.get(var) or default,
-                            help=f"database name ({var}, default {default})")
+    for name, var, default in [
+        ("dagster", "STACK_DAGSTER_DB", defaults.dagster),
+        ("mlflow", "STACK_MLFLOW_DB", defaults.mlflow),
+        ("runs", "STACK_RUNS_DB", defaults.training_runs),
+        ("annotations", "STACK_ANNOTATIONS_DB", defaults.annotations),
+    ]:
+        parser.add_argument(
+            f"--{name}-db", default=env.get(var) or default, help=f"database name ({var}, default {default})"
+        )
     ports = Ports()
-    for name, var, default in [("dagster", "STACK_DAGSTER_PORT", ports.dagster),
-                               ("mlflow", "STACK_MLFLOW_PORT", ports.mlflow),
-                               ("inference", "STACK_INFERENCE_PORT", ports.inference),
-                               ("web", "STACK_WEB_PORT", ports.web)]:
-        parser.add_argument(f"--{name}-port", type=int, default=_env_int(env, var, default),
-                            help=f"port on {HOST} ({var}, default {default})")
-    parser.add_argument("--timeout", type=float, default=_env_int(env, "STACK_TIMEOUT", 180),
-                        help="seconds each part may take to pass its health check (STACK_TIMEOUT, default 180)")
-    parser.add_argument("--web-build", choices=["auto", "always", "never"],
-                        default=env.get("STACK_WEB_BUILD") or "auto",
-                        help="next build: when the sources are newer than web/.next (auto), always, never "
-                             "(STACK_WEB_BUILD, default auto)")
+    for name, var, default in [
+        ("dagster", "STACK_DAGSTER_PORT", ports.dagster),
+        ("mlflow", "STACK_MLFLOW_PORT", ports.mlflow),
+        ("inference", "STACK_INFERENCE_PORT", ports.inference),
+        ("web", "STACK_WEB_PORT", ports.web),
+    ]:
+        parser.add_argument(
+            f"--{name}-port",
+            type=int,
+            default=_env_int(env, var, default),
+            help=f"port on {HOST} ({var}, default {default})",
+        )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=_env_int(env, "STACK_TIMEOUT", 180),
+        help="seconds each part may take to pass its health check (STACK_TIMEOUT, default 180)",
+    )
+    parser.add_argument(
+        "--web-build",
+        choices=["auto", "always", "never"],
+        default=env.get("STACK_WEB_BUILD") or "auto",
+        help="next build: when the sources are newer than web/.next (auto), always, never "
+        "(STACK_WEB_BUILD, default auto)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> StackSettings:
     """Validated settings: database names are identifiers, ports distinct and in range, paths absolute."""
-    databases = Databases(dagster=args.dagster_db, mlflow=args.mlflow_db,
-                          training_runs=args.runs_db, annotations=args.annotations_db)
+    databases = Databases(
+        dagster=args.dagster_db, mlflow=args.mlflow_db, training_runs=args.runs_db, annotations=args.annotations_db
+    )
     for name in databases.names():
         if not DB_NAME.match(name):
             raise StackError(f"database name {name!r}: use lower-case letters, digits and _ (at most 63)")
@@ -222,6 +260,12 @@ def settings_from_args(args: argparse.Namespace) -> StackSettings:
     if len(set(values)) != len(values) or not all(0 < port < 65536 for port in values):
         raise StackError(f"ports must be distinct and in 1-65535, got {ports}")
     config = args.config if args.config.is_absolute() else REPO / args.config
-    return StackSettings(state_dir=args.state_dir.resolve(), config_path=config.resolve(),
-                         server=Server.from_url(args.postgres_url), databases=databases, ports=ports,
-                         timeout=args.timeout, web_build=args.web_build)
+    return StackSettings(
+        state_dir=args.state_dir.resolve(),
+        config_path=config.resolve(),
+        server=Server.from_url(args.postgres_url),
+        databases=databases,
+        ports=ports,
+        timeout=args.timeout,
+        web_build=args.web_build,
+    )

@@ -31,14 +31,23 @@ class DataController(Controller):
         store: CandleStore,
         pair: Annotated[str, Parameter(description="E.g. EURUSD or BTC-USDT.")],
         timeframe: Annotated[str, Parameter(description="One of 1m 5m 15m 30m 1h 4h 1d 1w.")],
-        start: Annotated[int | None, Parameter(ge=0, le=MAX_EPOCH_SECONDS,
-                                               description="Earliest candle time, epoch seconds (inclusive).")] = None,
-        end: Annotated[int | None, Parameter(ge=0, le=MAX_EPOCH_SECONDS,
-                                             description="Latest candle time, epoch seconds (inclusive).")] = None,
-        limit: Annotated[int | None, Parameter(
-            ge=1, le=MAX_EPOCH_SECONDS,
-            description="At most this many candles: the LAST ones up to `end` when `start` is not given "
-                        "(paging history backwards), else the first ones from `start`.")] = None,
+        start: Annotated[
+            int | None,
+            Parameter(ge=0, le=MAX_EPOCH_SECONDS, description="Earliest candle time, epoch seconds (inclusive)."),
+        ] = None,
+        end: Annotated[
+            int | None,
+            Parameter(ge=0, le=MAX_EPOCH_SECONDS, description="Latest candle time, epoch seconds (inclusive)."),
+        ] = None,
+        limit: Annotated[
+            int | None,
+            Parameter(
+                ge=1,
+                le=MAX_EPOCH_SECONDS,
+                description="At most this many candles: the LAST ones up to `end` when `start` is not given "
+                "(paging history backwards), else the first ones from `start`.",
+            ),
+        ] = None,
     ) -> list[Candle]:
         """Stored candles with `start <= time <= end`, in time order."""
         return service.get_candles(pair, timeframe, start, end, limit, settings, registry, store)

@@ -10,8 +10,11 @@ from serving.health import HealthChecker
 from serving.registry import Registry
 from serving.schemas import HealthResponse
 
-_UNAVAILABLE = ResponseSpec(data_container=HealthResponse, generate_examples=False,
-                            description="No model is loaded: the service cannot predict (same body).")
+_UNAVAILABLE = ResponseSpec(
+    data_container=HealthResponse,
+    generate_examples=False,
+    description="No model is loaded: the service cannot predict (same body).",
+)
 
 
 class HealthController(Controller):

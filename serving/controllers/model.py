@@ -29,5 +29,8 @@ class ModelController(Controller):
     async def reload(self, request: Request) -> ReloadResponse:
         """Look for new or changed models now (also retries failed ones) and swap them in atomically."""
         result = await request.app.state.models.reload(retry_failed=True)
-        return ReloadResponse(loaded=[p.key for p in result.registry.models], changed=result.changed,
-                              failures=service.failures(result.registry))
+        return ReloadResponse(
+            loaded=[p.key for p in result.registry.models],
+            changed=result.changed,
+            failures=service.failures(result.registry),
+        )

@@ -15,8 +15,13 @@ from serving.settings import Settings
 class PredictController(Controller):
     tags = ["predict"]
 
-    @post("/predict", operation_id="predict", status_code=200, sync_to_thread=True,
-          responses=error_responses(400, 401, 404, 413, 422, 503))
+    @post(
+        "/predict",
+        operation_id="predict",
+        status_code=200,
+        sync_to_thread=True,
+        responses=error_responses(400, 401, 404, 413, 422, 503),
+    )
     def predict(self, data: PredictRequest, settings: Settings, registry: Registry) -> PredictResponse:
         """Label each candle of the request and group the labels into spans.
 
@@ -31,10 +36,16 @@ class PredictController(Controller):
         """
         return service.predict(data, settings, registry)
 
-    @post("/predict/batch", operation_id="predictBatch", status_code=200, sync_to_thread=True,
-          responses=error_responses(400, 401, 404, 422, 503))
-    def predict_batch(self, data: BatchPredictRequest, settings: Settings, registry: Registry,
-                      store: CandleStore) -> PredictResponse:
+    @post(
+        "/predict/batch",
+        operation_id="predictBatch",
+        status_code=200,
+        sync_to_thread=True,
+        responses=error_responses(400, 401, 404, 422, 503),
+    )
+    def predict_batch(
+        self, data: BatchPredictRequest, settings: Settings, registry: Registry, store: CandleStore
+    ) -> PredictResponse:
         """Label the stored candles with `start <= time <= end`, in `batch_size` chunks.
 
         Features are computed once over the stored history up to the range (so recursive

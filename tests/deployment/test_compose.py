@@ -57,8 +57,10 @@ def docker_compose() -> str:
     found = shutil.which("docker-compose")
     if found is None:
         if shutil.which("apt-get") is None:
-            pytest.fail("docker-compose is not installed and there is no apt-get to install it: "
-                        "install docker-compose 1.27 or later")
+            pytest.fail(
+                "docker-compose is not installed and there is no apt-get to install it: "
+                "install docker-compose 1.27 or later"
+            )
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         install = ["apt-get", "install", "-y", "docker-compose"]
         result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=540)
@@ -67,20 +69,25 @@ def docker_compose() -> str:
             result = subprocess.run(install, capture_output=True, text=True, env=env, timeout=540)
         found = shutil.which("docker-compose")
         if result.returncode != 0 or found is None:
-            pytest.fail(f"could not install docker-compose with `{' '.join(install)}` (exit {result.returncode}; "
-                        f"it needs root and a Debian package mirror):\n{result.stderr[-2000:]}")
+            pytest.fail(
+                f"could not install docker-compose with `{' '.join(install)}` (exit {result.returncode}; "
+                f"it needs root and a Debian package mirror):\n{result.stderr[-2000:]}"
+            )
     version = _compose_version(found)
     if version < (1, 27):
-        pytest.fail(f"{found} is version {'.'.join(map(str, version))}: docker-compose.yml uses the Compose "
-                    "Specification (no `version:` key, depends_on conditions), read from docker-compose 1.27 on")
+        pytest.fail(
+            f"{found} is version {'.'.join(map(str, version))}: docker-compose.yml uses the Compose "
+            "Specification (no `version:` key, depends_on conditions), read from docker-compose 1.27 on"
+        )
     return found
 
 
 def _run_compose(docker_compose: str, *args: str) -> subprocess.CompletedProcess[str]:
     # The stack's own settings are left out of the environment, so the defaults are what is checked.
     env = {k: v for k, v in os.environ.items() if k not in STACK_SETTINGS and not k.startswith("COMPOSE_")}
-    return subprocess.run([docker_compose, "-f", str(COMPOSE_FILE), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [docker_compose, "-f", str(COMPOSE_FILE), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +144,16 @@ def test_the_six_services(stack: dict[str, Any]) -> None:
     assert set(stack["services"]) == SERVICES
 
 
-@pytest.mark.parametrize(("name", "path"), [("postgres", None), ("mlflow", "/health"),
-                                            ("dagster-webserver", "/server_info"), ("inference", "/health"),
-                                            ("web", "/")])
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("postgres", None),
+        ("mlflow", "/health"),
+        ("dagster-webserver", "/server_info"),
+        ("inference", "/health"),
+        ("web", "/"),
+    ],
+)
 def test_health_checks(stack: dict[str, Any], name: str, path: str | None) -> None:
     check = _service(stack, name).get("healthcheck")
     assert check and not check.get("disable"), f"{name} has no health check"
@@ -161,14 +175,17 @@ def _depends_on(stack: dict[str, Any], name: str) -> dict[str, str]:
     return {dependency: spec.get("condition", "service_started") for dependency, spec in depends.items()}
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("mlflow", {"postgres": "service_healthy"}),
-    ("dagster-webserver", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
-    ("dagster-daemon", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
-    ("inference", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
-    # The service is unhealthy until a model is trained; the web works without it.
-    ("web", {"postgres": "service_healthy", "inference": "service_started"}),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("mlflow", {"postgres": "service_healthy"}),
+        ("dagster-webserver", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
+        ("dagster-daemon", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
+        ("inference", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
+        # The service is unhealthy until a model is trained; the web works without it.
+        ("web", {"postgres": "service_healthy", "inference": "service_started"}),
+    ],
+)
 def test_start_order(stack: dict[str, Any], name: str, expected: dict[str, str]) -> None:
     assert _depends_on(stack, name) == expected
 
@@ -209,8 +226,11 @@ def test_every_setting_the_code_reads_is_set(stack: dict[str, Any]) -> None:
         assert not missing, f"{name} lacks {sorted(missing)}"
     missing = (python | {TOKEN_ENV_VAR}) - set(_environment(_service(stack, "inference")))
     assert not missing, f"inference lacks {sorted(missing)}"
-    web_settings = {line.split("=", 1)[0] for line in (ROOT / "web" / ".env.example").read_text().splitlines()
-                    if re.match(r"^[A-Z_]+=", line)}
+    web_settings = {
+        line.split("=", 1)[0]
+        for line in (ROOT / "web" / ".env.example").read_text().splitlines()
+        if re.match(r"^[A-Z_]+=", line)
+    }
     missing = (web_settings | {"PORT"}) - set(_environment(_service(stack, "web")))
     assert not missing, f"web lacks {sorted(missing)}"
 
@@ -267,8 +287,9 @@ def test_the_stack_uses_the_images_targets(stack: dict[str, Any]) -> None:
     assert Path(_service(stack, "web")["build"]["context"]).resolve() == ROOT / "web"
     # The Dagster instance the pipeline image bakes in is where DAGSTER_HOME points.
     home = _environment(_service(stack, "dagster-daemon"))["DAGSTER_HOME"]
-    assert re.search(rf"^COPY .*dagster\.postgres\.yaml {re.escape(home)}/dagster\.yaml$", dockerfile,
-                     flags=re.MULTILINE)
+    assert re.search(
+        rf"^COPY .*dagster\.postgres\.yaml {re.escape(home)}/dagster\.yaml$", dockerfile, flags=re.MULTILINE
+    )
     config = _environment(_service(stack, "inference"))["ML_PLATFORM_CONFIG"]
     assert re.search(rf"^COPY deploy/pipeline\.yaml {re.escape(config)}$", dockerfile, flags=re.MULTILINE)
 
@@ -279,15 +300,23 @@ def test_the_stack_uses_the_images_targets(stack: dict[str, Any]) -> None:
 def _instructions(path: Path) -> list[str]:
     """The Dockerfile's instructions, continuation lines joined, comments dropped."""
     lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
-    return [" ".join(part.strip() for part in chunk.split("\\\n")) for chunk in
-            re.split(r"(?<!\\)\n", "\n".join(lines)) if chunk.strip()]
+    return [
+        " ".join(part.strip() for part in chunk.split("\\\n"))
+        for chunk in re.split(r"(?<!\\)\n", "\n".join(lines))
+        if chunk.strip()
+    ]
 
 
 def test_python_images_install_from_the_pins() -> None:
     instructions = _instructions(ROOT / "Dockerfile")
     assert instructions[0].startswith("FROM python:3.11-slim")
-    installs = [part.strip() for line in instructions if line.startswith("RUN")
-                for part in line[3:].split("&&") if re.match(r"(python -m )?pip install", part.strip())]
+    installs = [
+        part.strip()
+        for line in instructions
+        if line.startswith("RUN")
+        for part in line[3:].split("&&")
+        if re.match(r"(python -m )?pip install", part.strip())
+    ]
     assert installs, "no pip install in the Dockerfile"
     for command in installs:
         assert "-c constraints.txt" in command, f"not constrained by constraints.txt: {command}"
@@ -312,30 +341,44 @@ def test_web_image_builds_with_npm() -> None:
     text = "\n".join(instructions)
     assert "npm ci" in text and "npm run build" in text
     assert [line for line in instructions if line.startswith("USER")][-1] != "USER root"
-    assert "type" not in json.loads((ROOT / "web" / "package.json").read_text()), \
-        "web/package.json must have no \"type\" field"
+    assert "type" not in json.loads((ROOT / "web" / "package.json").read_text()), (
+        'web/package.json must have no "type" field'
+    )
 
 
-@pytest.mark.parametrize(("ignore_file", "dockerfile", "must_ignore"), [
-    (".dockerignore", "Dockerfile", [".venv", "data", ".dagster", ".git", "web/node_modules", "web/.next"]),
-    ("web/.dockerignore", "web/Dockerfile", ["node_modules", ".next", ".data"]),
-])
+@pytest.mark.parametrize(
+    ("ignore_file", "dockerfile", "must_ignore"),
+    [
+        (".dockerignore", "Dockerfile", [".venv", "data", ".dagster", ".git", "web/node_modules", "web/.next"]),
+        ("web/.dockerignore", "web/Dockerfile", ["node_modules", ".next", ".data"]),
+    ],
+)
 def test_dockerignore(ignore_file: str, dockerfile: str, must_ignore: list[str]) -> None:
-    patterns = [line.strip() for line in (ROOT / ignore_file).read_text().splitlines()
-                if line.strip() and not line.startswith(("#", "!"))]
+    patterns = [
+        line.strip()
+        for line in (ROOT / ignore_file).read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "!"))
+    ]
 
     def ignored(path: str) -> bool:
         parts = path.split("/")
-        return any(fnmatch.fnmatch("/".join(parts[:n]), pattern.removeprefix("**/"))
-                   or fnmatch.fnmatch(parts[n - 1], pattern.removeprefix("**/"))
-                   for pattern in patterns for n in range(1, len(parts) + 1))
+        return any(
+            fnmatch.fnmatch("/".join(parts[:n]), pattern.removeprefix("**/"))
+            or fnmatch.fnmatch(parts[n - 1], pattern.removeprefix("**/"))
+            for pattern in patterns
+            for n in range(1, len(parts) + 1)
+        )
 
     for path in must_ignore:
         assert ignored(path), f"{ignore_file} does not exclude {path}"
     # Everything the Dockerfile copies from the build context stays in it.
-    copied = [source for line in _instructions(ROOT / dockerfile)
-              if line.startswith("COPY") and "--from=" not in line
-              for source in line.split()[1:-1] if not source.startswith("--")]
+    copied = [
+        source
+        for line in _instructions(ROOT / dockerfile)
+        if line.startswith("COPY") and "--from=" not in line
+        for source in line.split()[1:-1]
+        if not source.startswith("--")
+    ]
     assert copied
     for source in copied:
         assert not ignored(source), f"{dockerfile} copies {source}, which {ignore_file} excludes"
@@ -358,8 +401,9 @@ def test_the_stack_pipeline_config(stack: dict[str, Any]) -> None:
     assert deployed.serving.host == "0.0.0.0"
     # The stack trains the same models as `make demo`.
     for section in ("features", "labeling", "training"):
-        assert getattr(deployed, section) == getattr(shipped, section), \
+        assert getattr(deployed, section) == getattr(shipped, section), (
             f"deploy/pipeline.yaml's {section} differs from config/pipeline.yaml's: copy the section"
+        )
     assert deployed.data.validation == shipped.data.validation
 
 
@@ -372,17 +416,27 @@ def dagster_database() -> Iterator[dict[str, str]]:
     import psycopg2
 
     server = urllib.parse.urlsplit(POSTGRES_URL)
-    connect = {"host": server.hostname, "port": server.port or 5432, "user": server.username or "postgres",
-               "password": urllib.parse.unquote(server.password or ""), "dbname": "postgres", "connect_timeout": 5}
+    connect = {
+        "host": server.hostname,
+        "port": server.port or 5432,
+        "user": server.username or "postgres",
+        "password": urllib.parse.unquote(server.password or ""),
+        "dbname": "postgres",
+        "connect_timeout": 5,
+    }
     name = f"dagster_compose_test_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(**connect)
     admin.autocommit = True  # CREATE/DROP DATABASE cannot run in a transaction
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
-        yield {"DAGSTER_PG_HOST": connect["host"], "DAGSTER_PG_PORT": str(connect["port"]),
-               "DAGSTER_PG_USER": connect["user"], "DAGSTER_PG_PASSWORD": connect["password"],  # may be empty
-               "DAGSTER_PG_DB": name}
+        yield {
+            "DAGSTER_PG_HOST": connect["host"],
+            "DAGSTER_PG_PORT": str(connect["port"]),
+            "DAGSTER_PG_USER": connect["user"],
+            "DAGSTER_PG_PASSWORD": connect["password"],  # may be empty
+            "DAGSTER_PG_DB": name,
+        }
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -390,7 +444,8 @@ def dagster_database() -> Iterator[dict[str, str]]:
 
 
 def test_the_instance_config_runs_on_postgres_with_one_run_per_pair(
-        dagster_database: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dagster_database: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
     from dagster._core.run_coordinator import QueuedRunCoordinator
     from dagster._core.storage.dagster_run import DagsterRun
@@ -421,8 +476,12 @@ def test_the_instance_config_runs_on_postgres_with_one_run_per_pair(
         partitions = build_partitions(load_config(DEPLOY_CONFIG))
 
         def run(key: str, status: DagsterRunStatus) -> DagsterRun:
-            return DagsterRun(job_name="retrain_job", run_id=str(uuid.uuid4()), status=status,
-                              tags=dict(partitions.get_tags_for_partition_key(key)))
+            return DagsterRun(
+                job_name="retrain_job",
+                run_id=str(uuid.uuid4()),
+                status=status,
+                tags=dict(partitions.get_tags_for_partition_key(key)),
+            )
 
         running = instance.add_run(run("EURUSD|1h", DagsterRunStatus.STARTED))
         assert running.tags[PAIR_TAG] == "EURUSD"

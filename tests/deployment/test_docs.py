@@ -21,10 +21,14 @@ PYTHON_READS = [
     rf"os\.getenv\(\s*[\"']{NAME}[\"']",
     rf"\benv\.get\(\s*[\"']{NAME}[\"']",
     rf"\benv\[\s*[\"']{NAME}[\"']\s*\]",
-    rf"^[A-Z_]*ENV[A-Z_]*\s*(?::\s*str\s*)?=\s*[\"']{NAME}[\"']",   # TOKEN_ENV_VAR = "INFERENCE_API_TOKEN"
+    rf"^[A-Z_]*ENV[A-Z_]*\s*(?::\s*str\s*)?=\s*[\"']{NAME}[\"']",  # TOKEN_ENV_VAR = "INFERENCE_API_TOKEN"
 ]
-WEB_READS = [rf"process\.env\.{NAME}\b", rf"\benv\.{NAME}\b", rf"\benv\[\s*[\"']{NAME}[\"']\s*\]",
-             rf"\(\s*env\s*,\s*[\"']{NAME}[\"']"]          # positiveMs(env, 'INFERENCE_API_TIMEOUT', ...)
+WEB_READS = [
+    rf"process\.env\.{NAME}\b",
+    rf"\benv\.{NAME}\b",
+    rf"\benv\[\s*[\"']{NAME}[\"']\s*\]",
+    rf"\(\s*env\s*,\s*[\"']{NAME}[\"']",
+]  # positiveMs(env, 'INFERENCE_API_TIMEOUT', ...)
 CONFIG_READS = [rf"\benv:\s*{NAME}\b", rf"\$\{{{NAME}(?::?[-?][^}}]*)?\}}", rf"\$\({NAME}\)"]
 # Set by the Makefile for its own recipes, or make's own variables: not settings a deployer gives.
 MAKE_INTERNAL = {"BIN", "VENV", "STAMP", "CURDIR", "SHELL", "PYTHON"}
@@ -49,9 +53,11 @@ def _matches(text: str, patterns: list[str]) -> set[str]:
 def environment_variables_read() -> dict[str, str]:
     """Every environment variable name the code reads, with one file that reads it."""
     found: dict[str, str] = {}
-    for files, patterns in [(_sources(PYTHON_SOURCES, (".py",)), PYTHON_READS),
-                            (_sources(WEB_SOURCES, (".ts", ".tsx", ".mjs", ".js")), WEB_READS),
-                            ([ROOT / f for f in CONFIG_FILES if (ROOT / f).exists()], CONFIG_READS)]:
+    for files, patterns in [
+        (_sources(PYTHON_SOURCES, (".py",)), PYTHON_READS),
+        (_sources(WEB_SOURCES, (".ts", ".tsx", ".mjs", ".js")), WEB_READS),
+        ([ROOT / f for f in CONFIG_FILES if (ROOT / f).exists()], CONFIG_READS),
+    ]:
         for path in files:
             text = COMMENT_LINE.sub("", path.read_text(encoding="utf-8"))
             for name in _matches(text, patterns):
@@ -61,8 +67,15 @@ def environment_variables_read() -> dict[str, str]:
 
 def test_the_scan_finds_the_settings_we_know_about() -> None:
     found = environment_variables_read()
-    for name in ["ML_PLATFORM_CONFIG", "DATABASE_URL", "MLFLOW_TRACKING_URI", "INFERENCE_API_TOKEN",
-                 "INFERENCE_API_URL", "NEXT_PUBLIC_MODEL_POLL_MS", "DAGSTER_PG_HOST"]:
+    for name in [
+        "ML_PLATFORM_CONFIG",
+        "DATABASE_URL",
+        "MLFLOW_TRACKING_URI",
+        "INFERENCE_API_TOKEN",
+        "INFERENCE_API_URL",
+        "NEXT_PUBLIC_MODEL_POLL_MS",
+        "DAGSTER_PG_HOST",
+    ]:
         assert name in found, f"the scan no longer sees {name}: fix the patterns in {__file__}"
 
 
@@ -70,13 +83,17 @@ def test_every_environment_variable_is_in_deployment_md() -> None:
     documented = (ROOT / "DEPLOYMENT.md").read_text(encoding="utf-8")
     missing = {name: where for name, where in environment_variables_read().items() if f"`{name}`" not in documented}
     assert not missing, "read by the code but not in DEPLOYMENT.md's environment table: " + ", ".join(
-        f"{name} ({where})" for name, where in sorted(missing.items()))
+        f"{name} ({where})" for name, where in sorted(missing.items())
+    )
 
 
 def _modules() -> list[str]:
     """The modules a newcomer looks for: Python files (not __init__) and the web's source files."""
-    python = [p for p in _sources(["ml_platform", "assets", "resources", "serving", "scripts"], (".py",))
-              if p.name != "__init__.py" and "versions" not in p.parts]
+    python = [
+        p
+        for p in _sources(["ml_platform", "assets", "resources", "serving", "scripts"], (".py",))
+        if p.name != "__init__.py" and "versions" not in p.parts
+    ]
     web = _sources(["web/src"], (".ts", ".tsx"))
     return sorted(str(p.relative_to(ROOT)) for p in python + web)
 

@@ -35,10 +35,25 @@ from scripts import data_versioning
 
 DVC = Path(sys.executable).with_name("dvc")
 EURUSD, GBPUSD = Partition("EURUSD", "1h"), Partition("GBPUSD", "1h")
-EXPORT = {"version": 1, "exported_at": "2026-11-26T10:00:00Z", "annotations": [
-    {"id": "a1", "pair": "EURUSD", "timeframe": "1h", "label": "spike", "start_time": 1700003600,
-     "end_time": 1700010800, "confidence": 0.9, "source": "human", "model_prediction": None, "note": "",
-     "created_at": "2026-11-20T09:00:00Z"}]}
+EXPORT = {
+    "version": 1,
+    "exported_at": "2026-11-26T10:00:00Z",
+    "annotations": [
+        {
+            "id": "a1",
+            "pair": "EURUSD",
+            "timeframe": "1h",
+            "label": "spike",
+            "start_time": 1700003600,
+            "end_time": 1700010800,
+            "confidence": 0.9,
+            "source": "human",
+            "model_prediction": None,
+            "note": "",
+            "created_at": "2026-11-20T09:00:00Z",
+        }
+    ],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -81,8 +96,15 @@ class Project:
     def script(self, *args: str) -> subprocess.CompletedProcess[str]:
         """`python -m scripts.data_versioning ...` as the Makefile runs it, config from ML_PLATFORM_CONFIG."""
         env = {**os.environ, "ML_PLATFORM_CONFIG": str(self.config_file)}
-        return subprocess.run([sys.executable, "-m", "scripts.data_versioning", *args], cwd=PROJECT_ROOT, env=env,
-                              text=True, capture_output=True, check=False, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "scripts.data_versioning", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            text=True,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
 
     def recorded(self, name: str) -> str:
         """The md5 the .dvc file of data/{name} records."""
@@ -113,9 +135,17 @@ def project(tmp_path: Path) -> Project:
         (root / "data" / "raw" / f"{partition.stem}.csv").write_text(_candles_csv(seed))
     (root / "data" / "annotations" / "export.json").write_text(json.dumps(EXPORT, indent=1))
     raw = {
-        "data": {name: str(root / "data" / folder) for name, folder in (
-            ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"), ("labeled_path", "labeled"),
-            ("models_path", "models"), ("annotations_path", "annotations"))},
+        "data": {
+            name: str(root / "data" / folder)
+            for name, folder in (
+                ("raw_path", "raw"),
+                ("raw_store", "candles"),
+                ("enriched_path", "enriched"),
+                ("labeled_path", "labeled"),
+                ("models_path", "models"),
+                ("annotations_path", "annotations"),
+            )
+        },
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
         "dvc": {"remote_name": "testremote", "remote_path": str(tmp_path / "remote")},
     }
@@ -135,8 +165,9 @@ def test_push_then_pull_restores_identical_files_from_the_remote(project: Projec
     local_config = (project.root / ".dvc" / "config.local").read_text()
     assert "testremote" in local_config and str(project.remote) in local_config
     assert str(project.remote) not in (project.root / ".dvc" / "config").read_text()  # the shared config stays clean
-    moved = msgspec.structs.replace(project.config, dvc=msgspec.structs.replace(
-        project.config.dvc, remote_path=str(project.remote) + "-moved"))
+    moved = msgspec.structs.replace(
+        project.config, dvc=msgspec.structs.replace(project.config.dvc, remote_path=str(project.remote) + "-moved")
+    )
     assert data_versioning._remote_configured(data_versioning.Workspace.from_config(project.config))
     assert not data_versioning._remote_configured(data_versioning.Workspace.from_config(moved))  # set again
     before = {p.relative_to(project.root): p.read_bytes() for p in (project.root / "data").rglob("*") if p.is_file()}
@@ -153,14 +184,18 @@ def test_push_then_pull_restores_identical_files_from_the_remote(project: Projec
     assert after == before
 
 
-@pytest.mark.parametrize(("command", "prepare", "message"), [
-    ("push", "no_raw", "make sample-data"),
-    ("pull", "", "not tracked yet (no .dvc file): run `make data-push`"),
-    ("pull", "added", "is empty: run `make data-push`"),
-    ("status", "", "not tracked"),
-])
-def test_errors_name_the_make_target(project: Project, capsys: pytest.CaptureFixture[str], command: str,
-                                     prepare: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "prepare", "message"),
+    [
+        ("push", "no_raw", "make sample-data"),
+        ("pull", "", "not tracked yet (no .dvc file): run `make data-push`"),
+        ("pull", "added", "is empty: run `make data-push`"),
+        ("status", "", "not tracked"),
+    ],
+)
+def test_errors_name_the_make_target(
+    project: Project, capsys: pytest.CaptureFixture[str], command: str, prepare: str, message: str
+) -> None:
     if prepare == "no_raw":
         shutil.rmtree(project.raw)
     if prepare == "added":
@@ -170,18 +205,21 @@ def test_errors_name_the_make_target(project: Project, capsys: pytest.CaptureFix
     assert code in (1, 2) and message in out.out + out.err
 
 
-def test_a_data_folder_outside_a_dvc_repository_is_a_clear_error(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_data_folder_outside_a_dvc_repository_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config_file = tmp_path / "pipeline.yaml"
-    config_file.write_text(yaml.safe_dump({"data": {"raw_path": str(tmp_path / "raw"),
-                                                    "annotations_path": str(tmp_path / "annotations")}}))
+    config_file.write_text(
+        yaml.safe_dump({"data": {"raw_path": str(tmp_path / "raw"), "annotations_path": str(tmp_path / "annotations")}})
+    )
     assert data_versioning.main(["push", "--config", str(config_file)]) == 2
     assert "not in a DVC repository" in capsys.readouterr().err
 
 
 def test_the_makefile_targets_run_the_script() -> None:
-    result = subprocess.run(["make", "-n", "data-push", "data-pull"], cwd=PROJECT_ROOT, text=True,
-                            capture_output=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", "data-push", "data-pull"], cwd=PROJECT_ROOT, text=True, capture_output=True, check=True
+    )
     assert "python -m scripts.data_versioning push" in result.stdout
     assert "python -m scripts.data_versioning pull" in result.stdout
 
@@ -190,7 +228,8 @@ def test_the_makefile_targets_run_the_script() -> None:
 
 
 def test_dataset_version_is_what_dvc_recorded_and_falls_back_when_the_data_changed(
-        project: Project, caplog: pytest.LogCaptureFixture) -> None:
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
     untracked = resolve_dataset_version(project.config, EURUSD, content_hash="0123456789abcdef")
     assert (untracked.value, untracked.source) == ("0123456789abcdef", "content_hash")
     assert "not tracked by DVC" in untracked.params["dataset.dvc_skipped"]
@@ -261,8 +300,14 @@ def test_a_training_run_records_the_dvc_version(project: Project) -> None:
 
     store = RunStore(config.database.url)
     try:
-        result = train_partition(config, EURUSD, labeled_path=labeled, bundle_dir=project.root / "models",
-                                 run_store=store, tracker=Tracker.from_config(config))
+        result = train_partition(
+            config,
+            EURUSD,
+            labeled_path=labeled,
+            bundle_dir=project.root / "models",
+            run_store=store,
+            tracker=Tracker.from_config(config),
+        )
         (row,) = store.list_runs()
     finally:
         store.dispose()
@@ -289,15 +334,19 @@ def test_the_committed_dvc_files_match_make_sample_data(tmp_path: Path) -> None:
     subprocess.run([str(DVC), "init", "--no-scm", "-q"], cwd=repo, check=True)
     committed = {field: Path(f"{project_config.data.resolve(field)}.dvc") for field in ("raw_path", "annotations_path")}
     layout = {field: repo / path.relative_to(PROJECT_ROOT).with_suffix("") for field, path in committed.items()}
-    data = msgspec.structs.replace(project_config.data, raw_path=str(layout["raw_path"]),
-                                   annotations_path=str(layout["annotations_path"]),
-                                   ground_truth_path=str(tmp_path / "ground_truth.json"))
+    data = msgspec.structs.replace(
+        project_config.data,
+        raw_path=str(layout["raw_path"]),
+        annotations_path=str(layout["annotations_path"]),
+        ground_truth_path=str(tmp_path / "ground_truth.json"),
+    )
     write_sample_data(msgspec.structs.replace(project_config, data=data))
     subprocess.run([str(DVC), "add", "-q", *map(str, layout.values())], cwd=repo, check=True)
     for field, path in committed.items():
         fresh = Path(f"{layout[field]}.dvc").read_text()
         assert path.is_file() and path.read_text() == fresh, (
-            f"{path.relative_to(PROJECT_ROOT)} is stale: `make sample-data && make data-push`, then commit it")
+            f"{path.relative_to(PROJECT_ROOT)} is stale: `make sample-data && make data-push`, then commit it"
+        )
 
 
 def test_git_keeps_the_dvc_files_and_ignores_the_data() -> None:
@@ -308,8 +357,16 @@ def test_git_keeps_the_dvc_files_and_ignores_the_data() -> None:
         return subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=PROJECT_ROOT).returncode == 0
 
     assert not any(ignored(p) for p in ("data/raw.dvc", "data/annotations.dvc", ".dvc/config", ".dvcignore"))
-    assert all(ignored(p) for p in ("data/raw/EURUSD_1h.csv", "data/dvc-remote/files/md5/ab/cd",
-                                    ".dvc/config.local", ".dvc/cache/files/md5/ab/cd", ".dvc/tmp/lock"))
+    assert all(
+        ignored(p)
+        for p in (
+            "data/raw/EURUSD_1h.csv",
+            "data/dvc-remote/files/md5/ab/cd",
+            ".dvc/config.local",
+            ".dvc/cache/files/md5/ab/cd",
+            ".dvc/tmp/lock",
+        )
+    )
     shared = (PROJECT_ROOT / ".dvc" / "config").read_text()
     assert "analytics = false" in shared and "autostage" not in shared and "url" not in shared
 
@@ -318,8 +375,9 @@ def test_an_annotations_file_tracked_on_its_own(project: Project) -> None:
     """``data.annotations_path`` may be one export file: its md5 is DVC 3's, the bytes as they are (CRLF kept)."""
     export = project.root / "data" / "export.json"
     export.write_bytes(json.dumps(EXPORT, indent=1).replace("\n", "\r\n").encode())
-    config = msgspec.structs.replace(project.config, data=msgspec.structs.replace(
-        project.config.data, annotations_path=str(export)))
+    config = msgspec.structs.replace(
+        project.config, data=msgspec.structs.replace(project.config.data, annotations_path=str(export))
+    )
     project.dvc("add", "data/raw", "data/export.json")
     recorded = yaml.safe_load((project.root / "data" / "export.json.dvc").read_text())["outs"][0]["md5"]
     assert recorded == file_md5(export) == hashlib.md5(export.read_bytes()).hexdigest()

@@ -121,21 +121,37 @@ def launch_like_the_ui(dagster_url: str, assets: list[str], partition: str) -> s
     """
     nodes = graphql(dagster_url, ASSET_NODES_QUERY, {"assetKeys": [{"path": [key]} for key in assets]})["assetNodes"]
     assert len(nodes) == len(assets) and all(ASSET_JOB in node["jobNames"] for node in nodes), nodes
-    repository = {"repositoryLocationName": nodes[0]["repository"]["location"]["name"],
-                  "repositoryName": nodes[0]["repository"]["name"]}
-    partition_set = graphql(dagster_url, PARTITION_TAGS_QUERY, {
-        "repositorySelector": repository, "partitionSetName": f"{ASSET_JOB}_partition_set",
-        "partitionName": partition})["partitionSetOrError"]
+    repository = {
+        "repositoryLocationName": nodes[0]["repository"]["location"]["name"],
+        "repositoryName": nodes[0]["repository"]["name"],
+    }
+    partition_set = graphql(
+        dagster_url,
+        PARTITION_TAGS_QUERY,
+        {
+            "repositorySelector": repository,
+            "partitionSetName": f"{ASSET_JOB}_partition_set",
+            "partitionName": partition,
+        },
+    )["partitionSetOrError"]
     assert partition_set["__typename"] == "PartitionSet", partition_set
     tags = partition_set["partition"]["tagsOrError"]["results"]
-    checks = [{"assetKey": {"path": node["assetKey"]["path"]}, "name": check["name"]}
-              for node in nodes for check in node["assetChecksOrError"]["checks"] if ASSET_JOB in check["jobNames"]]
+    checks = [
+        {"assetKey": {"path": node["assetKey"]["path"]}, "name": check["name"]}
+        for node in nodes
+        for check in node["assetChecksOrError"]["checks"]
+        if ASSET_JOB in check["jobNames"]
+    ]
     params = {
         "mode": partition_set["partition"]["mode"],
         "runConfigData": partition_set["partition"]["runConfigOrError"]["yaml"],
         "executionMetadata": {"tags": tags},
-        "selector": {**repository, "pipelineName": ASSET_JOB,
-                     "assetSelection": [node["assetKey"] for node in nodes], "assetCheckSelection": checks},
+        "selector": {
+            **repository,
+            "pipelineName": ASSET_JOB,
+            "assetSelection": [node["assetKey"] for node in nodes],
+            "assetCheckSelection": checks,
+        },
     }
     launched = graphql(dagster_url, LAUNCH_MUTATION, {"executionParams": params})["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
@@ -156,13 +172,19 @@ def wait_for_run(dagster_url: str, run_id: str, *, timeout: float, daemon_log: P
         time.sleep(0.5)
     if seen[-1] != "SUCCESS":
         events = graphql(dagster_url, RUN_EVENTS_QUERY, {"runId": run_id})["logsForRun"].get("events", [])
-        errors = [event.get("error", {}).get("message") or event.get("message") for event in events
-                  if event["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent", "EngineEvent")
-                  or event.get("level") == "ERROR"]
+        errors = [
+            event.get("error", {}).get("message") or event.get("message")
+            for event in events
+            if event["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent", "EngineEvent")
+            or event.get("level") == "ERROR"
+        ]
         from scripts.stack.processes import tail
 
-        pytest.fail(f"run {run_id} ended {seen} (timeout {timeout:.0f} s)\nerrors:\n" + "\n".join(map(str, errors))
-                    + f"\ndaemon log:\n{tail(daemon_log, 60)}")
+        pytest.fail(
+            f"run {run_id} ended {seen} (timeout {timeout:.0f} s)\nerrors:\n"
+            + "\n".join(map(str, errors))
+            + f"\ndaemon log:\n{tail(daemon_log, 60)}"
+        )
     return seen, run
 
 
@@ -174,8 +196,12 @@ class Stack:
 
     def __init__(self, tmp_path: Path, config_path: Path) -> None:
         tag = f"stack_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        self.databases = {"dagster": f"{tag}_dagster", "mlflow": f"{tag}_mlflow", "runs": f"{tag}_runs",
-                          "annotations": f"{tag}_annotations"}
+        self.databases = {
+            "dagster": f"{tag}_dagster",
+            "mlflow": f"{tag}_mlflow",
+            "runs": f"{tag}_runs",
+            "annotations": f"{tag}_annotations",
+        }
         dagster, mlflow, inference, web = free_ports(4)
         self.ports = {"dagster": dagster, "mlflow": mlflow, "inference": inference, "web": web}
         self.state_dir = tmp_path / "state"
@@ -185,8 +211,14 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[part]}"
 
     def options(self) -> list[str]:
-        options = ["--state-dir", str(self.state_dir), "--config", str(self.config_path),
-                   "--postgres-url", POSTGRES_URL]
+        options = [
+            "--state-dir",
+            str(self.state_dir),
+            "--config",
+            str(self.config_path),
+            "--postgres-url",
+            POSTGRES_URL,
+        ]
         options += [item for name, db in self.databases.items() for item in (f"--{name}-db", db)]
         options += [item for name, port in self.ports.items() for item in (f"--{name}-port", str(port))]
         return options
@@ -195,8 +227,14 @@ class Stack:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         for name in ("DATABASE_URL", "MLFLOW_TRACKING_URI", "DAGSTER_HOME"):  # the stack sets its own
             env.pop(name, None)
-        return subprocess.run([sys.executable, "-m", "scripts.stack", command, *self.options()], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "scripts.stack", command, *self.options()],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def records(self) -> list[ProcessRecord]:
         return StateFile(self.state_dir / "state.json").records()
@@ -233,7 +271,12 @@ def test_up_materialize_through_the_daemon_predict_through_the_web_then_down(tmp
         print(f"up took {time.monotonic() - started:.0f} s\n{up.stdout}")
         records = stack.records()
         assert [record.name for record in records] == [
-            "mlflow", "dagster-webserver", "dagster-daemon", "inference", "web"]
+            "mlflow",
+            "dagster-webserver",
+            "dagster-daemon",
+            "inference",
+            "web",
+        ]
         assert all(start_time(record.pid) == record.start_time for record in records)
         assert "no model yet" in up.stdout  # nothing was trained: the service answers 503 and up says so
 
@@ -243,8 +286,9 @@ def test_up_materialize_through_the_daemon_predict_through_the_web_then_down(tmp
 
         # Materialize one partition the way the UI's button does; the daemon dequeues and starts the run.
         run_id = launch_like_the_ui(stack.url("dagster"), ASSETS, PARTITION)
-        seen, run = wait_for_run(stack.url("dagster"), run_id, timeout=300,
-                                 daemon_log=stack.state_dir / "logs" / "dagster-daemon.log")
+        seen, run = wait_for_run(
+            stack.url("dagster"), run_id, timeout=300, daemon_log=stack.state_dir / "logs" / "dagster-daemon.log"
+        )
         assert seen[0] == "QUEUED" and seen[-1] == "SUCCESS", seen
         assert {"key": "dagster/partition", "value": PARTITION} in run["tags"]
         assert {"key": "dagster/partition/pair", "value": PAIR} in run["tags"]
@@ -312,16 +356,30 @@ def test_up_refuses_a_taken_port_before_starting_anything(tmp_path: Path, capsys
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         taken = listener.getsockname()[1]
-        code = stack_main(["up", "--state-dir", str(tmp_path), "--dagster-port", str(taken),
-                           "--mlflow-port", str(mlflow), "--inference-port", str(inference), "--web-port", str(web)])
+        code = stack_main(
+            [
+                "up",
+                "--state-dir",
+                str(tmp_path),
+                "--dagster-port",
+                str(taken),
+                "--mlflow-port",
+                str(mlflow),
+                "--inference-port",
+                str(inference),
+                "--web-port",
+                str(web),
+            ]
+        )
     assert code == 1
     assert f"port {taken} (Dagster webserver) is taken" in capsys.readouterr().err
     assert not (tmp_path / "state.json").exists()
 
 
 def _sleeper(tmp_path: Path, script: str = "sleep 60") -> tuple[subprocess.Popen, ProcessRecord]:
-    return start_process("sleeper", "sleeper", ["bash", "-c", script], cwd=tmp_path, env=os.environ,
-                         log_path=tmp_path / "sleeper.log")
+    return start_process(
+        "sleeper", "sleeper", ["bash", "-c", script], cwd=tmp_path, env=os.environ, log_path=tmp_path / "sleeper.log"
+    )
 
 
 def test_up_refuses_while_a_recorded_stack_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

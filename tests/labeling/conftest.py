@@ -34,14 +34,16 @@ class Kit:
         rng = np.random.default_rng(seed)
         close = 1.1 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
         open_ = np.concatenate(([1.1], close[:-1]))
-        return pd.DataFrame({
-            "time": T0 + HOUR * np.arange(n, dtype=np.int64) if times is None else np.asarray(times, np.int64),
-            "open": open_,
-            "high": np.maximum(open_, close) * (1 + rng.uniform(0, 0.001, n)),
-            "low": np.minimum(open_, close) * (1 - rng.uniform(0, 0.001, n)),
-            "close": close,
-            "volume": rng.uniform(100, 1000, n),
-        })
+        return pd.DataFrame(
+            {
+                "time": T0 + HOUR * np.arange(n, dtype=np.int64) if times is None else np.asarray(times, np.int64),
+                "open": open_,
+                "high": np.maximum(open_, close) * (1 + rng.uniform(0, 0.001, n)),
+                "low": np.minimum(open_, close) * (1 - rng.uniform(0, 0.001, n)),
+                "close": close,
+                "volume": rng.uniform(100, 1000, n),
+            }
+        )
 
     @staticmethod
     def enriched(raw: pd.DataFrame, warmup: int = 0) -> pd.DataFrame:
@@ -50,15 +52,29 @@ class Kit:
         return frame.assign(feature=np.arange(len(frame), dtype=np.float64) * 10.0)
 
     @staticmethod
-    def ann(label: str, start: int, end: int, *, id: str | None = None, pair: str = "EURUSD",  # noqa: A002
-            timeframe: str = "1h", confidence: float = 0.9, source: str | None = None,
-            start_time: int | None = None, end_time: int | None = None) -> Annotation:
+    def ann(
+        label: str,
+        start: int,
+        end: int,
+        *,
+        id: str | None = None,
+        pair: str = "EURUSD",  # noqa: A002
+        timeframe: str = "1h",
+        confidence: float = 0.9,
+        source: str | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> Annotation:
         """An annotation over candles `start`..`end` (indices on the hourly grid)."""
         return Annotation(
-            id=id or f"{label}-{start}-{end}", pair=pair, timeframe=timeframe, label=label,
+            id=id or f"{label}-{start}-{end}",
+            pair=pair,
+            timeframe=timeframe,
+            label=label,
             start_time=Kit.t(start) if start_time is None else start_time,
             end_time=Kit.t(end) if end_time is None else end_time,
-            confidence=confidence, source=source or ("human_correction" if label == "O" else "human"),
+            confidence=confidence,
+            source=source or ("human_correction" if label == "O" else "human"),
         )
 
     @staticmethod
@@ -66,16 +82,23 @@ class Kit:
         """EURUSD/BTC-USDT x 1h, CDL labels off unless asked for, and the given `labeling` keys."""
         section: dict[str, Any] = {"cdl": {"enabled": False}}
         section.update(labeling)
-        return config_from_dict({
-            "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
-            "labeling": section,
-        })
+        return config_from_dict(
+            {
+                "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
+                "labeling": section,
+            }
+        )
 
     @staticmethod
     def spans(*items: tuple[int, int, str]) -> Spans:
         """Spans from ``(start, end, label)`` tuples; ids ``s0, s1, ...``; source from the label."""
-        return Spans.build([i[0] for i in items], [i[1] for i in items], [i[2] for i in items],
-                           ["human" for _ in items], [f"s{k}" for k in range(len(items))])
+        return Spans.build(
+            [i[0] for i in items],
+            [i[1] for i in items],
+            [i[2] for i in items],
+            ["human" for _ in items],
+            [f"s{k}" for k in range(len(items))],
+        )
 
     @staticmethod
     def export(annotations: list[Annotation] | list[dict], exported_at: str = "2026-11-26T10:00:00Z") -> str:

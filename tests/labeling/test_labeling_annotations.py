@@ -11,11 +11,17 @@ from ml_platform.labeling import AnnotationFormatError, LabelingError, load_anno
 
 
 def test_reads_one_export_into_structs(kit, tmp_path: Path) -> None:
-    path = kit.write_export(tmp_path / "export.json", [
-        kit.ann("double_top", 5, 9, id="b"),
-        {**json.loads(kit.export([kit.ann("O", 1, 2, id="a")]))["annotations"][0],
-         "model_prediction": {"label": "bull_flag", "confidence": 0.7, "model_version": "3"}, "extra_key": 1},
-    ])
+    path = kit.write_export(
+        tmp_path / "export.json",
+        [
+            kit.ann("double_top", 5, 9, id="b"),
+            {
+                **json.loads(kit.export([kit.ann("O", 1, 2, id="a")]))["annotations"][0],
+                "model_prediction": {"label": "bull_flag", "confidence": 0.7, "model_version": "3"},
+                "extra_key": 1,
+            },
+        ],
+    )
     loaded = load_annotations(path)
     assert [a.id for a in loaded.annotations] == ["a", "b"]  # sorted by time
     negative = loaded.annotations[0]
@@ -27,11 +33,14 @@ def test_reads_one_export_into_structs(kit, tmp_path: Path) -> None:
 
 
 def test_a_folder_of_exports_is_read_in_order_and_the_latest_version_wins(kit, tmp_path: Path) -> None:
-    kit.write_export(tmp_path / "b.json", [kit.ann("bull_flag", 1, 3, id="x", confidence=0.6)],
-                     exported_at="2026-11-01T00:00:00Z")
-    kit.write_export(tmp_path / "a.json", [kit.ann("bull_flag", 1, 3, id="x", confidence=0.95),
-                                           kit.ann("bull_flag", 7, 9, id="y", pair="BTC-USDT")],
-                     exported_at="2026-11-20T00:00:00Z")
+    kit.write_export(
+        tmp_path / "b.json", [kit.ann("bull_flag", 1, 3, id="x", confidence=0.6)], exported_at="2026-11-01T00:00:00Z"
+    )
+    kit.write_export(
+        tmp_path / "a.json",
+        [kit.ann("bull_flag", 1, 3, id="x", confidence=0.95), kit.ann("bull_flag", 7, 9, id="y", pair="BTC-USDT")],
+        exported_at="2026-11-20T00:00:00Z",
+    )
     (tmp_path / ".a.json.tmp").write_text("{half")
     (tmp_path / ".hidden.json").write_text("not json")
     (tmp_path / "notes.txt").write_text("not an export")
@@ -93,14 +102,24 @@ def _annotation_dict(kit, **changes) -> dict:
     [
         (lambda kit: [1, 2], "at $: Expected `object`, got `array`"),
         (lambda kit: {"version": 1}, "at $: Object missing required field `annotations`"),
-        (lambda kit: {"version": 1,
-                      "annotations": [_annotation_dict(kit), _annotation_dict(kit, id="b", start_time="x")]},
-         "at $.annotations[1].start_time (annotation id 'b'): Expected `int`, got `str`"),
-        (lambda kit: {"version": 1,
-                      "annotations": [{k: v for k, v in _annotation_dict(kit).items() if k != "end_time"}]},
-         "at $.annotations[0] (annotation id 'a'): Object missing required field `end_time`"),
-        (lambda kit: {"version": 1, "annotations": [_annotation_dict(kit, source="robot")]},
-         "at $.annotations[0].source (annotation id 'a'): Invalid enum value 'robot'"),
+        (
+            lambda kit: {
+                "version": 1,
+                "annotations": [_annotation_dict(kit), _annotation_dict(kit, id="b", start_time="x")],
+            },
+            "at $.annotations[1].start_time (annotation id 'b'): Expected `int`, got `str`",
+        ),
+        (
+            lambda kit: {
+                "version": 1,
+                "annotations": [{k: v for k, v in _annotation_dict(kit).items() if k != "end_time"}],
+            },
+            "at $.annotations[0] (annotation id 'a'): Object missing required field `end_time`",
+        ),
+        (
+            lambda kit: {"version": 1, "annotations": [_annotation_dict(kit, source="robot")]},
+            "at $.annotations[0].source (annotation id 'a'): Invalid enum value 'robot'",
+        ),
         (lambda kit: {"version": 2, "annotations": []}, "at $.version: export version 2 is not supported"),
     ],
     ids=["array", "no-annotations", "string-time", "missing-field", "bad-source", "version"],

@@ -74,19 +74,39 @@ def test_bio_file_keeps_every_enriched_row_and_column_in_order(kit) -> None:
     raw = kit.candles(12)
     enriched = kit.enriched(raw, warmup=2)  # rows are raw candles 2..11
     annotations = [
-        kit.ann("bull_flag", 1, 3),     # starts in the warm-up: the first row shows I-
+        kit.ann("bull_flag", 1, 3),  # starts in the warm-up: the first row shows I-
         kit.ann("double_top", 5, 6),
-        kit.ann("bull_flag", 7, 8),     # adjacent, other label
-        kit.ann("double_top", 6, 9),    # overlaps both: second column
-        kit.ann("bull_flag", 11, 11),   # the last candle
+        kit.ann("bull_flag", 7, 8),  # adjacent, other label
+        kit.ann("double_top", 6, 9),  # overlaps both: second column
+        kit.ann("bull_flag", 11, 11),  # the last candle
     ]
     result = label_partition(enriched, raw, annotations, EURUSD_1H, kit.config())
     frame = result.frame
     assert list(frame.columns) == [*enriched.columns, "tag", "tag_2", "label_known"]
     assert len(frame) == len(enriched) and frame["time"].tolist() == enriched["time"].tolist()
-    assert frame["tag"].tolist() == ["I-bull_flag", "I-bull_flag", "O", "B-double_top", "I-double_top",
-                                     "B-bull_flag", "I-bull_flag", "O", "O", "B-bull_flag"]
-    assert frame["tag_2"].tolist() == ["O", "O", "O", "O", "B-double_top", "I-double_top", "I-double_top",
-                                       "I-double_top", "O", "O"]
+    assert frame["tag"].tolist() == [
+        "I-bull_flag",
+        "I-bull_flag",
+        "O",
+        "B-double_top",
+        "I-double_top",
+        "B-bull_flag",
+        "I-bull_flag",
+        "O",
+        "O",
+        "B-bull_flag",
+    ]
+    assert frame["tag_2"].tolist() == [
+        "O",
+        "O",
+        "O",
+        "O",
+        "B-double_top",
+        "I-double_top",
+        "I-double_top",
+        "I-double_top",
+        "O",
+        "O",
+    ]
     assert frame["label_known"].all()
     assert result.skipped == []

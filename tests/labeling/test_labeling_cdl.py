@@ -21,8 +21,8 @@ def test_labels_match_direct_talib_calls_on_sample_like_data(kit) -> None:
     assert result.lookback == max(abstract.Function(name).lookback for name in PATTERNS) == 11
     assert result.known[11:].all()
     in_lookback = np.zeros(11, bool)  # unknown unless a pattern with a shorter look-back covers the candle
-    for start, end in zip(result.spans.start.tolist(), result.spans.end.tolist()):
-        in_lookback[start:end + 1] = True  # slicing stops at candle 10
+    for start, end in zip(result.spans.start.tolist(), result.spans.end.tolist(), strict=True):
+        in_lookback[start : end + 1] = True  # slicing stops at candle 10
     assert result.known[:11].tolist() == in_lookback.tolist()
     total = 0
     for name in PATTERNS:
@@ -32,7 +32,7 @@ def test_labels_match_direct_talib_calls_on_sample_like_data(kit) -> None:
         marked = np.flatnonzero(values)
         expected = {(int(i) - PATTERN_CANDLES[name] + 1, int(i), pattern_label(name, int(values[i]))) for i in marked}
         mine = result.spans.take(np.array([i.startswith(f"{name}@") for i in result.spans.id], dtype=bool))
-        assert set(zip(mine.start.tolist(), mine.end.tolist(), mine.label.tolist())) == expected
+        assert set(zip(mine.start.tolist(), mine.end.tolist(), mine.label.tolist(), strict=True)) == expected
         assert mine.id.tolist() == [f"{name}@{times[e]}" for e in mine.end.tolist()]
         total += len(marked)
     assert total == len(result.spans) > 50
@@ -64,7 +64,7 @@ def test_lookback_rows_are_unknown_in_the_bio_file_not_o(kit) -> None:
     covered = np.zeros(60, bool)
     covered[3:5] = True  # the human span
     for end in engulfing:
-        covered[end - 1:end + 1] = True
+        covered[end - 1 : end + 1] = True
     expected_known = covered | (np.arange(60) >= 11)
     assert frame["label_known"].tolist() == expected_known.tolist()
     unknown = ~expected_known

@@ -20,11 +20,22 @@ from resources.pipeline import PipelineResource
 
 
 def _config_file(tmp_path: Path, **labeling) -> Path:
-    data = {name: str(tmp_path / folder) for name, folder in (
-        ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"), ("labeled_path", "labeled"),
-        ("models_path", "models"), ("annotations_path", "annotations"))}
-    raw = {"data": data, "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
-           "labeling": {"cdl": {"patterns": ["CDLENGULFING", "CDLDOJI"]}, **labeling}}
+    data = {
+        name: str(tmp_path / folder)
+        for name, folder in (
+            ("raw_path", "raw"),
+            ("raw_store", "candles"),
+            ("enriched_path", "enriched"),
+            ("labeled_path", "labeled"),
+            ("models_path", "models"),
+            ("annotations_path", "annotations"),
+        )
+    }
+    raw = {
+        "data": data,
+        "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
+        "labeling": {"cdl": {"patterns": ["CDLENGULFING", "CDLDOJI"]}, **labeling},
+    }
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return path
@@ -43,20 +54,27 @@ def _prepare_upstream(kit, config_path: Path, n: int = 200) -> pd.DataFrame:
 
 
 def _materialize(instance, config_path: Path, assets=None, **kwargs):
-    return materialize(assets or [labeled_windows], instance=instance,
-                       resources={"pipeline": PipelineResource(config_path=str(config_path))}, **kwargs)
+    return materialize(
+        assets or [labeled_windows],
+        instance=instance,
+        resources={"pipeline": PipelineResource(config_path=str(config_path))},
+        **kwargs,
+    )
 
 
 def test_labeled_windows_materializes_one_partition_with_statistics(kit, tmp_path: Path) -> None:
     config_path = _config_file(tmp_path)
     enriched = _prepare_upstream(kit, config_path)
     warmup = 200 - len(enriched)
-    kit.write_export(tmp_path / "annotations" / "export.json", [
-        kit.ann("bull_flag", warmup + 10, warmup + 14, id="a"),
-        kit.ann("double_top", warmup + 30, warmup + 33, id="b", confidence=0.2),
-        kit.ann("triangle", warmup + 40, warmup + 41, id="c"),
-        kit.ann("bull_flag", 5, 6, id="d", pair="BTC-USDT"),
-    ])
+    kit.write_export(
+        tmp_path / "annotations" / "export.json",
+        [
+            kit.ann("bull_flag", warmup + 10, warmup + 14, id="a"),
+            kit.ann("double_top", warmup + 30, warmup + 33, id="b", confidence=0.2),
+            kit.ann("triangle", warmup + 40, warmup + 41, id="c"),
+            kit.ann("bull_flag", 5, 6, id="d", pair="BTC-USDT"),
+        ],
+    )
     with DagsterInstance.ephemeral() as instance:
         result = _materialize(instance, config_path, partition_key="EURUSD|1h")
         assert result.success
@@ -78,8 +96,12 @@ def test_labeled_windows_materializes_one_partition_with_statistics(kit, tmp_pat
 
 
 def test_window_mode_writes_one_row_per_window(kit, tmp_path: Path) -> None:
-    config_path = _config_file(tmp_path, mode="window", cdl={"enabled": False},
-                               window={"size": 10, "context_padding": 2, "negative_ratio": 2.0})
+    config_path = _config_file(
+        tmp_path,
+        mode="window",
+        cdl={"enabled": False},
+        window={"size": 10, "context_padding": 2, "negative_ratio": 2.0},
+    )
     enriched = _prepare_upstream(kit, config_path)
     warmup = 200 - len(enriched)
     kit.write_export(tmp_path / "annotations" / "export.json", [kit.ann("bull_flag", warmup + 20, warmup + 24)])
@@ -94,8 +116,10 @@ def test_window_mode_writes_one_row_per_window(kit, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"version": 1, "annotations": [\n  {"id": "a",}\n]}',
-         "export.json: line 2, column 14: not valid JSON: trailing comma in object"),
+        (
+            '{"version": 1, "annotations": [\n  {"id": "a",}\n]}',
+            "export.json: line 2, column 14: not valid JSON: trailing comma in object",
+        ),
         ('{"version": 1, "annotations": {"id": "a"}}', "export.json: at $.annotations: Expected `array`, got `object`"),
     ],
     ids=["not-json", "wrong-shape"],
@@ -127,9 +151,15 @@ def test_strict_mode_fails_on_an_invalid_annotation_and_writes_nothing(kit, tmp_
 
 def test_the_annotations_asset_reports_counts_and_hash(kit, tmp_path: Path) -> None:
     config_path = _config_file(tmp_path)
-    kit.write_export(tmp_path / "annotations" / "export.json", [
-        kit.ann("bull_flag", 1, 3, id="a"), kit.ann("O", 8, 9, id="b"),
-        kit.ann("bull_flag", 1, 3, id="c", pair="BTC-USDT"), kit.ann("bull_flag", 1, 3, id="d", pair="XRPUSD")])
+    kit.write_export(
+        tmp_path / "annotations" / "export.json",
+        [
+            kit.ann("bull_flag", 1, 3, id="a"),
+            kit.ann("O", 8, 9, id="b"),
+            kit.ann("bull_flag", 1, 3, id="c", pair="BTC-USDT"),
+            kit.ann("bull_flag", 1, 3, id="d", pair="XRPUSD"),
+        ],
+    )
     with DagsterInstance.ephemeral() as instance:
         result = _materialize(instance, config_path, assets=[annotations_asset])
         assert result.success
@@ -143,8 +173,9 @@ def test_the_annotations_asset_reports_counts_and_hash(kit, tmp_path: Path) -> N
 
 def _tick(instance, config_path: Path, cursor: str | None):
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    definitions = Definitions(assets=[annotations_asset, labeled_windows], sensors=[annotations_sensor],
-                              resources=resources)
+    definitions = Definitions(
+        assets=[annotations_asset, labeled_windows], sensors=[annotations_sensor], resources=resources
+    )
     context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=definitions)
     return annotations_sensor.evaluate_tick(context)
 

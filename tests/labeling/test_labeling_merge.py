@@ -15,8 +15,13 @@ N = 15
 @pytest.fixture
 def sources(kit):
     human = kit.spans((2, 5, "bull_flag"))
-    programmatic = Spans.build([4, 8, 12], [5, 9, 12], ["bullish_engulfing", "bearish_harami", "bullish_doji"],
-                               ["programmatic"] * 3, ["CDLENGULFING@5", "CDLHARAMI@9", "CDLDOJI@12"])
+    programmatic = Spans.build(
+        [4, 8, 12],
+        [5, 9, 12],
+        ["bullish_engulfing", "bearish_harami", "bullish_doji"],
+        ["programmatic"] * 3,
+        ["CDLENGULFING@5", "CDLHARAMI@9", "CDLDOJI@12"],
+    )
     negatives = kit.spans((11, 13, "O"))
     return human, programmatic, negatives
 
@@ -30,15 +35,45 @@ O = "O"
 
 def test_human_priority_drops_programmatic_spans_under_human_ones(sources) -> None:
     result = merge_spans(*sources, "human_priority", N)
-    assert tag(result.spans) == [O, O, "B-bull_flag", "I-bull_flag", "I-bull_flag", "I-bull_flag", O, O,
-                                 "B-bearish_harami", "I-bearish_harami", O, O, O, O, O]
+    assert tag(result.spans) == [
+        O,
+        O,
+        "B-bull_flag",
+        "I-bull_flag",
+        "I-bull_flag",
+        "I-bull_flag",
+        O,
+        O,
+        "B-bearish_harami",
+        "I-bearish_harami",
+        O,
+        O,
+        O,
+        O,
+        O,
+    ]
     assert (result.dropped_by_priority, result.dropped_by_negative) == (1, 1)
 
 
 def test_programmatic_priority_drops_human_spans_under_programmatic_ones(sources) -> None:
     result = merge_spans(*sources, "programmatic_priority", N)
-    assert tag(result.spans) == [O, O, O, O, "B-bullish_engulfing", "I-bullish_engulfing", O, O,
-                                 "B-bearish_harami", "I-bearish_harami", O, O, O, O, O]
+    assert tag(result.spans) == [
+        O,
+        O,
+        O,
+        O,
+        "B-bullish_engulfing",
+        "I-bullish_engulfing",
+        O,
+        O,
+        "B-bearish_harami",
+        "I-bearish_harami",
+        O,
+        O,
+        O,
+        O,
+        O,
+    ]
     assert (result.dropped_by_priority, result.dropped_by_negative) == (1, 1)
 
 
@@ -46,8 +81,23 @@ def test_both_keeps_each_source_and_negatives_still_override(sources) -> None:
     result = merge_spans(*sources, "both", N)
     assert result.dropped_by_priority == 0 and result.dropped_by_negative == 1
     assert tag(result.human) == [O, O, "B-bull_flag", "I-bull_flag", "I-bull_flag", "I-bull_flag"] + [O] * 9
-    assert tag(result.programmatic) == [O, O, O, O, "B-bullish_engulfing", "I-bullish_engulfing", O, O,
-                                        "B-bearish_harami", "I-bearish_harami", O, O, O, O, O]  # no doji at 12
+    assert tag(result.programmatic) == [
+        O,
+        O,
+        O,
+        O,
+        "B-bullish_engulfing",
+        "I-bullish_engulfing",
+        O,
+        O,
+        "B-bearish_harami",
+        "I-bearish_harami",
+        O,
+        O,
+        O,
+        O,
+        O,
+    ]  # no doji at 12
     assert len(result.spans) == 3
 
 
@@ -71,12 +121,12 @@ def test_negative_annotations_override_cdl_labels_in_every_strategy(kit) -> None
     for strategy in ("human_priority", "programmatic_priority", "both"):
         result = _run(kit, raw, [negative], strategy)
         frame = result.frame
-        assert frame["tag"].iloc[first - 1:first + 1].tolist() == ["O", "O"], strategy
+        assert frame["tag"].iloc[first - 1 : first + 1].tolist() == ["O", "O"], strategy
         assert frame["tag"].iloc[second - 1].startswith("B-") and frame["tag"].iloc[second - 1].endswith("_engulfing")
-        assert frame["label_known"].iloc[first - 1:first + 1].all()  # human O is a known O
+        assert frame["label_known"].iloc[first - 1 : first + 1].all()  # human O is a known O
         assert result.statistics.programmatic_dropped_by_negative >= 1
-    assert frame["tag_programmatic"].iloc[first - 1:first + 1].tolist() == ["O", "O"]
-    assert frame["tag_human"].iloc[first - 1:first + 1].tolist() == ["O", "O"]
+    assert frame["tag_programmatic"].iloc[first - 1 : first + 1].tolist() == ["O", "O"]
+    assert frame["tag_human"].iloc[first - 1 : first + 1].tolist() == ["O", "O"]
 
 
 def test_each_strategy_on_real_cdl_labels(kit) -> None:
@@ -87,12 +137,12 @@ def test_each_strategy_on_real_cdl_labels(kit) -> None:
     human_tags = ["B-head_and_shoulders"] + ["I-head_and_shoulders"] * 3
 
     frame = _run(kit, raw, [human], "human_priority").frame
-    assert frame["tag"].iloc[mark - 3:mark + 1].tolist() == human_tags
+    assert frame["tag"].iloc[mark - 3 : mark + 1].tolist() == human_tags
 
     frame = _run(kit, raw, [human], "programmatic_priority").frame
-    assert frame["tag"].iloc[mark - 3:mark + 1].tolist() == ["O", "O", talib_tag, "I" + talib_tag[1:]]
+    assert frame["tag"].iloc[mark - 3 : mark + 1].tolist() == ["O", "O", talib_tag, "I" + talib_tag[1:]]
 
     frame = _run(kit, raw, [human], "both").frame
-    assert frame["tag"].iloc[mark - 3:mark + 1].tolist() == human_tags  # tag = human_priority
-    assert frame["tag_human"].iloc[mark - 3:mark + 1].tolist() == human_tags
-    assert frame["tag_programmatic"].iloc[mark - 3:mark + 1].tolist() == ["O", "O", talib_tag, "I" + talib_tag[1:]]
+    assert frame["tag"].iloc[mark - 3 : mark + 1].tolist() == human_tags  # tag = human_priority
+    assert frame["tag_human"].iloc[mark - 3 : mark + 1].tolist() == human_tags
+    assert frame["tag_programmatic"].iloc[mark - 3 : mark + 1].tolist() == ["O", "O", talib_tag, "I" + talib_tag[1:]]

@@ -30,17 +30,17 @@ def test_kappa_edge_cases() -> None:
     assert cohens_kappa(same, same) == pytest.approx(1.0)
     assert cohens_kappa(np.array(["a", "a"], dtype=object), np.array(["a", "a"], dtype=object)) is None
     assert cohens_kappa(np.array([], dtype=object), np.array([], dtype=object)) is None
-    assert agreement(*(np.array(["O"], dtype=object), np.array([False]))*2) == (None, 0, None)
+    assert agreement(*(np.array(["O"], dtype=object), np.array([False])) * 2) == (None, 0, None)
 
 
 def test_dataset_statistics_by_hand(kit) -> None:
     raw = kit.candles(20)
     annotations = [
-        kit.ann("bull_flag", 2, 5),             # 4 candles
-        kit.ann("bull_flag", 6, 7),             # 2 candles, adjacent
-        kit.ann("double_top", 10, 12),          # 3 candles
-        kit.ann("O", 14, 16),                   # negative: 3 candles
-        kit.ann("triangle", 17, 18),            # invalid label
+        kit.ann("bull_flag", 2, 5),  # 4 candles
+        kit.ann("bull_flag", 6, 7),  # 2 candles, adjacent
+        kit.ann("double_top", 10, 12),  # 3 candles
+        kit.ann("O", 14, 16),  # negative: 3 candles
+        kit.ann("triangle", 17, 18),  # invalid label
         kit.ann("double_top", 0, 1, confidence=0.1),  # below min_confidence
     ]
     result = label_partition(kit.enriched(raw), raw, annotations, Partition("EURUSD", "1h"), kit.config())

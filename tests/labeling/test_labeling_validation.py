@@ -23,12 +23,18 @@ EURUSD_1H = Partition("EURUSD", "1h")
     [
         ({"pair": "USDJPY"}, "unknown_pair", "pair 'USDJPY' is not configured (partitions.pairs: EURUSD, BTC-USDT)"),
         ({"timeframe": "15m"}, "unknown_timeframe", "timeframe '15m' is not configured"),
-        ({"start_time": 1_700_003_600, "end_time": 1_700_000_000}, "end_before_start",
-         "end_time 1700000000 is before start_time 1700003600"),
+        (
+            {"start_time": 1_700_003_600, "end_time": 1_700_000_000},
+            "end_before_start",
+            "end_time 1700000000 is before start_time 1700003600",
+        ),
         ({"confidence": 1.5}, "confidence_out_of_range", "confidence 1.5 is not in [0, 1]"),
         ({"confidence": -0.1}, "confidence_out_of_range", "confidence -0.1 is not in [0, 1]"),
-        ({"label": "triangle"}, "unknown_label",
-         "label 'triangle' is not in labeling.labels (bull_flag, double_top, head_and_shoulders) nor 'O'"),
+        (
+            {"label": "triangle"},
+            "unknown_label",
+            "label 'triangle' is not in labeling.labels (bull_flag, double_top, head_and_shoulders) nor 'O'",
+        ),
         ({"label": "bullish_engulfing"}, "unknown_label", "label 'bullish_engulfing' is not in labeling.labels"),
     ],
 )
@@ -64,7 +70,10 @@ def test_spans_outside_the_candles_or_in_the_warmup_are_skipped(kit) -> None:
     ]
     result = _label(kit, annotations, warmup=2)
     assert {(s.id, s.kinds) for s in result.skipped} == {
-        ("after", ("outside_candles",)), ("before", ("outside_candles",)), ("warmup", ("in_warmup",))}
+        ("after", ("outside_candles",)),
+        ("before", ("outside_candles",)),
+        ("warmup", ("in_warmup",)),
+    }
     reasons = {s.id: s.reason for s in result.skipped}
     assert "the first 2 candles are the indicators' warm-up" in reasons["warmup"]
     assert "covers no candle (the candles run from" in reasons["after"]
@@ -77,15 +86,20 @@ def test_spans_outside_the_candles_or_in_the_warmup_are_skipped(kit) -> None:
 
 
 def test_one_warning_lists_every_skipped_id_and_reason(kit, caplog) -> None:
-    annotations = [kit.ann("triangle", 1, 2, id="a1"), kit.ann("bull_flag", 40, 41, id="a2"),
-                   kit.ann("bull_flag", 5, 4, id="a3"), kit.ann("bull_flag", 6, 8, id="ok")]
+    annotations = [
+        kit.ann("triangle", 1, 2, id="a1"),
+        kit.ann("bull_flag", 40, 41, id="a2"),
+        kit.ann("bull_flag", 5, 4, id="a3"),
+        kit.ann("bull_flag", 6, 8, id="ok"),
+    ]
     with caplog.at_level(logging.WARNING, logger="ml_platform.labeling"):
         result = _label(kit, annotations)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     message = warnings[0].getMessage()
-    assert message.startswith("EURUSD|1h: skipped 3 invalid annotations (end_before_start 1, outside_candles 1, "
-                              "unknown_label 1):")
+    assert message.startswith(
+        "EURUSD|1h: skipped 3 invalid annotations (end_before_start 1, outside_candles 1, unknown_label 1):"
+    )
     for line in ("a1 (EURUSD|1h): label 'triangle'", "a2 (EURUSD|1h): span", "a3 (EURUSD|1h): end_time"):
         assert line in message
     assert result.warning == message
@@ -99,8 +113,12 @@ def test_strict_mode_makes_invalid_annotations_an_error(kit) -> None:
 
 
 def test_min_confidence_filters_and_counts(kit) -> None:
-    annotations = [kit.ann("bull_flag", 1, 2, confidence=0.49), kit.ann("bull_flag", 5, 6, confidence=0.5),
-                   kit.ann("O", 10, 12, confidence=0.2), kit.ann("double_top", 14, 15, confidence=1.0)]
+    annotations = [
+        kit.ann("bull_flag", 1, 2, confidence=0.49),
+        kit.ann("bull_flag", 5, 6, confidence=0.5),
+        kit.ann("O", 10, 12, confidence=0.2),
+        kit.ann("double_top", 14, 15, confidence=1.0),
+    ]
     result = _label(kit, annotations, min_confidence=0.5)
     assert result.frame["tag"].tolist()[:7] == ["O", "O", "O", "O", "O", "B-bull_flag", "I-bull_flag"]
     assert result.frame["tag"].tolist()[14] == "B-double_top"
@@ -138,11 +156,23 @@ def test_snapping_inside_candles_in_gaps_and_past_the_ends(kit) -> None:
 
 def test_snapped_spans_label_the_candles_they_cover(kit) -> None:
     raw = kit.candles(10, times=[kit.t(i) for i in (0, 1, 2, 3, 4, 8, 9, 10, 11, 12)])
-    annotations = [kit.ann("bull_flag", 0, 0, id="gap", start_time=kit.t(2) + 1799, end_time=kit.t(6)),
-                   kit.ann("double_top", 0, 0, id="in-gap", start_time=kit.t(5), end_time=kit.t(7))]
+    annotations = [
+        kit.ann("bull_flag", 0, 0, id="gap", start_time=kit.t(2) + 1799, end_time=kit.t(6)),
+        kit.ann("double_top", 0, 0, id="in-gap", start_time=kit.t(5), end_time=kit.t(7)),
+    ]
     result = label_partition(kit.enriched(raw), raw, annotations, EURUSD_1H, kit.config())
-    assert result.frame["tag"].tolist() == ["O", "O", "B-bull_flag", "I-bull_flag", "I-bull_flag",
-                                            "O", "O", "O", "O", "O"]
+    assert result.frame["tag"].tolist() == [
+        "O",
+        "O",
+        "B-bull_flag",
+        "I-bull_flag",
+        "I-bull_flag",
+        "O",
+        "O",
+        "O",
+        "O",
+        "O",
+    ]
     assert [(s.id, s.kinds) for s in result.skipped] == [("in-gap", ("outside_candles",))]
 
 

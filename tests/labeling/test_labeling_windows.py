@@ -41,8 +41,16 @@ def _windows(kit, spans, n=12, pad_policy="edge", ratio=0.0, blocked=None, centr
 def test_padding_at_both_ends_edge_policy(kit) -> None:
     frame, result = _windows(kit, kit.spans((0, 0, "a"), (11, 11, "b"), (5, 6, "a")))
     windows = result.frame
-    assert list(windows.columns) == ["label", "source", "start_time", "end_time",
-                                     "feature_t0", "feature_t1", "feature_t2", "feature_t3"]
+    assert list(windows.columns) == [
+        "label",
+        "source",
+        "start_time",
+        "end_time",
+        "feature_t0",
+        "feature_t1",
+        "feature_t2",
+        "feature_t3",
+    ]
     assert windows["label"].tolist() == ["a", "a", "b"]  # by start: -1, 4, 10
     assert windows.iloc[:, 4:].to_numpy().tolist() == [[0, 0, 10, 20], [40, 50, 60, 70], [100, 110, 110, 110]]
     times = frame["time"].tolist()
@@ -60,16 +68,16 @@ def test_padding_at_both_ends_drop_policy(kit) -> None:
 def test_negative_windows_avoid_labels_at_the_configured_ratio(kit) -> None:
     n = 40
     blocked = np.zeros(n, bool)
-    blocked[10:20] = True                 # a human span
+    blocked[10:20] = True  # a human span
     centre = np.zeros(n, bool)
-    centre[30] = True                     # a CDL pattern: no negative window centred on it
+    centre[30] = True  # a CDL pattern: no negative window centred on it
     spans = kit.spans((12, 13, "a"), (15, 16, "b"))
     _, result = _windows(kit, spans, n=n, ratio=2.0, blocked=blocked, centre=centre)
     negatives = result.frame[result.frame["source"] == "negative_sample"]
     assert len(negatives) == 4 and result.negatives_requested == 4 and (negatives["label"] == "O").all()
     starts = (negatives["feature_t0"] / 10).astype(int)
     for start in starts:
-        assert not blocked[start:start + 4].any() and not centre[start + 1]
+        assert not blocked[start : start + 4].any() and not centre[start + 1]
     _, again = _windows(kit, spans, n=n, ratio=2.0, blocked=blocked, centre=centre)
     assert again.frame.equals(result.frame)  # seeded
 
@@ -108,7 +116,10 @@ def test_window_mode_from_label_partition(kit) -> None:
     assert "time_t0" not in frame and {"open_t0", "close_t5", "volume_t5", "feature_t5"} <= set(frame.columns)
     positives = frame[frame["source"] != "negative_sample"]
     assert positives[["label", "source"]].values.tolist() == [
-        ["double_top", "human"], ["bull_flag", "human"], ["O", "human_correction"]]
+        ["double_top", "human"],
+        ["bull_flag", "human"],
+        ["O", "human_correction"],
+    ]
     # the double_top starts in the warm-up: clipped to row 0 (candle 1), window rows -2..3 edge-padded
     assert positives["feature_t0"].tolist() == [0.0, 20.0, 170.0]
     assert positives["start_time"].tolist() == [kit.t(1), kit.t(3), kit.t(18)]
@@ -124,8 +135,9 @@ def test_window_mode_from_label_partition(kit) -> None:
 def test_window_values_match_a_plain_slice(kit, policy) -> None:
     raw = kit.candles(50, seed=3)
     enriched = kit.enriched(raw)
-    config = kit.config(mode="window", window={"size": 8, "context_padding": 1, "pad_policy": policy,
-                                               "negative_ratio": 0.0})
+    config = kit.config(
+        mode="window", window={"size": 8, "context_padding": 1, "pad_policy": policy, "negative_ratio": 0.0}
+    )
     result = label_partition(enriched, raw, [kit.ann("bull_flag", 20, 23)], EURUSD_1H, config)
     row = result.frame.iloc[0]
     assert [row[f"close_t{k}"] for k in range(8)] == enriched["close"].iloc[18:26].tolist()

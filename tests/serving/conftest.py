@@ -35,15 +35,31 @@ LABELS = ("bull_flag", "double_top", "head_and_shoulders")
 def write_serving_config(directory: Path, serving: dict | None = None, **sections: dict) -> Path:
     """A pipeline.yaml whose data, MLflow and database paths are inside `directory`."""
     raw: dict = {
-        "data": {name: str(directory / folder) for name, folder in (
-            ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"),
-            ("labeled_path", "labeled"), ("models_path", "models"), ("annotations_path", "annotations"))},
+        "data": {
+            name: str(directory / folder)
+            for name, folder in (
+                ("raw_path", "raw"),
+                ("raw_store", "candles"),
+                ("enriched_path", "enriched"),
+                ("labeled_path", "labeled"),
+                ("models_path", "models"),
+                ("annotations_path", "annotations"),
+            )
+        },
         "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
-        "mlflow": {"tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
-                   "artifact_location": str(directory / "mlartifacts")},
+        "mlflow": {
+            "tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
+            "artifact_location": str(directory / "mlartifacts"),
+        },
         "database": {"url": f"sqlite:///{directory / 'training_runs.db'}"},
-        "serving": {"reload_interval_seconds": 0, "max_candles": 5000, "request_max_body_size": 1_000_000,
-                    "batch_size": 1000, "cors_allow_origins": ["http://localhost:3000"], **(serving or {})},
+        "serving": {
+            "reload_interval_seconds": 0,
+            "max_candles": 5000,
+            "request_max_body_size": 1_000_000,
+            "batch_size": 1000,
+            "cors_allow_origins": ["http://localhost:3000"],
+            **(serving or {}),
+        },
     }
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
@@ -59,21 +75,29 @@ def sample() -> tuple[pd.DataFrame, np.ndarray]:
     tags = np.array(["O"] * len(candles), dtype=object)
     for span in spans:
         tags[span.start_index] = f"B-{span.label}"
-        tags[span.start_index + 1:span.end_index + 1] = f"I-{span.label}"
+        tags[span.start_index + 1 : span.end_index + 1] = f"I-{span.label}"
     return candles, tags
 
 
 def train_bundle(
-    models_path: Path, config: PipelineConfig, candles: pd.DataFrame, tags: np.ndarray, *,
-    partition: Partition = SERVED, version: str = "v1", mode: str = "bio",
-    model_type: str = "xgboost", seed: int = 0, n_estimators: int = 4,
+    models_path: Path,
+    config: PipelineConfig,
+    candles: pd.DataFrame,
+    tags: np.ndarray,
+    *,
+    partition: Partition = SERVED,
+    version: str = "v1",
+    mode: str = "bio",
+    model_type: str = "xgboost",
+    seed: int = 0,
+    n_estimators: int = 4,
 ) -> Path:
     """Train a tiny model on the features of `candles` and save it as the partition's bundle."""
     from ml_platform.training.models import get_model_type
 
     features = build_features(candles, config)
     base = list(features.feature_columns)
-    row_tags = tags[features.warmup_rows:]
+    row_tags = tags[features.warmup_rows :]
     if mode == "bio":
         inputs, valid = bio_model_inputs(features.frame, base, config.features.context)
         y_tags = row_tags[valid]
@@ -95,12 +119,23 @@ def train_bundle(
     model.fit(X, y)
     get_model_type(model_type)  # the type must be registered for load_bundle
     meta = BundleMeta(
-        model_version=version, model_type=model_type, pair=partition.pair, timeframe=partition.timeframe, mode=mode,
-        classes=classes, labels=pattern_labels(classes, config.labeling.labels), base_feature_columns=base,
-        feature_columns=list(inputs.columns), pipeline_config=config.to_dict(),
-        metrics={"validation": {"f1_macro": 0.5}, "test": {"f1_macro": 0.4},
-                 "per_class": {tag: {"precision": 0.5, "recall": 0.5, "f1": 0.5} for tag in classes}},
-        dataset_version="test-dataset", trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        model_version=version,
+        model_type=model_type,
+        pair=partition.pair,
+        timeframe=partition.timeframe,
+        mode=mode,
+        classes=classes,
+        labels=pattern_labels(classes, config.labeling.labels),
+        base_feature_columns=base,
+        feature_columns=list(inputs.columns),
+        pipeline_config=config.to_dict(),
+        metrics={
+            "validation": {"f1_macro": 0.5},
+            "test": {"f1_macro": 0.4},
+            "per_class": {tag: {"precision": 0.5, "recall": 0.5, "f1": 0.5} for tag in classes},
+        },
+        dataset_version="test-dataset",
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     return save_bundle(models_path / partition.stem, meta, model)
 
@@ -120,8 +155,9 @@ def stored(config: PipelineConfig, sample: tuple[pd.DataFrame, np.ndarray]) -> p
     """The sample candles as the raw_candles asset, and their features as the enriched_features asset."""
     candles, _ = sample
     write_candles(candles, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
-    write_parquet_atomic(build_features(candles, config).frame,
-                         config.data.resolve("enriched_path") / f"{PAIR}_{TIMEFRAME}.parquet")
+    write_parquet_atomic(
+        build_features(candles, config).frame, config.data.resolve("enriched_path") / f"{PAIR}_{TIMEFRAME}.parquet"
+    )
     return candles
 
 
@@ -147,5 +183,6 @@ def candle_dicts(candles: pd.DataFrame) -> list[dict]:
     return [
         {"time": int(t), "open": float(o), "high": float(h), "low": float(lo), "close": float(c), "volume": float(v)}
         for t, o, h, lo, c, v in candles.loc[:, ["time", "open", "high", "low", "close", "volume"]].itertuples(
-            index=False)
+            index=False
+        )
     ]

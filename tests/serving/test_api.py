@@ -40,20 +40,35 @@ def test_predict(client: TestClient, stored: pd.DataFrame) -> None:
         assert 0 <= p["confidence"] <= 1
         assert p["label"] == ("O" if p["tag"] == "O" else p["tag"][2:])
     for span in body["spans"]:
-        inside = predictions[span["start_index"] - 52:span["end_index"] - 52 + 1]
+        inside = predictions[span["start_index"] - 52 : span["end_index"] - 52 + 1]
         assert {p["label"] for p in inside} == {span["label"]}
         assert span["start_time"] == stored["time"].iloc[span["start_index"]]
         assert span["avg_confidence"] == pytest.approx(np.mean([p["confidence"] for p in inside]))
     assert body["spans"], "the planted patterns should give at least one span"
-    assert body["model_info"] == {"name": "EURUSD_1h", "version": "v1", "pair": "EURUSD", "timeframe": "1h",
-                                  "trained_at": body["model_info"]["trained_at"], "model_type": "xgboost",
-                                  "mode": "bio", "source": "bundle"}
+    assert body["model_info"] == {
+        "name": "EURUSD_1h",
+        "version": "v1",
+        "pair": "EURUSD",
+        "timeframe": "1h",
+        "trained_at": body["model_info"]["trained_at"],
+        "model_type": "xgboost",
+        "mode": "bio",
+        "source": "bundle",
+    }
 
 
 def test_predict_batch(client: TestClient, stored: pd.DataFrame) -> None:
     times = stored["time"]
-    response = client.post("/predict/batch", json={"pair": PAIR, "timeframe": TIMEFRAME, "start": int(times.iloc[100]),
-                                                    "end": int(times.iloc[399]), "batch_size": 64})
+    response = client.post(
+        "/predict/batch",
+        json={
+            "pair": PAIR,
+            "timeframe": TIMEFRAME,
+            "start": int(times.iloc[100]),
+            "end": int(times.iloc[399]),
+            "batch_size": 64,
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["candles"] == 300 and body["unlabeled_leading"] == 0 and body["unlabeled_trailing"] == 0
@@ -64,9 +79,16 @@ def test_predict_batch(client: TestClient, stored: pd.DataFrame) -> None:
 def test_partitions(client: TestClient, stored: pd.DataFrame) -> None:
     response = client.get("/partitions")
     assert response.status_code == 200
-    assert response.json() == [{"pair": PAIR, "timeframe": TIMEFRAME, "candles": len(stored),
-                                "first_time": int(stored["time"].iloc[0]), "last_time": int(stored["time"].iloc[-1]),
-                                "has_model": True}]
+    assert response.json() == [
+        {
+            "pair": PAIR,
+            "timeframe": TIMEFRAME,
+            "candles": len(stored),
+            "first_time": int(stored["time"].iloc[0]),
+            "last_time": int(stored["time"].iloc[-1]),
+            "has_model": True,
+        }
+    ]
 
 
 def test_candles_range_and_paging(client: TestClient, stored: pd.DataFrame) -> None:
@@ -138,8 +160,9 @@ def test_openapi(client: TestClient) -> None:
     schema = client.get("/schema/openapi.json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    assert {"/predict", "/predict/batch", "/partitions", "/candles", "/model/info", "/model/labels",
-            "/health"} <= set(paths)
+    assert {"/predict", "/predict/batch", "/partitions", "/candles", "/model/info", "/model/labels", "/health"} <= set(
+        paths
+    )
     assert set(paths["/predict"]["post"]["responses"]) == {"200", "400", "401", "404", "413", "422", "503"}
 
 
@@ -160,8 +183,9 @@ def test_random_forest_runs_one_thread_and_onnx_only_with_the_same_labels(tmp_pa
     config_file = write_serving_config(tmp_path)
     config = load_config(config_file)
     candles, tags = sample
-    bundle_json = train_bundle(config.data.resolve("models_path"), config, candles, tags, model_type="random_forest",
-                               n_estimators=8)
+    bundle_json = train_bundle(
+        config.data.resolve("models_path"), config, candles, tags, model_type="random_forest", n_estimators=8
+    )
     with make_client(config_file) as client:
         body = client.post("/predict", json=_body(candles)).json()
         info = client.get("/model/info").json()["models"][0]
@@ -196,8 +220,12 @@ def test_load_failure_is_reported_and_others_still_served(tmp_path: Path, bundle
         health = client.get("/health")
         assert health.status_code == 200 and health.json()["status"] == "degraded"
         assert "1 failed to load" in health.json()["model"]["detail"]
-        assert client.post("/predict", json=_body(pd.read_parquet(tmp_path / "candles" / "EURUSD_1h.parquet")
-                                                  .iloc[:100])).status_code == 200
+        assert (
+            client.post(
+                "/predict", json=_body(pd.read_parquet(tmp_path / "candles" / "EURUSD_1h.parquet").iloc[:100])
+            ).status_code
+            == 200
+        )
 
 
 # --------------------------------------------------------------------------- every error code
@@ -216,58 +244,229 @@ def _raw(candles: list[dict]) -> dict:
 ERROR_CASES = [
     # id, method, path, body (json or raw bytes) or query, status, error code, message fragment, index
     ("malformed-json", "POST", "/predict", b'{"pair": "EURUSD",', 400, "bad_request", "not valid JSON", None),
-    ("nan-literal", "POST", "/predict", b'{"pair":"EURUSD","timeframe":"1h","candles":[{"time":1,"open":NaN,'
-                                        b'"high":1,"low":1,"close":1}]}', 400, "bad_request", "NaN and Infinity", None),
-    ("wrong-type", "POST", "/predict", {"pair": PAIR, "timeframe": TIMEFRAME, "candles": [{"time": "noon"}]},
-     400, "bad_request", "candles[0].time: Expected `int`, got `str`", 0),
-    ("missing-field", "POST", "/predict", {"pair": PAIR, "timeframe": TIMEFRAME}, 400, "bad_request",
-     "missing required field `candles`", None),
-    ("batch-size-zero", "POST", "/predict/batch", {"pair": PAIR, "timeframe": TIMEFRAME, "batch_size": 0}, 400,
-     "bad_request", "batch_size", None),
-    ("candles-bad-limit", "GET", "/candles", {"pair": PAIR, "timeframe": TIMEFRAME, "limit": "many"}, 400,
-     "bad_request", "limit", None),
-    ("unknown-pair", "POST", "/predict", lambda s: _body(s.iloc[:80], pair="XAUUSD"), 404, "unknown_partition",
-     "unknown pair/timeframe XAUUSD 1h: this service knows EURUSD 1h, BTC-USDT 1h", None),
-    ("invalid-pair", "POST", "/predict", lambda s: _body(s.iloc[:80], pair="../etc"), 404, "unknown_partition",
-     "pair '../etc' is not valid", None),
-    ("invalid-timeframe", "GET", "/candles", {"pair": PAIR, "timeframe": "2h"}, 404, "unknown_partition",
-     "timeframe '2h' is not valid: use one of 1m 5m 15m 30m 1h 4h 1d 1w", None),
-    ("no-model", "POST", "/predict", lambda s: _body(s.iloc[:80], pair="BTC-USDT"), 404, "no_model",
-     "no model for BTC-USDT 1h: materialize trained_model for partition 'BTC-USDT|1h'", None),
-    ("no-stored-candles", "GET", "/candles", {"pair": "BTC-USDT", "timeframe": TIMEFRAME}, 404, "no_candles",
-     "no stored candles for BTC-USDT 1h: materialize raw_candles", None),
-    ("too-many-candles", "POST", "/predict", lambda s: _body(pd.concat([s] * 5, ignore_index=True)), 413,
-     "too_large", "6000 candles exceed the limit of 5000 per request (serving.max_candles)", None),
-    ("body-too-large", "POST", "/predict", lambda s: {**_body(s.iloc[:10]), "padding": "x" * 1_100_000}, 413,
-     "too_large", "larger than the limit of 1000000 bytes (serving.request_max_body_size)", None),
-    ("inconsistent", "POST", "/predict", lambda s: _raw(_bad_candles(s, 7, high=0.5)), 422,
-     "invalid_candles", "candles[7]: high is below open, close or low", 7),
-    ("non-positive", "POST", "/predict", lambda s: _raw(_bad_candles(s, 3, low=-1.0)), 422,
-     "invalid_candles", "candles[3]: low must be a positive price", 3),
-    ("out-of-range", "POST", "/predict", b'{"pair":"EURUSD","timeframe":"1h","candles":[{"time":1,"open":1,'
-                                         b'"high":1,"low":1,"close":1},{"time":2,"open":1e999,"high":1,"low":1,'
-                                         b'"close":1}]}', 422, "invalid_candles",
-     "candles[1]: a number is out of the range of finite floats", 1),
-    ("unsorted", "POST", "/predict", lambda s: _raw(_bad_candles(s, 40, time=0)), 422,
-     "invalid_candles", "candles[40]: time is not after the previous candle's", 40),
-    ("duplicate", "POST", "/predict",
-     lambda s: _raw(_bad_candles(s, 41, time=int(s["time"].iloc[40]))), 422, "invalid_candles",
-     "candles[41]: time is not after the previous candle's (times must be strictly increasing", 41),
+    (
+        "nan-literal",
+        "POST",
+        "/predict",
+        b'{"pair":"EURUSD","timeframe":"1h","candles":[{"time":1,"open":NaN,"high":1,"low":1,"close":1}]}',
+        400,
+        "bad_request",
+        "NaN and Infinity",
+        None,
+    ),
+    (
+        "wrong-type",
+        "POST",
+        "/predict",
+        {"pair": PAIR, "timeframe": TIMEFRAME, "candles": [{"time": "noon"}]},
+        400,
+        "bad_request",
+        "candles[0].time: Expected `int`, got `str`",
+        0,
+    ),
+    (
+        "missing-field",
+        "POST",
+        "/predict",
+        {"pair": PAIR, "timeframe": TIMEFRAME},
+        400,
+        "bad_request",
+        "missing required field `candles`",
+        None,
+    ),
+    (
+        "batch-size-zero",
+        "POST",
+        "/predict/batch",
+        {"pair": PAIR, "timeframe": TIMEFRAME, "batch_size": 0},
+        400,
+        "bad_request",
+        "batch_size",
+        None,
+    ),
+    (
+        "candles-bad-limit",
+        "GET",
+        "/candles",
+        {"pair": PAIR, "timeframe": TIMEFRAME, "limit": "many"},
+        400,
+        "bad_request",
+        "limit",
+        None,
+    ),
+    (
+        "unknown-pair",
+        "POST",
+        "/predict",
+        lambda s: _body(s.iloc[:80], pair="XAUUSD"),
+        404,
+        "unknown_partition",
+        "unknown pair/timeframe XAUUSD 1h: this service knows EURUSD 1h, BTC-USDT 1h",
+        None,
+    ),
+    (
+        "invalid-pair",
+        "POST",
+        "/predict",
+        lambda s: _body(s.iloc[:80], pair="../etc"),
+        404,
+        "unknown_partition",
+        "pair '../etc' is not valid",
+        None,
+    ),
+    (
+        "invalid-timeframe",
+        "GET",
+        "/candles",
+        {"pair": PAIR, "timeframe": "2h"},
+        404,
+        "unknown_partition",
+        "timeframe '2h' is not valid: use one of 1m 5m 15m 30m 1h 4h 1d 1w",
+        None,
+    ),
+    (
+        "no-model",
+        "POST",
+        "/predict",
+        lambda s: _body(s.iloc[:80], pair="BTC-USDT"),
+        404,
+        "no_model",
+        "no model for BTC-USDT 1h: materialize trained_model for partition 'BTC-USDT|1h'",
+        None,
+    ),
+    (
+        "no-stored-candles",
+        "GET",
+        "/candles",
+        {"pair": "BTC-USDT", "timeframe": TIMEFRAME},
+        404,
+        "no_candles",
+        "no stored candles for BTC-USDT 1h: materialize raw_candles",
+        None,
+    ),
+    (
+        "too-many-candles",
+        "POST",
+        "/predict",
+        lambda s: _body(pd.concat([s] * 5, ignore_index=True)),
+        413,
+        "too_large",
+        "6000 candles exceed the limit of 5000 per request (serving.max_candles)",
+        None,
+    ),
+    (
+        "body-too-large",
+        "POST",
+        "/predict",
+        lambda s: {**_body(s.iloc[:10]), "padding": "x" * 1_100_000},
+        413,
+        "too_large",
+        "larger than the limit of 1000000 bytes (serving.request_max_body_size)",
+        None,
+    ),
+    (
+        "inconsistent",
+        "POST",
+        "/predict",
+        lambda s: _raw(_bad_candles(s, 7, high=0.5)),
+        422,
+        "invalid_candles",
+        "candles[7]: high is below open, close or low",
+        7,
+    ),
+    (
+        "non-positive",
+        "POST",
+        "/predict",
+        lambda s: _raw(_bad_candles(s, 3, low=-1.0)),
+        422,
+        "invalid_candles",
+        "candles[3]: low must be a positive price",
+        3,
+    ),
+    (
+        "out-of-range",
+        "POST",
+        "/predict",
+        b'{"pair":"EURUSD","timeframe":"1h","candles":[{"time":1,"open":1,'
+        b'"high":1,"low":1,"close":1},{"time":2,"open":1e999,"high":1,"low":1,'
+        b'"close":1}]}',
+        422,
+        "invalid_candles",
+        "candles[1]: a number is out of the range of finite floats",
+        1,
+    ),
+    (
+        "unsorted",
+        "POST",
+        "/predict",
+        lambda s: _raw(_bad_candles(s, 40, time=0)),
+        422,
+        "invalid_candles",
+        "candles[40]: time is not after the previous candle's",
+        40,
+    ),
+    (
+        "duplicate",
+        "POST",
+        "/predict",
+        lambda s: _raw(_bad_candles(s, 41, time=int(s["time"].iloc[40]))),
+        422,
+        "invalid_candles",
+        "candles[41]: time is not after the previous candle's (times must be strictly increasing",
+        41,
+    ),
     ("empty", "POST", "/predict", lambda s: _body(s.iloc[:0]), 422, "invalid_candles", "no candles", 0),
-    ("too-few", "POST", "/predict", lambda s: _body(s.iloc[:30]), 422, "not_enough_candles",
-     "30 candles leave none to label: the model needs at least 55 candles (49 indicator warm-up", None),
-    ("batch-reversed", "POST", "/predict/batch", {"pair": PAIR, "timeframe": TIMEFRAME, "start": 10, "end": 5}, 422,
-     "unprocessable", "start 10 is after end 5", None),
-    ("batch-empty-range", "POST", "/predict/batch", {"pair": PAIR, "timeframe": TIMEFRAME, "start": 1, "end": 5}, 422,
-     "unprocessable", "no stored candles between 1 and 5", None),
+    (
+        "too-few",
+        "POST",
+        "/predict",
+        lambda s: _body(s.iloc[:30]),
+        422,
+        "not_enough_candles",
+        "30 candles leave none to label: the model needs at least 55 candles (49 indicator warm-up",
+        None,
+    ),
+    (
+        "batch-reversed",
+        "POST",
+        "/predict/batch",
+        {"pair": PAIR, "timeframe": TIMEFRAME, "start": 10, "end": 5},
+        422,
+        "unprocessable",
+        "start 10 is after end 5",
+        None,
+    ),
+    (
+        "batch-empty-range",
+        "POST",
+        "/predict/batch",
+        {"pair": PAIR, "timeframe": TIMEFRAME, "start": 1, "end": 5},
+        422,
+        "unprocessable",
+        "no stored candles between 1 and 5",
+        None,
+    ),
     ("no-endpoint", "GET", "/nowhere", None, 404, "not_found", "no endpoint GET /nowhere", None),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "payload", "status", "code", "message", "index"),
-                         [case[1:] for case in ERROR_CASES], ids=[case[0] for case in ERROR_CASES])
-def test_error_codes(client: TestClient, stored: pd.DataFrame, method: str, path: str, payload: object,
-                     status: int, code: str, message: str, index: int | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status", "code", "message", "index"),
+    [case[1:] for case in ERROR_CASES],
+    ids=[case[0] for case in ERROR_CASES],
+)
+def test_error_codes(
+    client: TestClient,
+    stored: pd.DataFrame,
+    method: str,
+    path: str,
+    payload: object,
+    status: int,
+    code: str,
+    message: str,
+    index: int | None,
+) -> None:
     payload = payload(stored) if callable(payload) else payload
     if method == "GET":
         response = client.get(path, params=payload)
@@ -318,8 +517,9 @@ def test_token_required_and_accepted(config_file: Path, bundle_path: Path, store
         ok = client.post("/predict", json=_body(stored.iloc[:80]), headers={"Authorization": "Bearer s3cret"})
         assert ok.status_code == 200
         assert client.get("/health").status_code == 200  # open for probes
-        preflight = client.options("/predict", headers={"origin": "http://localhost:3000",
-                                                        "access-control-request-method": "POST"})
+        preflight = client.options(
+            "/predict", headers={"origin": "http://localhost:3000", "access-control-request-method": "POST"}
+        )
         assert preflight.status_code in (200, 204)  # browsers ask before sending the token
         for path in ("/partitions", "/candles?pair=EURUSD&timeframe=1h", "/model/labels", "/schema/openapi.json"):
             assert client.get(path).status_code == 401, path

@@ -20,8 +20,14 @@ from ml_platform.inference import (
 def _columns(n: int = 5) -> dict[str, np.ndarray]:
     close = np.linspace(1.0, 1.4, n)
     open_ = close - 0.01
-    return {"time": np.arange(n, dtype=np.int64) * 3600, "open": open_, "high": close + 0.02,
-            "low": open_ - 0.02, "close": close, "volume": np.full(n, 10.0)}
+    return {
+        "time": np.arange(n, dtype=np.int64) * 3600,
+        "open": open_,
+        "high": close + 0.02,
+        "low": open_ - 0.02,
+        "close": close,
+        "volume": np.full(n, 10.0),
+    }
 
 
 @pytest.mark.parametrize(
@@ -60,15 +66,31 @@ def _predictions(tags: list[str], confidences: list[float], indices: list[int] |
     classes = ("B-bull_flag", "I-bull_flag", "B-double_top", "I-double_top", "O")
     indices = list(range(len(tags))) if indices is None else indices
     return CandlePredictions(
-        n_candles=max(indices) + 1, indices=np.array(indices), times=np.array(indices) * 60,
-        class_ids=np.array([classes.index(t) for t in tags]), confidences=np.array(confidences),
-        classes=classes, unlabeled_leading=0, unlabeled_trailing=0,
+        n_candles=max(indices) + 1,
+        indices=np.array(indices),
+        times=np.array(indices) * 60,
+        class_ids=np.array([classes.index(t) for t in tags]),
+        confidences=np.array(confidences),
+        classes=classes,
+        unlabeled_leading=0,
+        unlabeled_trailing=0,
     )
 
 
 def test_group_spans_rules() -> None:
-    tags = ["O", "B-bull_flag", "I-bull_flag", "I-bull_flag", "B-bull_flag", "I-bull_flag", "O",
-            "I-double_top", "I-bull_flag", "O", "I-double_top"]
+    tags = [
+        "O",
+        "B-bull_flag",
+        "I-bull_flag",
+        "I-bull_flag",
+        "B-bull_flag",
+        "I-bull_flag",
+        "O",
+        "I-double_top",
+        "I-bull_flag",
+        "O",
+        "I-double_top",
+    ]
     conf = [0.9, 0.8, 0.6, 0.7, 0.5, 0.9, 0.9, 0.4, 0.3, 0.9, 1.0]
     spans = group_spans(_predictions(tags, conf))
     assert spans.labels == ["bull_flag", "bull_flag", "double_top", "bull_flag", "double_top"]
@@ -96,6 +118,6 @@ def test_chunked_prediction_equals_one_pass(bundle_path, stored: pd.DataFrame) -
 def test_too_few_candles_says_how_many_are_needed(bundle_path, stored: pd.DataFrame) -> None:
     predictor = Predictor.from_bundle(load_bundle(bundle_path.parent))
     assert predictor.min_candles == predictor.warmup_rows + 3 + 2 + 1
-    predictor.predict(stored.iloc[:predictor.min_candles], batch_size=10)  # exactly enough: one label
+    predictor.predict(stored.iloc[: predictor.min_candles], batch_size=10)  # exactly enough: one label
     with pytest.raises(NotEnoughCandlesError, match=f"at least {predictor.min_candles} candles"):
-        predictor.predict(stored.iloc[:predictor.min_candles - 1], batch_size=10)
+        predictor.predict(stored.iloc[: predictor.min_candles - 1], batch_size=10)

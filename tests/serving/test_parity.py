@@ -73,13 +73,25 @@ def test_predict_features_and_labels_equal_the_training_assets(
 
 def _without_indices(body: dict, offset: int = 0) -> tuple[list, list]:
     predictions = [(p["time"], p["tag"], p["confidence"], p["index"] - offset) for p in body["predictions"]]
-    spans = [(s["label"], s["start_time"], s["end_time"], s["start_index"] - offset, s["end_index"] - offset,
-              s["avg_confidence"]) for s in body["spans"]]
+    spans = [
+        (
+            s["label"],
+            s["start_time"],
+            s["end_time"],
+            s["start_index"] - offset,
+            s["end_index"] - offset,
+            s["avg_confidence"],
+        )
+        for s in body["spans"]
+    ]
     return predictions, spans
 
 
 def test_batch_equals_one_pass_whatever_the_chunk_size(
-    client: TestClient, config: PipelineConfig, bundle_path: Path, stored: pd.DataFrame,
+    client: TestClient,
+    config: PipelineConfig,
+    bundle_path: Path,
+    stored: pd.DataFrame,
 ) -> None:
     times = stored["time"].tolist()
     first, last = 300, 1000
@@ -92,11 +104,13 @@ def test_batch_equals_one_pass_whatever_the_chunk_size(
         assert _without_indices(chunked.json()) == _without_indices(one_chunk), f"batch_size={batch_size}"
 
     # One /predict pass over the same stored history (start of the store .. end + look-ahead context).
-    whole = client.post("/predict", json={"pair": PAIR, "timeframe": TIMEFRAME,
-                                          "candles": candle_dicts(stored.iloc[:last + 3])}).json()
+    whole = client.post(
+        "/predict", json={"pair": PAIR, "timeframe": TIMEFRAME, "candles": candle_dicts(stored.iloc[: last + 3])}
+    ).json()
     in_range = [p for p in whole["predictions"] if times[first] <= p["time"] <= times[last]]
-    assert [(p["time"], p["tag"], p["confidence"]) for p in in_range] == \
-        [(p["time"], p["tag"], p["confidence"]) for p in one_chunk["predictions"]]
+    assert [(p["time"], p["tag"], p["confidence"]) for p in in_range] == [
+        (p["time"], p["tag"], p["confidence"]) for p in one_chunk["predictions"]
+    ]
 
     # And it is the model's answer on the enriched_features asset's rows, bit for bit.
     bundle = load_bundle(bundle_path.parent)

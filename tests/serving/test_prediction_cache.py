@@ -22,19 +22,44 @@ from serving import service
 from serving.prediction_cache import SeriesCache
 from tests.serving.conftest import PAIR, SERVED, TIMEFRAME, train_bundle
 
-FIELDS = ("n_candles", "indices", "times", "class_ids", "confidences", "classes", "unlabeled_leading",
-          "unlabeled_trailing", "skipped", "reason")
+FIELDS = (
+    "n_candles",
+    "indices",
+    "times",
+    "class_ids",
+    "confidences",
+    "classes",
+    "unlabeled_leading",
+    "unlabeled_trailing",
+    "skipped",
+    "reason",
+)
 
 
 def _ranges(predictor: Predictor, n: int) -> list[tuple[int, int]]:
     """Start, middle and end of the store, one candle, and edges inside the warm-up and the look-ahead context."""
     lead = predictor.warmup_rows + predictor.before  # first position that can be labelled
     return [
-        (0, n - 1), (0, lead), (0, lead + 40), (lead - 1, lead + 3), (lead, lead), (lead - 5, lead + 200),
-        (300, 1000), (500, 500), (611, 612), (n - 200, n - 1), (n - 1 - predictor.after, n - 1),
-        (n - 2 - predictor.after, n - 2), (n - 50, n - predictor.after - 1), (n - 3, n - 3),
+        (0, n - 1),
+        (0, lead),
+        (0, lead + 40),
+        (lead - 1, lead + 3),
+        (lead, lead),
+        (lead - 5, lead + 200),
+        (300, 1000),
+        (500, 500),
+        (611, 612),
+        (n - 200, n - 1),
+        (n - 1 - predictor.after, n - 1),
+        (n - 2 - predictor.after, n - 2),
+        (n - 50, n - predictor.after - 1),
+        (n - 3, n - 3),
         # nothing to label: the warm-up, the look-ahead context
-        (0, 0), (0, lead - 1), (3, 10), (n - 1, n - 1), (n - predictor.after, n - 1),
+        (0, 0),
+        (0, lead - 1),
+        (3, 10),
+        (n - 1, n - 1),
+        (n - predictor.after, n - 1),
     ]
 
 
@@ -90,26 +115,36 @@ def _client_model(client: TestClient):
     return client.app.state.models.current.get(SERVED)
 
 
-def _expected_body(client: TestClient, predictor: Predictor, candles: pd.DataFrame, first: int, last: int,
-                   batch_size: int) -> tuple[int, dict]:
+def _expected_body(
+    client: TestClient, predictor: Predictor, candles: pd.DataFrame, first: int, last: int, batch_size: int
+) -> tuple[int, dict]:
     """The /predict/batch answer without the cache: status and JSON body."""
     model = _client_model(client)
     try:
         result = predictor.predict_range(candles, first, last, batch_size=batch_size)
     except NotEnoughCandlesError as exc:
         return 422, {"message": str(exc)}
-    times = candles["time"].to_numpy()[first:last + 1]
+    times = candles["time"].to_numpy()[first : last + 1]
     return 200, msgspec.json.decode(msgspec.json.encode(service.to_response(result, model, times)))
 
 
 def _batch(client: TestClient, candles: pd.DataFrame, first: int, last: int, batch_size: int):
     times = candles["time"].tolist()
-    return client.post("/predict/batch", json={"pair": PAIR, "timeframe": TIMEFRAME, "start": times[first],
-                                               "end": times[last], "batch_size": batch_size})
+    return client.post(
+        "/predict/batch",
+        json={
+            "pair": PAIR,
+            "timeframe": TIMEFRAME,
+            "start": times[first],
+            "end": times[last],
+            "batch_size": batch_size,
+        },
+    )
 
 
-def _assert_api_equals_uncached(client: TestClient, candles: pd.DataFrame, first: int, last: int,
-                                batch_size: int) -> dict:
+def _assert_api_equals_uncached(
+    client: TestClient, candles: pd.DataFrame, first: int, last: int, batch_size: int
+) -> dict:
     predictor = _client_model(client).predictor
     status, expected = _expected_body(client, predictor, candles, first, last, batch_size)
     response = _batch(client, candles, first, last, batch_size)
@@ -166,17 +201,16 @@ def test_a_rewritten_candle_file_invalidates(client: TestClient, config: Pipelin
     assert again == before and cache.stats.misses == misses + 2
 
 
-def test_a_reloaded_model_invalidates(client: TestClient, config: PipelineConfig, stored: pd.DataFrame,
-                                      sample) -> None:
+def test_a_reloaded_model_invalidates(client: TestClient, config: PipelineConfig, stored: pd.DataFrame, sample) -> None:
     before = _assert_api_equals_uncached(client, stored, 100, 1100, 1000)
     assert before["model_info"]["version"] == "v1"
-    train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3,
-                 n_estimators=9)
+    train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3, n_estimators=9)
     assert client.post("/model/reload").json()["changed"] == ["EURUSD|1h"]
     after = _assert_api_equals_uncached(client, stored, 100, 1100, 1000)
     assert after["model_info"]["version"] == "v2"
-    assert [(p["tag"], p["confidence"]) for p in after["predictions"]] != \
-        [(p["tag"], p["confidence"]) for p in before["predictions"]]
+    assert [(p["tag"], p["confidence"]) for p in after["predictions"]] != [
+        (p["tag"], p["confidence"]) for p in before["predictions"]
+    ]
 
 
 def test_concurrent_first_requests_agree(client: TestClient, stored: pd.DataFrame) -> None:
@@ -204,7 +238,10 @@ def test_the_cache_is_a_bounded_lru() -> None:
         def predict_series(candles, *, batch_size):
             computed.append(pair)
             return SimpleNamespace(n_candles=len(candles))
-        return SimpleNamespace(partition=Partition(pair, "1h"), predictor=SimpleNamespace(predict_series=predict_series))
+
+        return SimpleNamespace(
+            partition=Partition(pair, "1h"), predictor=SimpleNamespace(predict_series=predict_series)
+        )
 
     cache = SeriesCache(entries=2)
     candles = pd.DataFrame({"time": [1, 2, 3]})

@@ -40,16 +40,16 @@ def test_reload_under_concurrent_requests_never_mixes_versions(
                 errors.append(response.text)
                 continue
             answer = response.json()
-            seen.append((answer["model_info"]["version"],
-                         [(p["tag"], p["confidence"]) for p in answer["predictions"]]))
+            seen.append((answer["model_info"]["version"], [(p["tag"], p["confidence"]) for p in answer["predictions"]]))
 
     workers = [threading.Thread(target=hammer) for _ in range(4)]
     for worker in workers:
         worker.start()
     try:
         time.sleep(0.3)
-        train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3,
-                     n_estimators=9)
+        train_bundle(
+            config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3, n_estimators=9
+        )
         expected["v2"] = _expected(bundle_path.parent, candles)
         reload = client.post("/model/reload").json()
         assert reload["changed"] == ["EURUSD|1h"]
@@ -65,7 +65,7 @@ def test_reload_under_concurrent_requests_never_mixes_versions(
     assert expected["v1"] != expected["v2"]
     versions = [version for version, _ in seen]
     assert "v1" in versions and "v2" in versions
-    assert versions.index("v2") > 0 and "v1" not in versions[versions.index("v2") + 4:]  # in-flight ones may finish
+    assert versions.index("v2") > 0 and "v1" not in versions[versions.index("v2") + 4 :]  # in-flight ones may finish
     for version, predictions in seen:
         assert predictions == expected[version], f"a {version} answer with another version's predictions"
 
@@ -84,8 +84,9 @@ def test_polling_picks_up_a_new_bundle(tmp_path: Path, sample, stored: pd.DataFr
             version = client.get("/model/info").json()["models"][0]["version"]
         assert version == "v2"
         # a new partition's bundle appears too
-        train_bundle(config.data.resolve("models_path"), config, stored, sample[1],
-                     partition=Partition("BTC-USDT", "1h"))
+        train_bundle(
+            config.data.resolve("models_path"), config, stored, sample[1], partition=Partition("BTC-USDT", "1h")
+        )
         deadline = time.monotonic() + 15
         while len(client.get("/model/info").json()["models"]) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -103,7 +104,8 @@ def test_a_broken_new_version_keeps_the_old_one_serving(
     assert reload["loaded"] == ["EURUSD|1h"] and reload["changed"] == []
     (failure,) = reload["failures"]
     assert failure["serving_version"] == "v1" and "model-v2.ubj" in failure["error"]
-    answer = client.post("/predict", json={"pair": PAIR, "timeframe": TIMEFRAME,
-                                           "candles": candle_dicts(stored.iloc[:100])}).json()
+    answer = client.post(
+        "/predict", json={"pair": PAIR, "timeframe": TIMEFRAME, "candles": candle_dicts(stored.iloc[:100])}
+    ).json()
     assert answer["model_info"]["version"] == "v1"
     assert np.isfinite([p["confidence"] for p in answer["predictions"]]).all()

@@ -45,12 +45,16 @@ def test_api_conforms_to_its_openapi(config_file: Path, bundle_path: Path) -> No
     assert len(operations) == 8
     try:
         for operation in operations:
-
             strategy = operation.as_strategy()
 
             @given(case=st.one_of(strategy, strategy.map(_served_partition)))
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=MAX_EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def check(case: schemathesis.Case) -> None:
                 case.call_and_validate(checks=CHECKS)
 

@@ -15,7 +15,9 @@ from ml_platform.features import build_features
 PATTERNS = {"spike": 1.0, "dip": -1.0}  # label -> direction of its three big candles
 
 
-def synthetic_candles(n: int = 600, *, seed: int = 0, every: int = 25) -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
+def synthetic_candles(
+    n: int = 600, *, seed: int = 0, every: int = 25
+) -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
     """A random walk with a 3-candle pattern planted every `every` candles (alternating spike and dip).
 
     Returns the canonical candle frame and the planted spans (label, start, end), inclusive row positions.
@@ -26,19 +28,21 @@ def synthetic_candles(n: int = 600, *, seed: int = 0, every: int = 25) -> tuple[
     labels = list(PATTERNS)
     for k, start in enumerate(range(40, n - 5, every)):
         label = labels[k % len(labels)]
-        returns[start:start + 3] = PATTERNS[label] * 0.02
+        returns[start : start + 3] = PATTERNS[label] * 0.02
         spans.append((label, start, start + 2))
     close = 100 * np.exp(np.cumsum(returns))
     open_ = np.concatenate(([100.0], close[:-1]))
     wick = np.abs(rng.normal(0, 0.001, n)) * close
-    candles = pd.DataFrame({
-        "time": 1_700_000_000 + 3600 * np.arange(n, dtype=np.int64),
-        "open": open_,
-        "high": np.maximum(open_, close) + wick,
-        "low": np.minimum(open_, close) - wick,
-        "close": close,
-        "volume": rng.uniform(100, 200, n),
-    })
+    candles = pd.DataFrame(
+        {
+            "time": 1_700_000_000 + 3600 * np.arange(n, dtype=np.int64),
+            "open": open_,
+            "high": np.maximum(open_, close) + wick,
+            "low": np.minimum(open_, close) - wick,
+            "close": close,
+            "volume": rng.uniform(100, 200, n),
+        }
+    )
     return candles, spans
 
 
@@ -46,18 +50,35 @@ def small_config(tmp_path: Path | None = None, **overrides: Any) -> PipelineConf
     """Two indicators plus geometry, context 1/1, ten small trees, one thread; paths under tmp_path."""
     raw: dict[str, Any] = {
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
-        "features": {"indicators": [{"name": "RSI", "params": {"timeperiod": 5}}], "candle_geometry": True, "candle_averages": False,
-                     "context": {"previous": 1, "next": 1}},
+        "features": {
+            "indicators": [{"name": "RSI", "params": {"timeperiod": 5}}],
+            "candle_geometry": True,
+            "candle_averages": False,
+            "context": {"previous": 1, "next": 1},
+        },
         "labeling": {"labels": [{"name": "spike", "color": "#26a69a"}]},
-        "training": {"model_type": "xgboost", "random_forest": {"n_estimators": 10, "n_jobs": 1},
-                     "xgboost": {"n_estimators": 10, "max_depth": 3, "n_jobs": 1}},
+        "training": {
+            "model_type": "xgboost",
+            "random_forest": {"n_estimators": 10, "n_jobs": 1},
+            "xgboost": {"n_estimators": 10, "max_depth": 3, "n_jobs": 1},
+        },
     }
     if tmp_path is not None:
-        raw["data"] = {name: str(tmp_path / folder) for name, folder in (
-            ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"),
-            ("labeled_path", "labeled"), ("models_path", "models"), ("annotations_path", "annotations"))}
-        raw["mlflow"] = {"tracking_uri": f"sqlite:///{tmp_path}/mlflow/mlflow.db",
-                         "artifact_location": str(tmp_path / "mlflow" / "artifacts")}
+        raw["data"] = {
+            name: str(tmp_path / folder)
+            for name, folder in (
+                ("raw_path", "raw"),
+                ("raw_store", "candles"),
+                ("enriched_path", "enriched"),
+                ("labeled_path", "labeled"),
+                ("models_path", "models"),
+                ("annotations_path", "annotations"),
+            )
+        }
+        raw["mlflow"] = {
+            "tracking_uri": f"sqlite:///{tmp_path}/mlflow/mlflow.db",
+            "artifact_location": str(tmp_path / "mlflow" / "artifacts"),
+        }
         raw["database"] = {"url": f"sqlite:///{tmp_path}/training_runs.db"}
     _merge(raw, overrides)
     return config_from_dict(raw)
@@ -78,9 +99,9 @@ def labeled_bio_frame(config: PipelineConfig, n: int = 600, *, seed: int = 0) ->
     tags = np.array(["O"] * len(candles), dtype=object)
     for label, start, end in spans:
         tags[start] = f"B-{label}"
-        tags[start + 1:end + 1] = f"I-{label}"
+        tags[start + 1 : end + 1] = f"I-{label}"
     frame = features.frame.copy()
-    frame["tag"] = tags[features.warmup_rows:]
+    frame["tag"] = tags[features.warmup_rows :]
     return frame
 
 
@@ -114,7 +135,11 @@ def labeled_window_frame(config: PipelineConfig, n: int = 900, *, seed: int = 0)
         if first < 0 or first + size > len(times):
             continue
         record = inputs.iloc[centre].to_dict()
-        record.update(label=label, start_time=int(times[first]), end_time=int(times[first + size - 1]),
-                      source="human" if label != "O" else "negative")
+        record.update(
+            label=label,
+            start_time=int(times[first]),
+            end_time=int(times[first + size - 1]),
+            source="human" if label != "O" else "negative",
+        )
         frame_rows.append(record)
     return pd.DataFrame(frame_rows)

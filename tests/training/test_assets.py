@@ -23,15 +23,24 @@ from .helpers import labeled_bio_frame, small_config, write_config
 
 def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
     experiment = f"assets-{uuid.uuid4().hex[:6]}"
-    config = small_config(tmp_path, mlflow={"tracking_uri": f"sqlite:///{mlflow_dir}/mlflow.db",
-                                            "artifact_location": str(mlflow_dir / "artifacts"),
-                                            "experiment_name": experiment, "registered_model_prefix": experiment})
+    config = small_config(
+        tmp_path,
+        mlflow={
+            "tracking_uri": f"sqlite:///{mlflow_dir}/mlflow.db",
+            "artifact_location": str(mlflow_dir / "artifacts"),
+            "experiment_name": experiment,
+            "registered_model_prefix": experiment,
+        },
+    )
     labeled = config.data.resolve("labeled_path") / "EURUSD_1h.parquet"
     labeled.parent.mkdir(parents=True)
     labeled_bio_frame(config).to_parquet(labeled, index=False)
     config_path = write_config(config, tmp_path / "pipeline.yaml")
-    resources = {"pipeline": PipelineResource(config_path=str(config_path)), "mlflow": MlflowResource(),
-                 "run_store": RunStoreResource()}
+    resources = {
+        "pipeline": PipelineResource(config_path=str(config_path)),
+        "mlflow": MlflowResource(),
+        "run_store": RunStoreResource(),
+    }
 
     with DagsterInstance.ephemeral() as instance:
         result = materialize([trained_model], partition_key="EURUSD|1h", instance=instance, resources=resources)

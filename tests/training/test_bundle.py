@@ -19,6 +19,7 @@ from ml_platform.config import ContextConfig, LabelSpec
 from ml_platform.features import build_features
 from ml_platform.model_inputs import bio_model_inputs, window_feature_columns, window_model_inputs
 from ml_platform.training.models import get_model_type
+
 from .helpers import small_config, synthetic_candles
 
 CLASSES = ["B-spike", "I-spike", "O"]
@@ -27,10 +28,19 @@ CLASSES = ["B-spike", "I-spike", "O"]
 def _meta(model_type: str, version: str) -> BundleMeta:
     config = small_config()
     return BundleMeta(
-        model_version=version, model_type=model_type, pair="EURUSD", timeframe="1h", mode="bio", classes=CLASSES,
-        labels=pattern_labels(CLASSES, config.labeling.labels), base_feature_columns=["a", "b", "c"],
-        feature_columns=["a", "b", "c"], pipeline_config=config.to_dict(), metrics={"test": {"f1_macro": 0.5}},
-        dataset_version="0123456789abcdef", trained_at="2026-11-26T10:00:00Z",
+        model_version=version,
+        model_type=model_type,
+        pair="EURUSD",
+        timeframe="1h",
+        mode="bio",
+        classes=CLASSES,
+        labels=pattern_labels(CLASSES, config.labeling.labels),
+        base_feature_columns=["a", "b", "c"],
+        feature_columns=["a", "b", "c"],
+        pipeline_config=config.to_dict(),
+        metrics={"test": {"f1_macro": 0.5}},
+        dataset_version="0123456789abcdef",
+        trained_at="2026-11-26T10:00:00Z",
     )
 
 
@@ -74,7 +84,9 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_generated_colours_are_stable_hex() -> None:
     assert generated_color("bullish_engulfing") == generated_color("bullish_engulfing")
-    labels = pattern_labels(["B-bullish_engulfing", "I-bullish_engulfing", "O", "B-spike"], [LabelSpec(name="spike", color="#000000")])
+    labels = pattern_labels(
+        ["B-bullish_engulfing", "I-bullish_engulfing", "O", "B-spike"], [LabelSpec(name="spike", color="#000000")]
+    )
     assert [label["name"] for label in labels] == ["bullish_engulfing", "spike"]
     assert labels[0]["color"].startswith("#") and len(labels[0]["color"]) == 7 and labels[1]["color"] == "#000000"
 
@@ -100,9 +112,11 @@ def test_bio_inputs_match_on_a_request_slice() -> None:
 def test_window_inputs_are_centred_and_named_by_offset() -> None:
     frame = pd.DataFrame({"f": np.arange(10.0), "g": np.arange(10.0) * 10})
     inputs, valid = window_model_inputs(frame, ["f", "g"], 4)
-    assert list(inputs.columns) == window_feature_columns(["f", "g"], 4) == [
-        "f_t0", "f_t1", "f_t2", "f_t3", "g_t0", "g_t1", "g_t2", "g_t3"
-    ]
+    assert (
+        list(inputs.columns)
+        == window_feature_columns(["f", "g"], 4)
+        == ["f_t0", "f_t1", "f_t2", "f_t3", "g_t0", "g_t1", "g_t2", "g_t3"]
+    )
     assert valid == slice(1, 8)  # candle i at offset (4 - 1) // 2 = 1: one before, two after
     assert inputs.loc[5, ["f_t0", "f_t1", "f_t2", "f_t3"]].tolist() == [4.0, 5.0, 6.0, 7.0]
     assert inputs.loc[5, "g_t3"] == 70.0

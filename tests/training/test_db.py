@@ -7,8 +7,22 @@ from sqlalchemy import create_engine, inspect, text
 
 from ml_platform.db import DatabaseUnavailableError, RunStore, database_url, normalize_url
 
-COLUMNS = {"run_id", "model_type", "experiment_name", "pipeline_config_hash", "dataset_version", "metrics_summary",
-           "status", "created_at", "completed_at", "pair", "timeframe", "mlflow_run_id", "model_version", "error"}
+COLUMNS = {
+    "run_id",
+    "model_type",
+    "experiment_name",
+    "pipeline_config_hash",
+    "dataset_version",
+    "metrics_summary",
+    "status",
+    "created_at",
+    "completed_at",
+    "pair",
+    "timeframe",
+    "mlflow_run_id",
+    "model_version",
+    "error",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -19,8 +33,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _start(store: RunStore, pair: str = "EURUSD") -> str:
-    return store.start(pair=pair, timeframe="1h", model_type="xgboost", experiment_name="candle-patterns",
-                       pipeline_config_hash="abcd", dataset_version="0123")
+    return store.start(
+        pair=pair,
+        timeframe="1h",
+        model_type="xgboost",
+        experiment_name="candle-patterns",
+        pipeline_config_hash="abcd",
+        dataset_version="0123",
+    )
 
 
 def test_migration_creates_the_table(store_url: str) -> None:
@@ -46,7 +66,11 @@ def test_rows_go_running_then_completed_or_failed(store_url: str) -> None:
     store.fail(bad, "TrainingDataError: one class")
     done, failed = store.get(ok), store.get(bad)
     assert (done.status, done.metrics_summary, done.mlflow_run_id, done.model_version) == (
-        "completed", {"test": {"f1_macro": 0.9}}, "mlflow123", "v1")
+        "completed",
+        {"test": {"f1_macro": 0.9}},
+        "mlflow123",
+        "v1",
+    )
     assert done.completed_at is not None and done.created_at <= done.completed_at
     assert (failed.status, failed.error) == ("failed", "TrainingDataError: one class")
     assert [r.run_id for r in store.list_runs(pair="GBPUSD")] == [bad]
@@ -56,11 +80,15 @@ def test_rows_go_running_then_completed_or_failed(store_url: str) -> None:
 
 def test_unreachable_database_says_what_to_check() -> None:
     store = RunStore("postgresql+psycopg2://postgres:secret@127.0.0.1:1/test")
-    with pytest.raises(DatabaseUnavailableError, match=r"postgres:\*\*\*@127.0.0.1:1/test is unavailable .* unset DATABASE_URL"):
+    with pytest.raises(
+        DatabaseUnavailableError, match=r"postgres:\*\*\*@127.0.0.1:1/test is unavailable .* unset DATABASE_URL"
+    ):
         _start(store)
 
 
 def test_url_from_env_and_driver_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@db:5432/app")
     assert database_url() == "postgresql+psycopg2://postgres@db:5432/app"
-    assert normalize_url("sqlite:///data/x.db").endswith("/data/x.db") and normalize_url("sqlite:///data/x.db").startswith("sqlite:////")
+    assert normalize_url("sqlite:///data/x.db").endswith("/data/x.db") and normalize_url(
+        "sqlite:///data/x.db"
+    ).startswith("sqlite:////")

@@ -15,7 +15,10 @@ CLASSES = ["B-a", "B-b", "I-a", "I-b", "O"]
 def test_bio_spans_reads_b_and_stray_i_tags() -> None:
     assert bio_spans(TRUE) == [Span("a", 1, 3), Span("b", 6, 7)]
     assert bio_spans(["I-x", "I-x", "B-x", "B-y", "I-y", "I-x"]) == [
-        Span("x", 0, 1), Span("x", 2, 2), Span("y", 3, 4), Span("x", 5, 5)
+        Span("x", 0, 1),
+        Span("x", 2, 2),
+        Span("y", 3, 4),
+        Span("x", 5, 5),
     ]
 
 
@@ -46,8 +49,12 @@ def test_artifacts_are_valid_pngs_and_a_report(tmp_path: Path) -> None:
     import matplotlib.image
 
     artifacts = write_artifacts(
-        tmp_path, predictions={"validation": (TRUE, PRED), "test": (TRUE, PRED)}, classes=CLASSES,
-        importances=np.array([0.5, 0.3, 0.2]), feature_names=["f1", "f2", "f3"], title="EURUSD|1h xgboost",
+        tmp_path,
+        predictions={"validation": (TRUE, PRED), "test": (TRUE, PRED)},
+        classes=CLASSES,
+        importances=np.array([0.5, 0.3, 0.2]),
+        feature_names=["f1", "f2", "f3"],
+        title="EURUSD|1h xgboost",
     )
     for png in (artifacts.confusion_matrix, artifacts.feature_importance):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,9 @@ from ml_platform.training.models import MODEL_TYPES, UnknownModelTypeError, get_
 from ml_platform.training.models.xgboost_model import XGBoostModel
 from ml_platform.training.train import class_weight_map
 
-SMALL = TrainingConfig(random_forest=RandomForestParams(n_estimators=5, n_jobs=1), xgboost=XGBoostParams(n_estimators=5, n_jobs=1))
+SMALL = TrainingConfig(
+    random_forest=RandomForestParams(n_estimators=5, n_jobs=1), xgboost=XGBoostParams(n_estimators=5, n_jobs=1)
+)
 
 
 def _data() -> tuple[np.ndarray, np.ndarray]:
@@ -19,7 +21,9 @@ def _data() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_unknown_model_type_lists_the_supported_ones() -> None:
-    with pytest.raises(UnknownModelTypeError, match="'lightgbm' is not a supported model type; use one of random_forest, xgboost"):
+    with pytest.raises(
+        UnknownModelTypeError, match="'lightgbm' is not a supported model type; use one of random_forest, xgboost"
+    ):
         get_model_type("lightgbm")
     assert set(MODEL_TYPES) == {"random_forest", "xgboost"}
 

@@ -10,15 +10,20 @@ from ml_platform.training.tracking import (
     Tracker,
     TrackingUnavailableError,
     check_reachable,
+    ensure_experiment,
     promote_if_not_worse,
     tracked_run,
-    ensure_experiment,
 )
 
 
 def _tracker(mlflow_dir: Path, experiment: str) -> Tracker:
-    return Tracker(uri=f"sqlite:///{mlflow_dir}/mlflow.db", experiment_name=experiment,
-                   artifact_location=(mlflow_dir / "artifacts").as_uri(), register=True, alias="champion")
+    return Tracker(
+        uri=f"sqlite:///{mlflow_dir}/mlflow.db",
+        experiment_name=experiment,
+        artifact_location=(mlflow_dir / "artifacts").as_uri(),
+        register=True,
+        alias="champion",
+    )
 
 
 def test_run_ends_finished_on_success_and_failed_on_error(mlflow_dir: Path) -> None:
@@ -54,7 +59,9 @@ def test_alias_moves_only_to_a_version_not_worse(mlflow_dir: Path) -> None:
             import mlflow
 
             mlflow.log_metric("validation_f1_macro", score)
-        return str(client.create_model_version(name, source=(mlflow_dir / "x").as_uri(), run_id=run.info.run_id).version)
+        return str(
+            client.create_model_version(name, source=(mlflow_dir / "x").as_uri(), run_id=run.info.run_id).version
+        )
 
     v1 = new_version(0.70)
     assert promote_if_not_worse(uri, name, v1, alias="champion", score=0.70) == (True, None)

@@ -1,4 +1,7 @@
-"""train_partition end to end, and every fault failing cleanly: no running row, no RUNNING MLflow run, nothing registered."""
+"""train_partition end to end, and every fault failing cleanly.
+
+No running row, no RUNNING MLflow run, nothing registered.
+"""
 
 from __future__ import annotations
 
@@ -27,21 +30,39 @@ PARTITION = Partition("EURUSD", "1h")
 
 def _config(tmp_path: Path, mlflow_dir: Path, **overrides: object) -> PipelineConfig:
     prefix = f"t{uuid.uuid4().hex[:8]}"  # registered names and experiments unique per test
-    mlflow = {"tracking_uri": f"sqlite:///{mlflow_dir}/mlflow.db", "artifact_location": str(mlflow_dir / "artifacts"),
-              "experiment_name": prefix, "registered_model_prefix": prefix, **overrides.pop("mlflow", {})}  # type: ignore[dict-item]
+    mlflow = {
+        "tracking_uri": f"sqlite:///{mlflow_dir}/mlflow.db",
+        "artifact_location": str(mlflow_dir / "artifacts"),
+        "experiment_name": prefix,
+        "registered_model_prefix": prefix,
+        **overrides.pop("mlflow", {}),
+    }  # type: ignore[dict-item]
     return small_config(tmp_path, mlflow=mlflow, **overrides)
 
 
-def _run(config: PipelineConfig, frame: pd.DataFrame | None, tmp_path: Path, *, db_url: str | None = None,
-         tracker: Tracker | None = None):  # type: ignore[no-untyped-def]
+def _run(
+    config: PipelineConfig,
+    frame: pd.DataFrame | None,
+    tmp_path: Path,
+    *,
+    db_url: str | None = None,
+    tracker: Tracker | None = None,
+):  # type: ignore[no-untyped-def]
     labeled = tmp_path / "labeled" / "EURUSD_1h.parquet"
     if frame is not None:
         labeled.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(labeled, index=False)
     store = RunStore(db_url or config.database.url)
     try:
-        return train_partition(config, PARTITION, labeled_path=labeled, bundle_dir=tmp_path / "models" / "EURUSD_1h",
-                               run_store=store, tracker=tracker or Tracker.from_config(config), dagster_run_id="dagster-1")
+        return train_partition(
+            config,
+            PARTITION,
+            labeled_path=labeled,
+            bundle_dir=tmp_path / "models" / "EURUSD_1h",
+            run_store=store,
+            tracker=tracker or Tracker.from_config(config),
+            dagster_run_id="dagster-1",
+        )
     finally:
         store.dispose()
 
@@ -71,7 +92,11 @@ def test_trains_tracks_registers_and_writes_the_bundle(tmp_path: Path, mlflow_di
     (row,) = store.list_runs()
     store.dispose()
     assert (row.status, row.mlflow_run_id, row.model_version, row.pair) == (
-        "completed", result.mlflow_run_id, result.meta.model_version, "EURUSD")
+        "completed",
+        result.mlflow_run_id,
+        result.meta.model_version,
+        "EURUSD",
+    )
     assert row.metrics_summary["test"]["f1_macro"] == result.meta.metrics["test"]["f1_macro"]
     assert row.dataset_version == result.meta.dataset_version and row.pipeline_config_hash == config.fingerprint()
 
@@ -79,15 +104,23 @@ def test_trains_tracks_registers_and_writes_the_bundle(tmp_path: Path, mlflow_di
     run = client.get_run(result.mlflow_run_id)
     assert run.info.status == "FINISHED"
     assert {k: run.data.tags[k] for k in ("pair", "timeframe", "dagster_run_id")} == {
-        "pair": "EURUSD", "timeframe": "1h", "dagster_run_id": "dagster-1"}
+        "pair": "EURUSD",
+        "timeframe": "1h",
+        "dagster_run_id": "dagster-1",
+    }
     assert run.data.params["dataset.version"] == result.meta.dataset_version
     assert int(run.data.params["class_count.B-spike"]) == result.class_counts["all"]["B-spike"] > 0
     assert "model.n_estimators" in run.data.params and "model.max_depth" in run.data.params
     for metric in ("validation_f1_macro", "test_accuracy", "test_f1_weighted", "test_span_f1", "test_f1.B-spike"):
         assert metric in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(result.mlflow_run_id)}
-    assert {"pipeline_config.yaml", "confusion_matrix.png", "feature_importance.png",
-            "classification_report.txt", "class_counts.json"} <= artifacts
+    assert {
+        "pipeline_config.yaml",
+        "confusion_matrix.png",
+        "feature_importance.png",
+        "classification_report.txt",
+        "class_counts.json",
+    } <= artifacts
     name = registered_model_name(config, "EURUSD", "1h")
     assert str(client.get_model_version_by_alias(name, "champion").version) == result.registration.version == "1"
 
@@ -102,7 +135,9 @@ def test_trains_tracks_registers_and_writes_the_bundle(tmp_path: Path, mlflow_di
 
 
 def test_window_mode_trains_on_labels(tmp_path: Path, mlflow_dir: Path) -> None:
-    config = _config(tmp_path, mlflow_dir, labeling={"mode": "window", "window": {"size": 4}}, mlflow={"register": False})
+    config = _config(
+        tmp_path, mlflow_dir, labeling={"mode": "window", "window": {"size": 4}}, mlflow={"register": False}
+    )
     result = _run(config, labeled_window_frame(config), tmp_path)
     assert result.meta.mode == "window" and result.meta.classes == ["O", "dip", "spike"]
     assert result.meta.feature_columns[:2] == ["rsi_5_t0", "rsi_5_t1"] and len(result.meta.feature_columns) == 4 * 9
@@ -156,7 +191,9 @@ def test_mlflow_unreachable_fails_before_the_row(tmp_path: Path, mlflow_dir: Pat
     _assert_clean_failure(config, tmp_path, rows=0)
 
 
-def test_error_during_fit_ends_the_mlflow_run_failed(tmp_path: Path, mlflow_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_during_fit_ends_the_mlflow_run_failed(
+    tmp_path: Path, mlflow_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = _config(tmp_path, mlflow_dir)
     from ml_platform.training.models.xgboost_model import XGBoostModel
 

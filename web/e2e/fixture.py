@@ -28,15 +28,25 @@ PAIR, TIMEFRAME = "EURUSD", "1h"
 
 
 def write_config(directory: Path) -> Path:
-    data = {name: str(directory / folder) for name, folder in (
-        ("raw_path", "raw"), ("raw_store", "candles"), ("enriched_path", "enriched"), ("labeled_path", "labeled"),
-        ("models_path", "models"), ("annotations_path", "annotations"))}
+    data = {
+        name: str(directory / folder)
+        for name, folder in (
+            ("raw_path", "raw"),
+            ("raw_store", "candles"),
+            ("enriched_path", "enriched"),
+            ("labeled_path", "labeled"),
+            ("models_path", "models"),
+            ("annotations_path", "annotations"),
+        )
+    }
     data["ground_truth_path"] = str(directory / "ground_truth.json")
     raw = {
         "data": data,
         "partitions": {"pairs": [PAIR], "timeframes": [TIMEFRAME]},
-        "mlflow": {"tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
-                   "artifact_location": str(directory / "mlartifacts")},
+        "mlflow": {
+            "tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",
+            "artifact_location": str(directory / "mlartifacts"),
+        },
         "database": {"url": f"sqlite:///{directory / 'training_runs.db'}"},
         "serving": {"reload_interval_seconds": 2, "max_candles": 20000, "batch_size": 5000},
     }
@@ -79,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     tags = np.array(["O"] * len(candles), dtype=object)
     for span in spans:
         tags[span.start_index] = f"B-{span.label}"
-        tags[span.start_index + 1:span.end_index + 1] = f"I-{span.label}"
+        tags[span.start_index + 1 : span.end_index + 1] = f"I-{span.label}"
     base = list(features.feature_columns)
-    frame = features.frame.iloc[:args.train]
-    row_tags = tags[features.warmup_rows:features.warmup_rows + len(frame)]
+    frame = features.frame.iloc[: args.train]
+    row_tags = tags[features.warmup_rows : features.warmup_rows + len(frame)]
     inputs, valid = bio_model_inputs(frame, base, config.features.context)
     y_tags = row_tags[valid]
     classes = sorted(set(y_tags), key=lambda t: (t == "O", t))
@@ -90,18 +100,36 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([index[t] for t in y_tags])
     model = XGBClassifier(n_estimators=40, max_depth=4, learning_rate=0.3, n_jobs=1, random_state=0, tree_method="hist")
     model.fit(inputs.to_numpy()[valid], y)
-    per_class = {tag: {"precision": 0.7, "recall": 0.6, "f1": round(0.5 + 0.4 * i / max(1, len(classes)), 3),
-                       "support": int((y_tags == tag).sum())} for i, tag in enumerate(classes)}
+    per_class = {
+        tag: {
+            "precision": 0.7,
+            "recall": 0.6,
+            "f1": round(0.5 + 0.4 * i / max(1, len(classes)), 3),
+            "support": int((y_tags == tag).sum()),
+        }
+        for i, tag in enumerate(classes)
+    }
     meta = BundleMeta(
-        model_version="e2e-v1", model_type="xgboost", pair=PAIR, timeframe=TIMEFRAME, mode="bio",
-        classes=classes, labels=pattern_labels(classes, config.labeling.labels), base_feature_columns=base,
-        feature_columns=list(inputs.columns), pipeline_config=config.to_dict(),
+        model_version="e2e-v1",
+        model_type="xgboost",
+        pair=PAIR,
+        timeframe=TIMEFRAME,
+        mode="bio",
+        classes=classes,
+        labels=pattern_labels(classes, config.labeling.labels),
+        base_feature_columns=base,
+        feature_columns=list(inputs.columns),
+        pipeline_config=config.to_dict(),
         metrics={"validation": {"f1_macro": 0.6}, "test": {"f1_macro": 0.55}, "per_class": per_class},
-        dataset_version="web-e2e", trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        dataset_version="web-e2e",
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     save_bundle(config.data.resolve("models_path") / partition.stem, meta, model)
-    print(f"# fixture: {len(candles)} candles, {len(spans)} planted spans, model on {len(y)} rows, "
-          f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(
+        f"# fixture: {len(candles)} candles, {len(spans)} planted spans, model on {len(y)} rows, "
+        f"{time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
     print(config_path)
     return 0
 
