@@ -29,7 +29,7 @@ demo: install  ## sample data, every asset for every partition, a summary
 	$(BIN)/python -m scripts.demo
 
 help:  ## this list of targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | \
+	@grep -hE '^[a-zA-Z_-]+:.*## ' Makefile | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | \
 	  awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 test: install lint test-python test-web  ## lint and type checks, then every test suite (CI runs exactly this)

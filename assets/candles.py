@@ -17,9 +17,9 @@ from resources.pipeline import PipelineResource
 def raw_candles(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
     partition = partition_of(context)
-    source = find_raw_file(config.data.resolve("raw_path"), partition.stem)
+    source = find_raw_file(config.data.raw_dir, partition.stem)
     candles = read_raw_candles(source, ohlc_inconsistency=config.data.validation.ohlc_inconsistency)
-    path = write_candles(candles, pipeline.partition_file(config, "raw_store", partition))
+    path = write_candles(candles, config.data.partition_file("candles", partition))
     context.log.info(f"{partition.key}: {len(candles)} candles from {source.name} -> {path}")
     metadata = frame_metadata(candles, path)
     metadata["source"] = MetadataValue.path(str(source))

@@ -8,16 +8,17 @@ from assets.features import enriched_features
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
 from ml_platform import quality
 from ml_platform.candles import CANONICAL_COLUMNS
+from ml_platform.config import Store
 from ml_platform.partitions import Partition
 from resources.pipeline import PipelineResource
 
 
 def _load(
-    context: AssetCheckExecutionContext, pipeline: PipelineResource, path_field: str
+    context: AssetCheckExecutionContext, pipeline: PipelineResource, store: Store
 ) -> tuple[pd.DataFrame, Partition, float]:
     config = pipeline.load()
     partition = Partition.from_key(str(context.partition_key))
-    frame = pd.read_parquet(pipeline.partition_file(config, path_field, partition))
+    frame = pd.read_parquet(config.data.partition_file(store, partition))
     return frame, partition, config.data.validation.max_gap_multiple
 
 
@@ -34,7 +35,7 @@ def _result(outcome: quality.CheckOutcome, severity: AssetCheckSeverity = AssetC
     description="Times are strictly increasing.",
 )
 def time_strictly_increasing(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
-    frame, _, _ = _load(context, pipeline, "raw_store")
+    frame, _, _ = _load(context, pipeline, "candles")
     return _result(quality.check_strictly_increasing(frame["time"].to_numpy()))
 
 
@@ -42,7 +43,7 @@ def time_strictly_increasing(context: AssetCheckExecutionContext, pipeline: Pipe
     asset=raw_candles, partitions_def=PAIR_TIMEFRAME_PARTITIONS, blocking=True, description="No timestamp occurs twice."
 )
 def no_duplicate_times(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
-    frame, _, _ = _load(context, pipeline, "raw_store")
+    frame, _, _ = _load(context, pipeline, "candles")
     return _result(quality.check_no_duplicates(frame["time"].to_numpy()))
 
 
@@ -52,7 +53,7 @@ def no_duplicate_times(context: AssetCheckExecutionContext, pipeline: PipelineRe
     description="high and low enclose open and close on every candle.",
 )
 def ohlc_consistent(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
-    frame, _, _ = _load(context, pipeline, "raw_store")
+    frame, _, _ = _load(context, pipeline, "candles")
     return _result(quality.check_ohlc_consistency(frame))
 
 
@@ -62,7 +63,7 @@ def ohlc_consistent(context: AssetCheckExecutionContext, pipeline: PipelineResou
     description="No gap between candles longer than data.validation.max_gap_multiple timeframes.",
 )
 def no_large_gaps(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
-    frame, partition, max_multiple = _load(context, pipeline, "raw_store")
+    frame, partition, max_multiple = _load(context, pipeline, "candles")
     outcome = quality.check_gaps(frame["time"].to_numpy(), partition.seconds, max_multiple)
     return _result(outcome, AssetCheckSeverity.WARN)
 
@@ -74,7 +75,7 @@ def no_large_gaps(context: AssetCheckExecutionContext, pipeline: PipelineResourc
     description="No NaN or inf in any feature column.",
 )
 def features_finite(context: AssetCheckExecutionContext, pipeline: PipelineResource) -> AssetCheckResult:
-    frame, _, _ = _load(context, pipeline, "enriched_path")
+    frame, _, _ = _load(context, pipeline, "features")
     feature_columns = [column for column in frame.columns if column not in CANONICAL_COLUMNS]
     return _result(quality.check_all_finite(frame, feature_columns))
 

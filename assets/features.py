@@ -22,9 +22,9 @@ from resources.pipeline import PipelineResource
 def enriched_features(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
     partition = partition_of(context)
-    candles = pd.read_parquet(pipeline.partition_file(config, "raw_store", partition))
+    candles = pd.read_parquet(config.data.partition_file("candles", partition))
     result = build_features(candles, config)
-    path = write_parquet_atomic(result.frame, pipeline.partition_file(config, "enriched_path", partition))
+    path = write_parquet_atomic(result.frame, config.data.partition_file("features", partition))
     context.log.info(
         f"{partition.key}: {len(result.frame)} rows x {len(result.feature_columns)} features, "
         f"{result.warmup_rows} warm-up rows dropped -> {path}"

@@ -49,7 +49,7 @@ from resources.pipeline import PipelineResource
 )
 def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
-    source = config.data.resolve("annotations_path")
+    source = config.data.annotations_dir
     loaded = load_annotations(source)
     _, invalid = validate_for_config(loaded.annotations, config)
     warning = report_skipped(invalid, strict=config.labeling.strict, where=str(source))
@@ -82,13 +82,13 @@ def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> M
 def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
     partition = partition_of(context)
-    enriched = pd.read_parquet(pipeline.partition_file(config, "enriched_path", partition))
-    candles = pd.read_parquet(pipeline.partition_file(config, "raw_store", partition))
-    loaded = load_annotations(config.data.resolve("annotations_path"))
+    enriched = pd.read_parquet(config.data.partition_file("features", partition))
+    candles = pd.read_parquet(config.data.partition_file("candles", partition))
+    loaded = load_annotations(config.data.annotations_dir)
     result = label_partition(enriched, candles, loaded, partition, config)
     if result.warning:
         context.log.warning(result.warning)
-    path = write_parquet_atomic(result.frame, pipeline.partition_file(config, "labeled_path", partition))
+    path = write_parquet_atomic(result.frame, config.data.partition_file("labeled", partition))
     statistics = result.statistics
     table = statistics.to_markdown()
     context.log.info(f"{partition.key}: {len(result.frame)} rows -> {path}\n{table}")
@@ -146,9 +146,7 @@ def build_annotations_sensor(
     def _annotations_sensor(context: SensorEvaluationContext, pipeline: PipelineResource):
         config = pipeline.load()
         try:
-            keys, cursor = changed_partitions(
-                context.cursor, config.data.resolve("annotations_path"), config.partition_keys()
-            )
+            keys, cursor = changed_partitions(context.cursor, config.data.annotations_dir, config.partition_keys())
         except LabelingError as exc:  # a malformed or missing export: say so, keep the cursor
             return SkipReason(f"annotations not readable: {exc}")
         context.update_cursor(cursor)

@@ -34,8 +34,8 @@ def trained_model(
         result = train_partition(
             config,
             partition,
-            labeled_path=pipeline.partition_file(config, "labeled_path", partition),
-            bundle_dir=config.data.resolve("models_path") / partition.stem,
+            labeled_path=config.data.partition_file("labeled", partition),
+            bundle_dir=config.data.bundle_dir(partition),
             run_store=store,
             tracker=mlflow.tracker(config),
             dagster_run_id=context.run_id,

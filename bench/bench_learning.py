@@ -92,11 +92,11 @@ def bench_sample_data(n_candles: int, pairs: list[str], timeframe: str) -> list[
             tmp, partitions={"pairs": pairs, "timeframes": [timeframe]}, labeling={"cdl": {"enabled": False}}
         )
         write_sample_data(base, n_candles=n_candles)
-        annotations = load_annotations(base.data.resolve("annotations_path"))
-        truth = pd.read_json(base.data.resolve("ground_truth_path"), typ="series")["spans"]
+        annotations = load_annotations(base.data.annotations_dir)
+        truth = pd.read_json(base.data.ground_truth_file, typ="series")["spans"]
         for pair in pairs:
             partition = Partition(pair, timeframe)
-            candles = read_raw_candles(find_raw_file(base.data.resolve("raw_path"), partition.stem))
+            candles = read_raw_candles(find_raw_file(base.data.raw_dir, partition.stem))
             enriched = build_features(candles, base)
             frame = label_partition(enriched.frame, candles, annotations, partition, base).frame
             planted = [s for s in truth if s["pair"] == pair and s["timeframe"] == timeframe]

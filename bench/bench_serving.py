@@ -97,7 +97,7 @@ def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.Da
     config = load_config(config_file)
 
     candles, spans = generate_partition(PAIR, TIMEFRAME, n_candles=n_candles, seed=20240601)
-    write_candles(candles, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+    write_candles(candles, config.data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
     tags = np.array(["O"] * len(candles), dtype=object)
     for span in spans:
         tags[span.start_index] = f"B-{span.label}"
@@ -128,7 +128,7 @@ def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.Da
         dataset_version="bench",
         trained_at="2026-11-26T00:00:00Z",
     )
-    save_bundle(config.data.resolve("models_path") / f"{PAIR}_{TIMEFRAME}", meta, estimator)
+    save_bundle(config.data.bundle_dir(Partition(PAIR, TIMEFRAME)), meta, estimator)
     return config_file, candles
 
 
@@ -314,7 +314,7 @@ def bench_model(model_type: str, workdir: Path, args: argparse.Namespace) -> dic
         # candle file is re-written (same candles, new file: the cache must miss); warm: the cached series
         cold = sequential(batch_url, [batch_body], 1, warmup=0)
         warm = sequential(batch_url, [batch_body], args.batch_repeats, warmup=2)
-        write_candles(candles, load_config(config_file).data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+        write_candles(candles, load_config(config_file).data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
         cold += sequential(batch_url, [batch_body], 1, warmup=0)
         out["batch_http_cold_ms"] = [t * 1000 for t in cold]
         out["batch_http_cold"] = len(candles) / max(cold)
@@ -392,7 +392,7 @@ def batch_inproc_cached(
     from serving.schemas import BatchPredictRequest
 
     request = BatchPredictRequest(pair=PAIR, timeframe=TIMEFRAME)
-    store = CandleStore(settings.raw_store)
+    store = CandleStore(settings.config.data)
     n = len(store.read(model.partition))  # the file read is not part of either figure
     started = time.perf_counter()
     encoder.encode(service.predict_batch(request, settings, snapshot, store))

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import yaml
 
-from ml_platform.partitions import PAIR_PATTERN, TIMEFRAMES
+from ml_platform.partitions import PAIR_PATTERN, TIMEFRAMES, Partition
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config" / "pipeline.yaml"
@@ -57,6 +57,12 @@ class ValidationSettings(_Section, frozen=True):
     max_gap_multiple: Annotated[float, msgspec.Meta(gt=1)] = 5.0
 
 
+Store = Literal["candles", "features", "labeled"]
+"""The partitioned Parquet stores: one file per partition in each."""
+
+_STORE_FIELDS: dict[str, str] = {"candles": "raw_store", "features": "enriched_path", "labeled": "labeled_path"}
+
+
 class DataConfig(_Section, frozen=True):
     """Where every stage reads and writes its files (see DESIGN.md, "Files between stages")."""
 
@@ -69,9 +75,44 @@ class DataConfig(_Section, frozen=True):
     ground_truth_path: str = "data/ground_truth.json"
     validation: ValidationSettings = ValidationSettings()
 
-    def resolve(self, field: str) -> Path:
-        """The absolute path of one of the path fields (relative ones start at the project root)."""
-        return resolve_path(getattr(self, field))
+    # Every path below is absolute: relative settings start at the project root.
+
+    @property
+    def raw_dir(self) -> Path:
+        """Where the raw ``{PAIR}_{TF}.csv|.parquet`` files are dropped (``raw_path``)."""
+        return resolve_path(self.raw_path)
+
+    @property
+    def annotations_dir(self) -> Path:
+        """The folder of annotation export files (``annotations_path``)."""
+        return resolve_path(self.annotations_path)
+
+    @property
+    def models_dir(self) -> Path:
+        """The folder of per-partition model bundles (``models_path``)."""
+        return resolve_path(self.models_path)
+
+    @property
+    def ground_truth_file(self) -> Path:
+        """The sample data's planted spans (``ground_truth_path``)."""
+        return resolve_path(self.ground_truth_path)
+
+    def store_dir(self, store: Store) -> Path:
+        """The folder of one partitioned Parquet store."""
+        return resolve_path(getattr(self, _STORE_FIELDS[store]))
+
+    def partition_file(self, store: Store, partition: Partition) -> Path:
+        """``{store folder}/{PAIR}_{TF}.parquet``: the one place a partition's Parquet file is named.
+
+        store : "candles", "features" or "labeled"
+            ``raw_candles`` (``raw_store``), ``enriched_features`` (``enriched_path``) or
+            ``labeled_windows`` (``labeled_path``).
+        """
+        return self.store_dir(store) / f"{partition.stem}.parquet"
+
+    def bundle_dir(self, partition: Partition) -> Path:
+        """``{models_path}/{PAIR}_{TF}/``: the partition's model bundle folder."""
+        return self.models_dir / partition.stem
 
 
 # --------------------------------------------------------------------------- partitions

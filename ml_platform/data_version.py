@@ -165,10 +165,10 @@ def partition_dvc_version(config: PipelineConfig, partition: Partition) -> DvcVe
     from ml_platform.candles import CandleDataError, find_raw_file  # here: it imports pandas, the CLI needs none
 
     try:
-        raw_file = find_raw_file(config.data.resolve("raw_path"), partition.stem)
+        raw_file = find_raw_file(config.data.raw_dir, partition.stem)
     except CandleDataError as exc:
         raise NotVersioned(str(exc)) from None
-    return dvc_version(raw_file, config.data.resolve("annotations_path"))
+    return dvc_version(raw_file, config.data.annotations_dir)
 
 
 def dvc_version(raw_file: str | os.PathLike[str], annotations: str | os.PathLike[str]) -> DvcVersion:

@@ -622,7 +622,7 @@ def write_sample_data(
     -------
     summary : SampleDataSummary
     """
-    raw_dir = config.data.resolve("raw_path")
+    raw_dir = config.data.raw_dir
     partitions = [(pair, tf) for pair in config.partitions.pairs for tf in config.partitions.timeframes]
     summaries: list[PartitionSummary] = []
     all_spans: list[PlantedSpan] = []
@@ -639,11 +639,11 @@ def write_sample_data(
         annotations.extend(partition_annotations)
         annotated = sum(1 for a in partition_annotations if a.label != "O")
         summaries.append(PartitionSummary(pair, timeframe, len(candles), len(spans), annotated, csv_path))
-    annotations_path = config.data.resolve("annotations_path") / ANNOTATIONS_FILE
+    annotations_path = config.data.annotations_dir / ANNOTATIONS_FILE
     write_atomic(
         annotations_path, _json_bytes(AnnotationExport(version=1, exported_at=EXPORTED_AT, annotations=annotations))
     )
-    ground_truth_path = config.data.resolve("ground_truth_path")
+    ground_truth_path = config.data.ground_truth_file
     generator = _generator_params(config, n_candles, seed)
     write_atomic(ground_truth_path, _json_bytes(GroundTruth(version=1, generator=generator, spans=all_spans)))
     return SampleDataSummary(summaries, annotations_path, ground_truth_path)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dagster import ConfigurableResource
 
 from ml_platform.config import PipelineConfig, load_config
-from ml_platform.partitions import Partition
 
 
 class PipelineResource(ConfigurableResource):
@@ -22,9 +19,3 @@ class PipelineResource(ConfigurableResource):
     def load(self) -> PipelineConfig:
         """The validated configuration (re-read on each call so an edited file takes effect)."""
         return load_config(self.config_path)
-
-    def partition_file(
-        self, config: PipelineConfig, path_field: str, partition: Partition, suffix: str = ".parquet"
-    ) -> Path:
-        """``{data.<path_field>}/{PAIR}_{TF}{suffix}`` for a validated partition."""
-        return config.data.resolve(path_field) / f"{partition.stem}{suffix}"

@@ -46,7 +46,7 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout: float = 90.0) -
 def print_prediction(config: PipelineConfig) -> None:
     """Start the service, POST /predict with the last candles of the first partition, print spans vs planted."""
     partition = Partition.from_key(config.partition_keys()[0])
-    candles = pd.read_parquet(config.data.resolve("raw_store") / f"{partition.stem}.parquet").tail(SLICE)
+    candles = pd.read_parquet(config.data.partition_file("candles", partition)).tail(SLICE)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ML_PLATFORM_CONFIG": str(config_path_from_env())}
@@ -102,7 +102,7 @@ def print_prediction(config: PipelineConfig) -> None:
 
 
 def _ground_truth(config: PipelineConfig) -> list[dict]:
-    path = config.data.resolve("ground_truth_path")
+    path = config.data.ground_truth_file
     return json.loads(path.read_text())["spans"] if path.exists() else []
 
 
@@ -121,9 +121,9 @@ def print_summary(config: PipelineConfig) -> None:
     print("-" * len(header))
     for key in config.partition_keys():
         partition = Partition.from_key(key)
-        candles = config.data.resolve("raw_store") / f"{partition.stem}.parquet"
-        labeled = config.data.resolve("labeled_path") / f"{partition.stem}.parquet"
-        model_type, f1, span_f1 = _metrics(config.data.resolve("models_path") / partition.stem / "bundle.json")
+        candles = config.data.partition_file("candles", partition)
+        labeled = config.data.partition_file("labeled", partition)
+        model_type, f1, span_f1 = _metrics(config.data.bundle_dir(partition) / "bundle.json")
         rows = [f"{len(pd.read_parquet(p, columns=['time'])):,}" if p.exists() else "-" for p in (candles, labeled)]
         print(f"{key:<14} {rows[0]:>8} {rows[1]:>8} {model_type:>9} {f1:>14} {span_f1:>13}")
     print(

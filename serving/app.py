@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         {
             "settings": settings,
             "models": ModelRegistry(source_for(settings)),
-            "candles": CandleStore(settings.raw_store),
+            "candles": CandleStore(settings.config.data),
             "health": HealthChecker(settings),
         }
     )

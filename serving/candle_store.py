@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.candles import read_candles
+from ml_platform.config import DataConfig
 from ml_platform.partitions import Partition
 from serving.prediction_cache import SeriesCache
 
@@ -32,14 +33,14 @@ class StoredSummary:
 class CandleStore:
     """Read-only access to the stored candle files, with a modification-time cache."""
 
-    def __init__(self, raw_store: Path) -> None:
-        self.raw_store = raw_store
+    def __init__(self, data: DataConfig) -> None:
+        self.data = data
         self._cache: OrderedDict[Partition, tuple[tuple[int, int], pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
         self.predictions = SeriesCache()  # whole-series predictions, keyed by the same file key
 
     def path(self, partition: Partition) -> Path:
-        return self.raw_store / f"{partition.stem}.parquet"
+        return self.data.partition_file("candles", partition)
 
     def exists(self, partition: Partition) -> bool:
         return self.path(partition).is_file()

@@ -293,7 +293,9 @@ class MlflowSource:
         )
         _check_partition(meta, candidate.partition, candidate.location)
         model = self._model(f"models:/{name}/{version.version}", meta)
-        bundle = ModelBundle(directory=self.settings.models_path / candidate.partition.stem, meta=meta, model=model)
+        bundle = ModelBundle(
+            directory=self.settings.config.data.bundle_dir(candidate.partition), meta=meta, model=model
+        )
         run_metrics = client.get_run(version.run_id).data.metrics
         metrics = {**meta.metrics, "mlflow_run": dict(run_metrics)}
         return _loaded(bundle, candidate, "mlflow", token=f"{version.version}:{version.run_id}", metrics=metrics)
@@ -307,7 +309,7 @@ class MlflowSource:
                 except Exception:  # not logged under this name: try the next one
                     continue
                 return msgspec.json.decode(Path(path).read_bytes(), type=BundleMeta)
-        local = self.settings.models_path / partition.stem
+        local = self.settings.config.data.bundle_dir(partition)
         try:
             meta = load_meta(local)
         except Exception:

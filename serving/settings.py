@@ -56,11 +56,7 @@ class Settings:
 
     @property
     def models_path(self) -> Path:
-        return self.config.data.resolve("models_path")
-
-    @property
-    def raw_store(self) -> Path:
-        return self.config.data.resolve("raw_store")
+        return self.config.data.models_dir
 
     @classmethod
     def from_config(

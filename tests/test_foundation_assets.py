@@ -24,7 +24,7 @@ from tests.conftest import synthetic_candles
 def _write_raw(config_path: Path, pair: str = "EURUSD", timeframe: str = "1h", n: int = 300) -> pd.DataFrame:
     config = load_config(config_path)
     candles = synthetic_candles(n)
-    raw_dir = config.data.resolve("raw_path")
+    raw_dir = config.data.raw_dir
     raw_dir.mkdir(parents=True, exist_ok=True)
     candles.assign(
         timestamp=pd.to_datetime(candles["time"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")

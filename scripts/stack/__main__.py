@@ -94,7 +94,7 @@ def _ensure_sample_data(settings: StackSettings, config) -> None:
     """Run the sample data generator when none of the configured partitions has a raw file."""
     from ml_platform.partitions import Partition
 
-    raw_dir = config.data.resolve("raw_path")
+    raw_dir = config.data.raw_dir
     stems = [
         Partition(pair, timeframe).stem
         for pair in config.partitions.pairs

@@ -290,8 +290,8 @@ def test_a_training_run_records_the_dvc_version(project: Project) -> None:
     from tests.training.helpers import labeled_bio_frame, small_config
 
     config = small_config(project.root / "data", mlflow={"register": False, "experiment_name": "dvc-test"})
-    assert config.data.resolve("raw_path") == project.raw
-    assert config.data.resolve("annotations_path") == project.annotations
+    assert config.data.raw_dir == project.raw
+    assert config.data.annotations_dir == project.annotations
     project.dvc("add", "data/raw", "data/annotations")
     expected = partition_dvc_version(config, EURUSD)
     labeled = project.root / "data" / "labeled" / "EURUSD_1h.parquet"

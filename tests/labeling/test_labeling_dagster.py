@@ -16,6 +16,7 @@ from ml_platform.candles import write_candles
 from ml_platform.config import load_config
 from ml_platform.features import build_features
 from ml_platform.labeling import changed_partitions
+from ml_platform.partitions import Partition
 from resources.pipeline import PipelineResource
 
 
@@ -45,9 +46,9 @@ def _prepare_upstream(kit, config_path: Path, n: int = 200) -> pd.DataFrame:
     """raw_candles and enriched_features files for EURUSD|1h, as the upstream assets write them."""
     config = load_config(config_path)
     candles = kit.candles(n, seed=2)
-    write_candles(candles, config.data.resolve("raw_store") / "EURUSD_1h.parquet")
+    write_candles(candles, config.data.partition_file("candles", Partition("EURUSD", "1h")))
     enriched = build_features(candles, config).frame
-    path = config.data.resolve("enriched_path") / "EURUSD_1h.parquet"
+    path = config.data.partition_file("features", Partition("EURUSD", "1h"))
     path.parent.mkdir(parents=True)
     enriched.to_parquet(path, index=False)
     return enriched

@@ -154,16 +154,16 @@ def config(config_file: Path) -> PipelineConfig:
 def stored(config: PipelineConfig, sample: tuple[pd.DataFrame, np.ndarray]) -> pd.DataFrame:
     """The sample candles as the raw_candles asset, and their features as the enriched_features asset."""
     candles, _ = sample
-    write_candles(candles, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+    write_candles(candles, config.data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
     write_parquet_atomic(
-        build_features(candles, config).frame, config.data.resolve("enriched_path") / f"{PAIR}_{TIMEFRAME}.parquet"
+        build_features(candles, config).frame, config.data.partition_file("features", Partition(PAIR, TIMEFRAME))
     )
     return candles
 
 
 @pytest.fixture
 def bundle_path(config: PipelineConfig, stored: pd.DataFrame, sample: tuple[pd.DataFrame, np.ndarray]) -> Path:
-    return train_bundle(config.data.resolve("models_path"), config, stored, sample[1])
+    return train_bundle(config.data.models_dir, config, stored, sample[1])
 
 
 def make_client(config_file: Path, env: dict[str, str] | None = None) -> TestClient:

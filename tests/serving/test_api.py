@@ -125,7 +125,7 @@ def test_labels_without_configured_colour_are_stable(tmp_path: Path, sample) -> 
     config = load_config(config_file)
     candles, tags = sample
     tags = np.where(tags == "O", "O", np.char.replace(tags.astype(str), "double_top", "cdl_engulfing")).astype(object)
-    train_bundle(config.data.resolve("models_path"), config, candles, tags)
+    train_bundle(config.data.models_dir, config, candles, tags)
     with make_client(config_file) as client:
         first = client.get("/model/labels").json()
     with make_client(config_file) as client:
@@ -170,7 +170,7 @@ def test_windowed_model_answers_in_the_same_shape(tmp_path: Path, sample) -> Non
     config_file = write_serving_config(tmp_path, labeling={"mode": "window", "window": {"size": 8}})
     config = load_config(config_file)
     candles, tags = sample
-    train_bundle(config.data.resolve("models_path"), config, candles, tags, mode="window")
+    train_bundle(config.data.models_dir, config, candles, tags, mode="window")
     with make_client(config_file) as client:
         body = client.post("/predict", json=_body(candles.iloc[:200])).json()
     assert body["model_info"]["mode"] == "window"
@@ -184,7 +184,7 @@ def test_random_forest_runs_one_thread_and_onnx_only_with_the_same_labels(tmp_pa
     config = load_config(config_file)
     candles, tags = sample
     bundle_json = train_bundle(
-        config.data.resolve("models_path"), config, candles, tags, model_type="random_forest", n_estimators=8
+        config.data.models_dir, config, candles, tags, model_type="random_forest", n_estimators=8
     )
     with make_client(config_file) as client:
         body = client.post("/predict", json=_body(candles)).json()

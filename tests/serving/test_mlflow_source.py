@@ -41,7 +41,7 @@ def test_serves_the_registered_model_at_the_alias(tmp_path: Path, sample) -> Non
     config_file = write_serving_config(tmp_path, serving={"model_source": "mlflow"})
     config = load_config(config_file)
     candles, tags = sample
-    bundle_json = train_bundle(config.data.resolve("models_path"), config, candles, tags, version="v7")
+    bundle_json = train_bundle(config.data.models_dir, config, candles, tags, version="v7")
     _log_and_register(tmp_path, bundle_json.parent, uri, aliases=["champion", "Production"])
     shutil.rmtree(bundle_json.parent)  # served from MLflow only
     body = {"pair": PAIR, "timeframe": TIMEFRAME, "candles": candle_dicts(pd.DataFrame(candles).iloc[:120])}

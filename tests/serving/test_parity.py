@@ -14,6 +14,7 @@ from ml_platform.config import PipelineConfig
 from ml_platform.features import build_features
 from ml_platform.inference import Predictor
 from ml_platform.model_inputs import bio_model_inputs
+from ml_platform.partitions import Partition
 from tests.serving.conftest import PAIR, TIMEFRAME, candle_dicts
 
 
@@ -42,7 +43,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 
 
 def _asset_inputs(config: PipelineConfig, bundle: ModelBundle) -> tuple[pd.DataFrame, np.ndarray, slice]:
-    asset = pd.read_parquet(config.data.resolve("enriched_path") / f"{PAIR}_{TIMEFRAME}.parquet")
+    asset = pd.read_parquet(config.data.partition_file("features", Partition(PAIR, TIMEFRAME)))
     inputs, valid = bio_model_inputs(asset, bundle.meta.base_feature_columns, bundle.config.features.context)
     return asset, inputs.loc[:, bundle.meta.feature_columns].to_numpy()[valid], valid
 

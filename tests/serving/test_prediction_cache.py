@@ -191,12 +191,12 @@ def test_a_rewritten_candle_file_invalidates(client: TestClient, config: Pipelin
     cache: SeriesCache = client.app.state.candles.predictions
     misses = cache.stats.misses
     changed, _ = generate_partition(PAIR, TIMEFRAME, n_candles=len(stored), seed=12)
-    write_candles(changed, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+    write_candles(changed, config.data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
     after = _assert_api_equals_uncached(client, changed, 200, 900, 256)
     assert cache.stats.misses == misses + 1
     assert after["predictions"] != before["predictions"]
     # the same candles written again (a new file, same content): recomputed, same answer
-    write_candles(stored, config.data.resolve("raw_store") / f"{PAIR}_{TIMEFRAME}.parquet")
+    write_candles(stored, config.data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
     again = _assert_api_equals_uncached(client, stored, 200, 900, 256)
     assert again == before and cache.stats.misses == misses + 2
 
@@ -204,7 +204,7 @@ def test_a_rewritten_candle_file_invalidates(client: TestClient, config: Pipelin
 def test_a_reloaded_model_invalidates(client: TestClient, config: PipelineConfig, stored: pd.DataFrame, sample) -> None:
     before = _assert_api_equals_uncached(client, stored, 100, 1100, 1000)
     assert before["model_info"]["version"] == "v1"
-    train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3, n_estimators=9)
+    train_bundle(config.data.models_dir, config, stored, sample[1], version="v2", seed=3, n_estimators=9)
     assert client.post("/model/reload").json()["changed"] == ["EURUSD|1h"]
     after = _assert_api_equals_uncached(client, stored, 100, 1100, 1000)
     assert after["model_info"]["version"] == "v2"

@@ -47,9 +47,7 @@ def test_reload_under_concurrent_requests_never_mixes_versions(
         worker.start()
     try:
         time.sleep(0.3)
-        train_bundle(
-            config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=3, n_estimators=9
-        )
+        train_bundle(config.data.models_dir, config, stored, sample[1], version="v2", seed=3, n_estimators=9)
         expected["v2"] = _expected(bundle_path.parent, candles)
         reload = client.post("/model/reload").json()
         assert reload["changed"] == ["EURUSD|1h"]
@@ -73,10 +71,10 @@ def test_reload_under_concurrent_requests_never_mixes_versions(
 def test_polling_picks_up_a_new_bundle(tmp_path: Path, sample, stored: pd.DataFrame) -> None:
     config_file = write_serving_config(tmp_path, serving={"reload_interval_seconds": 0.1})
     config = load_config(config_file)
-    train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v1")
+    train_bundle(config.data.models_dir, config, stored, sample[1], version="v1")
     with make_client(config_file) as client:
         assert client.get("/model/info").json()["models"][0]["version"] == "v1"
-        train_bundle(config.data.resolve("models_path"), config, stored, sample[1], version="v2", seed=5)
+        train_bundle(config.data.models_dir, config, stored, sample[1], version="v2", seed=5)
         deadline = time.monotonic() + 15
         version = "v1"
         while version != "v2" and time.monotonic() < deadline:
@@ -84,9 +82,7 @@ def test_polling_picks_up_a_new_bundle(tmp_path: Path, sample, stored: pd.DataFr
             version = client.get("/model/info").json()["models"][0]["version"]
         assert version == "v2"
         # a new partition's bundle appears too
-        train_bundle(
-            config.data.resolve("models_path"), config, stored, sample[1], partition=Partition("BTC-USDT", "1h")
-        )
+        train_bundle(config.data.models_dir, config, stored, sample[1], partition=Partition("BTC-USDT", "1h"))
         deadline = time.monotonic() + 15
         while len(client.get("/model/info").json()["models"]) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)

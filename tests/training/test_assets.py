@@ -14,6 +14,7 @@ from assets.models import trained_model
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
 from ml_platform.bundle import load_bundle
 from ml_platform.db import RunStore
+from ml_platform.partitions import Partition
 from resources.mlflow import MlflowResource
 from resources.pipeline import PipelineResource
 from resources.run_store import RunStoreResource
@@ -32,7 +33,7 @@ def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
             "registered_model_prefix": experiment,
         },
     )
-    labeled = config.data.resolve("labeled_path") / "EURUSD_1h.parquet"
+    labeled = config.data.partition_file("labeled", Partition("EURUSD", "1h"))
     labeled.parent.mkdir(parents=True)
     labeled_bio_frame(config).to_parquet(labeled, index=False)
     config_path = write_config(config, tmp_path / "pipeline.yaml")

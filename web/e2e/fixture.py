@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     partition = Partition(PAIR, TIMEFRAME)
 
     candles, spans = generate_partition(PAIR, TIMEFRAME, n_candles=args.candles, seed=11)
-    write_candles(candles, config.data.resolve("raw_store") / f"{partition.stem}.parquet")
+    write_candles(candles, config.data.partition_file("candles", partition))
     features = build_features(candles, config)
-    write_parquet_atomic(features.frame, config.data.resolve("enriched_path") / f"{partition.stem}.parquet")
+    write_parquet_atomic(features.frame, config.data.partition_file("features", partition))
 
     tags = np.array(["O"] * len(candles), dtype=object)
     for span in spans:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset_version="web-e2e",
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    save_bundle(config.data.resolve("models_path") / partition.stem, meta, model)
+    save_bundle(config.data.bundle_dir(partition), meta, model)
     print(
         f"# fixture: {len(candles)} candles, {len(spans)} planted spans, model on {len(y)} rows, "
         f"{time.perf_counter() - started:.1f} s",
