@@ -53,7 +53,7 @@ class Workspace:
 
     @classmethod
     def from_config(cls, config: PipelineConfig) -> Workspace:
-        targets = tuple(config.data.resolve(field) for field in TRACKED_FIELDS)
+        targets = (config.data.raw_dir, config.data.annotations_dir)
         root = find_dvc_root(targets[0].parent)
         if root is None:
             raise SetupError(

@@ -332,7 +332,8 @@ def test_the_committed_dvc_files_match_make_sample_data(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run([str(DVC), "init", "--no-scm", "-q"], cwd=repo, check=True)
-    committed = {field: Path(f"{project_config.data.resolve(field)}.dvc") for field in ("raw_path", "annotations_path")}
+    folders = {"raw_path": project_config.data.raw_dir, "annotations_path": project_config.data.annotations_dir}
+    committed = {field: Path(f"{folder}.dvc") for field, folder in folders.items()}
     layout = {field: repo / path.relative_to(PROJECT_ROOT).with_suffix("") for field, path in committed.items()}
     data = msgspec.structs.replace(
         project_config.data,
