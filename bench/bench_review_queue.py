@@ -1,0 +1,440 @@
+"""Review queue against chart order and random order: answers needed for a span F1 (a benchmark, not a test).
+
+A simulated annotator answers from a ground truth: (1) the sample data's planted spans
+(`ml_platform.sample_data.generate_partition`, shape only, in memory), (2) the rule-based
+labels of real prices (`bench/real_data.py` + `ml_platform.shapes.rules.detect_shapes`).
+Each series is cut into a *pool* (its first 70%: what the annotator reviews) and a
+held-out *test* part (its last 30% after a 100-candle gap).
+
+One *answer* = one stretch shown and judged. The annotator sees the stretch with
+``MARGIN`` candles either side (chart order and random show fixed ``WINDOW``-candle tiles
+instead) and marks every true span that shares a candle with what is shown, whole; a
+predicted span there that no true span matches is dismissed (an ``O`` annotation, as on
+the chart). What was shown (widened to the marked spans) is then fully labelled: the
+detector is refitted on these labelled stretches only (merged, one training series each),
+never on the unreviewed candles (which would make every unmarked pattern a negative).
+
+Strategies: *queue* (`ml_platform.review.build_review_queue` over every pool series with
+the current model, items merged by score, the 10 best answered; a stretch matching one
+answered this round is skipped; reviewed records kept); *chart* (the tiles in time order,
+series after series); *random* (the same tiles in a seeded random order). All start from
+the same seed answers (the first ``SEED_ANSWERS`` tiles of chart order, more until they hold a
+span), then retrain every ``ROUND`` answers (`SpanDetector`, XGBoost 100 trees of depth 4,
+2 threads) and score span F1 (same label, IoU >= 0.5) on the test parts.
+
+    python bench/bench_review_queue.py                         # both ground truths, 3 seeds
+    python bench/bench_review_queue.py --data sample --seeds 1 --budget 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
+
+from ml_platform.config import TrainingConfig  # noqa: E402
+from ml_platform.review import (  # noqa: E402
+    ModelView,
+    ReviewedStretch,
+    ReviewSettings,
+    build_review_queue,
+    mark_reviewed,
+    view_from_detector,
+)
+from ml_platform.review.intervals import match_matrix  # noqa: E402
+from ml_platform.sample_data import generate_partition  # noqa: E402
+from ml_platform.shapes.detector import DetectorSettings, SpanDetector  # noqa: E402
+from ml_platform.training.evaluation import Span, match_spans  # noqa: E402
+
+POOL_SHARE = 0.7
+GAP = 100
+WINDOW = 120  # chart-order / random tile, = ReviewSettings().coverage_length
+MARGIN = 30  # candles shown either side of a queue stretch
+ROUND = 10
+SEED_ANSWERS = 3
+THRESHOLDS = (0.7, 0.8)
+THREADS = 2
+SAMPLE_PAIRS = ("EURUSD", "GBPUSD", "BTC-USDT")
+SAMPLE_CANDLES = 10_000
+REAL_POOL = ("SP500", "EURUSD")
+COLUMNS = ["start", "end", "label"]
+
+logger = logging.getLogger("bench_review_queue")
+
+
+def _frame(rows: Sequence[tuple[int, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=COLUMNS).astype({"start": np.int64, "end": np.int64})
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series' candles and its true spans (positions into `candles`)."""
+
+    name: str
+    candles: pd.DataFrame
+    spans: pd.DataFrame
+
+
+def split(name: str, candles: pd.DataFrame, spans: pd.DataFrame) -> tuple[Series, Series]:
+    """(pool: first 70%, test: after a gap), spans wholly inside each."""
+    n = len(candles)
+    cut, test_start = int(POOL_SHARE * n), int(POOL_SHARE * n) + GAP
+    pool = spans[spans["end"] < cut]
+    test = spans[spans["start"] >= test_start].copy()
+    test[["start", "end"]] -= test_start
+    return (
+        Series(f"{name} pool", candles.iloc[:cut].reset_index(drop=True), pool.reset_index(drop=True)),
+        Series(f"{name} test", candles.iloc[test_start:].reset_index(drop=True), test.reset_index(drop=True)),
+    )
+
+
+def sample_data(seed: int) -> tuple[list[Series], list[Series]]:
+    pools, tests = [], []
+    for pair in SAMPLE_PAIRS:
+        candles, planted = generate_partition(pair, "1h", SAMPLE_CANDLES, seed)
+        spans = _frame([(s.start_index, s.end_index, s.label) for s in planted])
+        pool, test = split(f"{pair}|1h", candles, spans)
+        pools.append(pool)
+        tests.append(test)
+    return pools, tests
+
+
+def real_data() -> tuple[list[Series], list[Series]]:
+    from real_data import load_series
+
+    from ml_platform.shapes.rules import detect_shapes
+
+    pools, tests = [], []
+    for name in REAL_POOL:
+        series = load_series(name)
+        pool, test = split(series.key, series.candles, detect_shapes(series.candles))
+        pools.append(pool)
+        tests.append(test)
+    return pools, tests
+
+
+# --------------------------------------------------------------------------- annotator
+
+
+@dataclass
+class Labelled:
+    """What the annotator has answered on one pool series."""
+
+    n: int
+    shown: np.ndarray  # bool per candle: fully labelled
+    marks: dict[tuple[int, int], str] = field(default_factory=dict)  # true spans marked
+    dismissed: set[tuple[int, int]] = field(default_factory=set)  # predictions said "no"
+    records: list[ReviewedStretch] = field(default_factory=list)
+
+    def human(self) -> pd.DataFrame:
+        rows = [(s, e, lab) for (s, e), lab in self.marks.items()] + [(s, e, "O") for s, e in self.dismissed]
+        return _frame(sorted(rows))
+
+
+def answer(series: Series, state: Labelled, lo: int, hi: int, predicted: pd.DataFrame | None) -> tuple[int, int]:
+    """The annotator looks at candles lo..hi: marks the true spans touching them, dismisses false predictions."""
+    lo, hi = max(lo, 0), min(hi, state.n - 1)
+    t = series.spans
+    touching = t[(t["end"] >= lo) & (t["start"] <= hi)]
+    for r in touching.itertuples():
+        state.marks[(int(r.start), int(r.end))] = str(r.label)
+        lo, hi = min(lo, int(r.start)), max(hi, int(r.end))
+    state.shown[lo : hi + 1] = True
+    if predicted is not None and len(predicted):
+        p = predicted[(predicted["start"] >= lo) & (predicted["end"] <= hi)]
+        if len(p):
+            ts, te = t["start"].to_numpy(np.int64), t["end"].to_numpy(np.int64)
+            hit = match_matrix(p["start"].to_numpy(np.int64), p["end"].to_numpy(np.int64), ts, te).any(axis=1)
+            state.dismissed |= {(int(a), int(b)) for a, b in zip(p["start"][~hit], p["end"][~hit], strict=True)}
+    return lo, hi
+
+
+def predicted_frame(view: ModelView | None) -> pd.DataFrame | None:
+    if view is None:
+        return None
+    return pd.DataFrame({"start": view.predicted.start, "end": view.predicted.end})
+
+
+def training_series(pools: Sequence[Series], states: Sequence[Labelled]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each maximal run of labelled candles as its own series, with the marks inside it."""
+    out = []
+    for series, state in zip(pools, states, strict=True):
+        padded = np.concatenate([[False], state.shown, [False]]).astype(np.int8)
+        edges = np.diff(padded)
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
+            rows = [(s - a, e - a, lab) for (s, e), lab in state.marks.items() if s >= a and e <= b]
+            if not rows:  # no rows: the detector samples a series' negatives per positive of that series
+                continue
+            out.append((series.candles.iloc[a : b + 1].reset_index(drop=True), _frame(rows)))
+    return out
+
+
+# --------------------------------------------------------------------------- model
+
+
+def training_config() -> TrainingConfig:
+    base = TrainingConfig()
+    replace = msgspec.structs.replace
+    return replace(base, xgboost=replace(base.xgboost, n_estimators=100, max_depth=4))
+
+
+def fit(train: list[tuple[pd.DataFrame, pd.DataFrame]], seed: int) -> SpanDetector | None:
+    train = [(c, s) for c, s in train if len(c) >= 40]
+    if not any(len(s) for _, s in train):
+        return None
+    try:
+        return SpanDetector.fit(
+            train,
+            settings=DetectorSettings(),
+            model_type="xgboost",
+            seed=seed,
+            training=training_config(),
+            n_jobs=THREADS,
+        )
+    except ValueError as error:  # e.g. no candidate matches any marked span yet
+        logger.warning("fit failed: %s", error)
+        return None
+
+
+def span_f1(model: SpanDetector | None, tests: Sequence[Series]) -> float:
+    true, predicted = [], []
+    for k, series in enumerate(tests):
+        offset = k * 10_000_000
+        true += [Span(str(r.label), int(r.start) + offset, int(r.end) + offset) for r in series.spans.itertuples()]
+        if model is not None:
+            found = model.predict(series.candles)
+            predicted += [Span(str(r.label), int(r.start) + offset, int(r.end) + offset) for r in found.itertuples()]
+    return float(match_spans(true, predicted)["span_f1"])
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def tiles(pools: Sequence[Series]) -> list[tuple[int, int, int]]:
+    """(series, lo, hi) of every WINDOW-candle tile, in time order, series after series."""
+    return [
+        (k, lo, min(lo + WINDOW, len(s.candles)) - 1)
+        for k, s in enumerate(pools)
+        for lo in range(0, len(s.candles), WINDOW)
+    ]
+
+
+@dataclass
+class Run:
+    strategy: str
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (answers, span F1)
+    candles_shown: list[int] = field(default_factory=list)
+    spans_marked: list[int] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    reentered: int = 0
+    seconds: float = 0.0
+
+
+def simulate(
+    strategy: str,
+    pools: Sequence[Series],
+    tests: Sequence[Series],
+    *,
+    budget: int,
+    seed: int,
+    settings: ReviewSettings,
+    every: int = ROUND,
+) -> Run:
+    run = Run(strategy)
+    started = time.perf_counter()
+    states = [Labelled(len(s.candles), np.zeros(len(s.candles), dtype=bool)) for s in pools]
+    order = tiles(pools)
+    answers = 0
+    for k, lo, hi in order:  # the shared seed answers
+        answer(pools[k], states[k], lo, hi, None)
+        answers += 1
+        if answers >= SEED_ANSWERS and any(st.marks for st in states):
+            break
+    seeded = answers
+    rest = order[seeded:]
+    if strategy == "random":
+        rest = [rest[i] for i in np.random.default_rng(seed).permutation(len(rest))]
+    model = fit(training_series(pools, states), seed)
+    run.curve.append((answers, span_f1(model, tests)))
+    run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
+    run.spans_marked.append(sum(len(st.marks) for st in states))
+    views = [view_from_detector(model, s.candles) if model is not None else None for s in pools]
+    while answers < budget:
+        todo = min(every, budget - answers)
+        if strategy == "queue":
+            answers += queue_round(pools, states, views, todo, settings, run)
+        else:
+            for k, lo, hi in rest[:todo]:
+                answer(pools[k], states[k], lo, hi, predicted_frame(views[k]))
+            rest = rest[todo:]
+            answers += todo
+        model = fit(training_series(pools, states), seed) or model
+        views = [view_from_detector(model, s.candles) if model is not None else None for s in pools]
+        run.curve.append((answers, span_f1(model, tests)))
+        run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
+        run.spans_marked.append(sum(len(st.marks) for st in states))
+        if strategy != "queue" and not rest:
+            break
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def queue_round(
+    pools: Sequence[Series],
+    states: Sequence[Labelled],
+    views: Sequence[ModelView | None],
+    todo: int,
+    settings: ReviewSettings,
+    run: Run,
+) -> int:
+    """Answer the `todo` best queue items over every pool series; returns the answers given."""
+    items = []
+    for k, (series, state, view) in enumerate(zip(pools, states, views, strict=True)):
+        if view is None:
+            continue
+        times = series.candles["time"].to_numpy(np.int64)
+        queue = build_review_queue(
+            times, view, state.human(), reviewed=state.records, settings=settings, limit=5 * todo
+        )
+        items += [(item.score, k, item) for item in queue.items]
+    items.sort(key=lambda row: -row[0])
+    answered: list[tuple[int, int, int]] = []
+    for _, k, item in items:
+        if len(answered) >= todo:
+            break
+        mine = [(a, b) for kk, a, b in answered if kk == k]
+        if (
+            mine
+            and match_matrix(
+                np.asarray([item.start]), np.asarray([item.end]), *(np.asarray(x) for x in zip(*mine, strict=True))
+            ).any()
+        ):
+            continue
+        state, series, view = states[k], pools[k], views[k]
+        answer(series, state, item.start - MARGIN, item.end + MARGIN, predicted_frame(view))
+        times = series.candles["time"].to_numpy(np.int64)
+        record = mark_reviewed(item.start, item.end, times=times, view=view, step=settings.fingerprint_step)
+        state.records = [
+            r for r in state.records if not (r.start_time == record.start_time and r.end_time == record.end_time)
+        ]
+        state.records.append(record)
+        run.reentered += int(item.reentered)
+        key = f"{item.source}/{item.reason}"
+        run.reasons[key] = run.reasons.get(key, 0) + 1
+        answered.append((k, item.start, item.end))
+    if not answered:  # no model yet: the next unseen tile, as chart order would
+        for k, lo, hi in tiles(pools):
+            if not states[k].shown[lo : hi + 1].all():
+                answer(pools[k], states[k], lo, hi, None)
+                return 1
+    return max(len(answered), 1)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def needed(curve: Sequence[tuple[int, float]], threshold: float) -> int | None:
+    return next((a for a, f1 in curve if f1 >= threshold), None)
+
+
+def f1_at(curve: Sequence[tuple[int, float]], answers: int) -> float:
+    """F1 of the last model trained with at most `answers` answers."""
+    eligible = [f for a, f in curve if a <= answers]
+    return eligible[-1] if eligible else float("nan")
+
+
+def ceiling(pools: Sequence[Series], tests: Sequence[Series], seed: int) -> float:
+    train = [(s.candles, s.spans) for s in pools]
+    return span_f1(fit(train, seed), tests)
+
+
+def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget: int) -> str:
+    marks = [m for m in (20, 40, 60, 80, 100, 150) if m <= budget]
+    head = [
+        "strategy",
+        *(f"answers to F1 {t}" for t in THRESHOLDS),
+        "answers to 90% of full",
+        *(f"F1 at {m}" for m in marks),
+    ]
+    head += ["spans marked at the end", "candles shown at the end", "re-reviews", "s per run"]
+    lines = [f"**{name}** (full-label F1, every pool span: {' / '.join(f'{c:.3f}' for c in ceilings)})", ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for strategy, group in runs.items():
+
+        def cell(values: list[int | None]) -> str:
+            return " / ".join(str(v) if v is not None else f">{budget}" for v in values)
+
+        row = [strategy]
+        row += [cell([needed(r.curve, t) for r in group]) for t in THRESHOLDS]
+        row += [cell([needed(r.curve, 0.9 * c) for r, c in zip(group, ceilings, strict=True)])]
+        row += [" / ".join(f"{f1_at(r.curve, m):.2f}" for r in group) for m in marks]
+        row += [" / ".join(str(r.spans_marked[-1]) for r in group)]
+        row += [" / ".join(str(r.candles_shown[-1]) for r in group)]
+        row += [" / ".join(str(r.reentered) for r in group)]
+        row += [" / ".join(f"{r.seconds:.0f}" for r in group)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    lines.append("Curves (answers: span F1), first seed:")
+    lines.append("")
+    for strategy, group in runs.items():
+        lines.append(f"- {strategy}: " + ", ".join(f"{a}: {f:.2f}" for a, f in group[0].curve))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="sample,real")
+    parser.add_argument("--strategies", default="queue,chart,random")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--round", type=int, default=ROUND, help="answers between retrains")
+    parser.add_argument("--output", default="", help="also write the Markdown here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    settings = ReviewSettings()
+    sections = []
+    for data in args.data.split(","):
+        runs: dict[str, list[Run]] = {s: [] for s in args.strategies.split(",")}
+        ceilings = []
+        for i in range(args.seeds):
+            seed = 20240601 + i
+            pools, tests = sample_data(seed) if data == "sample" else real_data()
+            ceilings.append(ceiling(pools, tests, seed))
+            info = f"{data} seed {seed}: pool {sum(len(s.candles) for s in pools)} candles / {sum(len(s.spans) for s in pools)} spans, test {sum(len(s.spans) for s in tests)} spans"
+            print(info, f"full-label F1 {ceilings[-1]:.3f}", flush=True)
+            for strategy in runs:
+                run = simulate(
+                    strategy, pools, tests, budget=args.budget, seed=seed, settings=settings, every=args.round
+                )
+                runs[strategy].append(run)
+                print(
+                    f"  {strategy}: " + ", ".join(f"{a}:{f:.2f}" for a, f in run.curve),
+                    f"({run.seconds:.0f} s)",
+                    flush=True,
+                )
+                print(f"    marked {run.spans_marked}, re-reviews {run.reentered}, picks {run.reasons}", flush=True)
+        title = "Sample data (planted spans)" if data == "sample" else "Real prices (rule labels)"
+        sections.append(report(title, runs, ceilings, args.budget))
+    text = "\n\n".join(sections)
+    print("\n" + text)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
