@@ -152,19 +152,70 @@ def test_ground_truth_spans_lie_inside_their_series(written: Path, truth: dict) 
         assert (group["start_index"].iloc[1:].to_numpy() > group["end_index"].iloc[:-1].to_numpy()).all()
 
 
+def _has_its_shape(label: str, path: np.ndarray, before: float) -> bool:
+    third = len(path) // 3
+    if label == "head_and_shoulders":
+        return bool(path[third : 2 * third].max() > max(path[:third].max(), path[2 * third :].max()))
+    if label == "double_top":
+        first, second = path[: len(path) // 2].max(), path[len(path) // 2 :].max()
+        return bool(abs(first - second) < 0.2 * (path.max() - path.min()))
+    return bool(int(np.argmax(path)) < len(path) // 2 and path[-1] > before)
+
+
 def test_planted_shapes_have_their_defining_features() -> None:
-    candles, spans = generate_partition("GBPUSD", "4h", 6000)
-    close = candles["close"].to_numpy()
-    for span in spans:
-        path = close[span.start_index : span.end_index + 1]
-        third = len(path) // 3
-        if span.label == "head_and_shoulders":
-            assert path[third : 2 * third].max() > max(path[:third].max(), path[2 * third :].max())
-        elif span.label == "double_top":
-            first, second = path[: len(path) // 2].max(), path[len(path) // 2 :].max()
-            assert abs(first - second) < 0.2 * (path.max() - path.min())
-        else:
-            assert int(np.argmax(path)) < len(path) // 2 and path[-1] > close[span.start_index - 1]
+    """Drawn cleanly (telltale noise) every shape is exact; with the background's noise most still are."""
+    for telltales, share in (("noise", 1.0), (None, 0.8)):
+        candles, spans = generate_partition("GBPUSD", "4h", 6000, telltales=telltales)
+        close = candles["close"].to_numpy()
+        hits = [
+            _has_its_shape(s.label, close[s.start_index : s.end_index + 1], close[s.start_index - 1]) for s in spans
+        ]
+        assert np.mean(hits) >= share, (telltales, np.mean(hits))
+
+
+def _texture(candles: pd.DataFrame, spans: list) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per cue, (values inside spans, values on the 50 candles before each span).
+
+    wicks: upper plus lower wick in log units (the volatility changes slowly, so the candles
+    just before a span are its yardstick); volume: log volume.
+    """
+    o, h, lo, c, v = (np.log(candles[k].to_numpy()) for k in ("open", "high", "low", "close", "volume"))
+    inside, before = np.zeros(len(c), dtype=bool), np.zeros(len(c), dtype=bool)
+    for s in spans:
+        inside[s.start_index : s.end_index + 1] = True
+        before[s.start_index - 50 : s.start_index] = True
+    values = {"wicks": h - lo - np.abs(c - o), "volume": v}
+    return {cue: (x[inside], x[before & ~inside]) for cue, x in values.items()}
+
+
+def test_patterns_are_shape_only_by_default() -> None:
+    """Inside a span, wicks and volume are drawn as outside; each telltale, asked for, shows."""
+    candles, spans = generate_partition("EURUSD", "1h", 20_000)
+    plain = _texture(candles, spans)
+    inside, outside = plain["wicks"]
+    assert 0.9 < np.median(inside) / np.median(outside) < 1.1
+    assert np.std(inside) / np.mean(inside) > 0.5  # random, like the background's
+    inside, outside = plain["volume"]
+    assert abs(np.median(inside) - np.median(outside)) < 0.05 and 0.9 < np.std(inside) / np.std(outside) < 1.1
+    marked_candles, marked_spans = generate_partition("EURUSD", "1h", 20_000, telltales="noise,wicks,volume")
+    assert [(s.start_index, s.end_index, s.label) for s in marked_spans] == [
+        (s.start_index, s.end_index, s.label) for s in spans
+    ]
+    marked = _texture(marked_candles, marked_spans)
+    inside, outside = marked["wicks"]
+    assert np.std(inside) / np.mean(inside) < 0.75 * np.std(outside) / np.mean(outside)  # a regular texture
+    inside, outside = marked["volume"]
+    assert abs(np.median(inside) - np.median(outside)) > 0.1  # the shapes' volume profiles
+
+
+def test_the_background_is_the_same_whatever_the_telltales() -> None:
+    plain, spans = generate_partition("EURUSD", "1h", 1000)
+    marked, _ = generate_partition("EURUSD", "1h", 1000, telltales=["wicks"])
+    before = spans[0].start_index
+    assert plain.iloc[:before].equals(marked.iloc[:before])
+    assert plain["close"].equals(marked["close"])  # wicks change highs and lows only
+    with pytest.raises(ValueError, match="unknown telltale"):
+        generate_partition("EURUSD", "1h", 400, telltales="colour")
 
 
 def test_annotations_follow_the_export_format(written: Path, export: dict) -> None:
@@ -220,4 +271,10 @@ def test_cli_writes_where_the_config_says(tmp_path: Path, capsys: pytest.Capture
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("EURUSD|1h: 400 candles, ") and "planted spans" in lines[0]
     assert len(lines) == 6 + 2
-    assert json.loads((tmp_path / "truth" / "ground_truth.json").read_text())["generator"]["seed"] == 3
+    generator = json.loads((tmp_path / "truth" / "ground_truth.json").read_text())["generator"]
+    assert generator["seed"] == 3 and generator["telltales"] == []
+    assert main(["--config", str(tmp_path / "pipeline.yaml"), "--candles", "400", "--telltales", "wicks,noise"]) == 0
+    generator = json.loads((tmp_path / "truth" / "ground_truth.json").read_text())["generator"]
+    assert generator["telltales"] == ["noise", "wicks"]
+    with pytest.raises(SystemExit):
+        main(["--config", str(tmp_path / "pipeline.yaml"), "--telltales", "volume,glow"])

@@ -90,10 +90,7 @@ def zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, k: float, pe
         return Pivots(empty, empty, np.zeros(0), empty)
     threshold = (k * average_true_range(high, low, close, period=period)).tolist()
     highs, lows = high.tolist(), low.tolist()
-    index: list[int] = []
-    kind: list[int] = []
-    price: list[float] = []
-    confirmed: list[int] = []
+    rows: list[tuple[int, int, float, int]] = []  # (index, kind, price, confirmed_at) per pivot
 
     # Until the first reversal the direction is unknown: track both extremes.
     max_i, min_i = 0, 0
@@ -105,31 +102,31 @@ def zigzag(high: np.ndarray, low: np.ndarray, close: np.ndarray, *, k: float, pe
         if lows[i] < lows[min_i]:
             min_i = i
         if highs[max_i] - lows[i] >= threshold[i] and max_i < i:
-            index.append(max_i), kind.append(1), price.append(highs[max_i]), confirmed.append(i)
+            rows.append((max_i, 1, highs[max_i], i))
             trend, ext_i = -1, int(np.argmin(low[max_i : i + 1])) + max_i
         elif highs[i] - lows[min_i] >= threshold[i] and min_i < i:
-            index.append(min_i), kind.append(-1), price.append(lows[min_i]), confirmed.append(i)
+            rows.append((min_i, -1, lows[min_i], i))
             trend, ext_i = 1, int(np.argmax(high[min_i : i + 1])) + min_i
         i += 1
     if trend == 0:
         return Pivots(empty, empty, np.zeros(0), empty)
 
-    for i in range(i, n):
+    for j in range(i, n):
         if trend == 1:  # rising: the extreme is the highest high since the last trough
-            if highs[i] >= highs[ext_i]:
-                ext_i = i
-            elif highs[ext_i] - lows[i] >= threshold[i]:
-                index.append(ext_i), kind.append(1), price.append(highs[ext_i]), confirmed.append(i)
-                trend, ext_i = -1, i
+            if highs[j] >= highs[ext_i]:
+                ext_i = j
+            elif highs[ext_i] - lows[j] >= threshold[j]:
+                rows.append((ext_i, 1, highs[ext_i], j))
+                trend, ext_i = -1, j
         else:  # falling
-            if lows[i] <= lows[ext_i]:
-                ext_i = i
-            elif highs[i] - lows[ext_i] >= threshold[i]:
-                index.append(ext_i), kind.append(-1), price.append(lows[ext_i]), confirmed.append(i)
-                trend, ext_i = 1, i
+            if lows[j] <= lows[ext_i]:
+                ext_i = j
+            elif highs[j] - lows[ext_i] >= threshold[j]:
+                rows.append((ext_i, -1, lows[ext_i], j))
+                trend, ext_i = 1, j
     # the extreme in progress closes the sequence (not confirmed yet)
-    index.append(ext_i), kind.append(trend), price.append(highs[ext_i] if trend == 1 else lows[ext_i])
-    confirmed.append(n)
+    rows.append((ext_i, trend, highs[ext_i] if trend == 1 else lows[ext_i], n))
+    index, kind, price, confirmed = zip(*rows, strict=True)
     return Pivots(
         index=np.asarray(index, dtype=np.int64),
         kind=np.asarray(kind, dtype=np.int64),

@@ -1,0 +1,368 @@
+"""`SpanDetector`: chart-pattern spans from candidate spans, a classifier and NMS.
+
+Fit: every training series is turned into candidate spans (`candidates.py`), each
+candidate gets the label of the annotated span it overlaps most with IoU >=
+``settings.match_iou`` (else ``O``), its shape features (`features.py`) are computed, and
+the configured model type (``xgboost`` or ``random_forest``, the platform's wrappers in
+`ml_platform.training.models`, hyperparameters from a `TrainingConfig`) is fitted with
+class weights (``training.class_weights``, balanced by default). The ``O`` candidates are
+subsampled to ``settings.negatives_per_positive`` per labelled one, keeping every one that
+partly overlaps an annotated span (those teach where a pattern starts and ends). With
+``settings.mirror_labels`` every series is also fitted upside down with mirrored labels
+(a double top read upside down is a double bottom), doubling scarce annotations.
+
+Predict: the candidates of a series are scored; each takes its most probable pattern
+label, those with probability >= ``settings.threshold`` remain, and greedy non-maximum
+suppression across labels (``settings.nms_iou``) leaves the detected spans.
+
+Storage: a folder with ``detector.json`` (settings, classes, lengths, feature names,
+model type) and the model in its wrapper's native format (XGBoost UBJSON, skops).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from ml_platform import storage
+from ml_platform.config import TrainingConfig
+from ml_platform.shapes.candidates import Candidates, length_range, match_candidates, propose_candidates
+from ml_platform.shapes.features import SeriesArrays, feature_names, shape_features
+from ml_platform.shapes.nms import non_max_suppression
+from ml_platform.shapes.pivots import Pivots
+from ml_platform.shapes.settings import DetectorSettings
+from ml_platform.training.models import get_model_type
+from ml_platform.training.weights import class_weight_map
+
+__all__ = ["DetectorMeta", "DetectorSettings", "SpanDetector"]
+
+logger = logging.getLogger(__name__)
+
+OUTSIDE = "O"
+META_FILE = "detector.json"
+FORMAT_VERSION = 1
+CHUNK = 100_000
+"""Candidates whose features are built and scored at once (bounds memory on long series)."""
+HARD_NEGATIVE_IOU = 0.2
+"""``O`` candidates overlapping an annotated span at least this much are always kept for the fit."""
+CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")
+PREDICTION_COLUMNS = ("start", "end", "label", "confidence")
+
+
+class DetectorMeta(msgspec.Struct, frozen=True, kw_only=True):
+    """``detector.json``: everything but the model file."""
+
+    version: int
+    settings: DetectorSettings
+    model_type: str
+    model_file: str
+    classes: list[str]
+    lengths: tuple[int, int]
+    feature_names: list[str]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One series' candidates, pivots and range helpers."""
+
+    candidates: Candidates
+    pivots: list[Pivots]
+    arrays: SeriesArrays
+
+
+def _check_candles(candles: pd.DataFrame, where: str) -> None:
+    missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
+    if missing:
+        raise ValueError(f"{where}: candles lack columns {missing}; give the canonical frame of ml_platform.candles")
+
+
+def _check_spans(spans: pd.DataFrame, n_candles: int, where: str) -> pd.DataFrame:
+    missing = [c for c in ("start", "end", "label") if c not in spans.columns]
+    if missing:
+        raise ValueError(f"{where}: spans lack columns {missing}; give int start, end (inclusive) and str label")
+    spans = spans.loc[spans["label"].astype(str) != OUTSIDE]
+    start, end = spans["start"].to_numpy(dtype=np.int64), spans["end"].to_numpy(dtype=np.int64)
+    bad = (start < 0) | (end >= n_candles) | (start > end)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{where}: span {start[i]}..{end[i]} ({spans['label'].iloc[i]}) is not within 0..{n_candles - 1} "
+            "with start <= end; spans are inclusive candle positions into their candles"
+        )
+    return spans
+
+
+class SpanDetector:
+    """A fitted span detector; build it with `SpanDetector.fit` or `SpanDetector.load`.
+
+    Attributes
+    ----------
+    settings : DetectorSettings
+    model_type : str
+        ``xgboost`` or ``random_forest``.
+    classes : list of str
+        ``O`` first, then the pattern labels; class ``i`` of the estimator is ``classes[i]``.
+    lengths : (int, int)
+        The candidate length range learnt from the training spans.
+    estimator : fitted classifier with ``predict_proba``.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: DetectorSettings,
+        model_type: str,
+        classes: Sequence[str],
+        lengths: tuple[int, int],
+        estimator: Any,
+    ) -> None:
+        self.settings = settings
+        self.model_type = model_type
+        self.classes = list(classes)
+        self.lengths = (int(lengths[0]), int(lengths[1]))
+        self.estimator = estimator
+
+    @property
+    def feature_names(self) -> list[str]:
+        return feature_names(self.settings)
+
+    # ------------------------------------------------------------------ fit
+
+    @classmethod
+    def fit(
+        cls,
+        series: Sequence[tuple[pd.DataFrame, pd.DataFrame]],
+        *,
+        settings: DetectorSettings | None = None,
+        model_type: str = "xgboost",
+        seed: int = 0,
+        training: TrainingConfig | None = None,
+        n_jobs: int = 2,
+    ) -> SpanDetector:
+        """Fit on annotated series.
+
+        Parameters
+        ----------
+        series : sequence of (candles, spans)
+            candles: DataFrame with ``open high low close volume`` (``time`` is not used);
+            spans: DataFrame with int ``start``, ``end`` (inclusive positions into that
+            frame) and str ``label``; ``O`` spans are ignored.
+        settings : DetectorSettings, default=DetectorSettings()
+        model_type : {"xgboost", "random_forest"}, default="xgboost"
+        seed : int, default=0
+            Seeds the negative sampling and the estimator.
+        training : TrainingConfig, default=TrainingConfig()
+            Hyperparameters (``training.xgboost`` / ``training.random_forest``) and
+            ``class_weights``; its ``model_type`` and ``seed`` are not used.
+        n_jobs : int, default=2
+            Threads of the estimator (overrides the config's).
+        """
+        settings = settings or DetectorSettings()
+        training = _with_threads(training or TrainingConfig(), n_jobs)
+        wrapper = get_model_type(model_type)(training, seed=seed)
+        checked = [_check_spans(spans, len(candles), f"series {i}") for i, (candles, spans) in enumerate(series)]
+        for i, (candles, _) in enumerate(series):
+            _check_candles(candles, f"series {i}")
+        candles_list = [candles for candles, _ in series]
+        if settings.mirror_labels:
+            candles_list += [mirrored(candles) for candles in candles_list]
+            checked += [_mirror_spans(spans, settings.mirror_labels) for spans in checked]
+        all_lengths = np.concatenate([(s["end"] - s["start"] + 1).to_numpy() for s in checked] or [np.zeros(0)])
+        if len(all_lengths) == 0:
+            raise ValueError("SpanDetector.fit: no pattern spans in any series; annotate at least one span")
+        lengths = length_range(all_lengths, margin=settings.length_margin)
+        rng = np.random.default_rng(seed)
+
+        rows_x, rows_label = [], []
+        for candles, spans in zip(candles_list, checked, strict=True):
+            prepared = _prepare(candles, settings, lengths)
+            x, labels = _training_rows(prepared, spans, settings, rng)
+            rows_x.append(x)
+            rows_label.append(labels)
+        x_all, label_all = np.concatenate(rows_x), np.concatenate(rows_label)
+        found = sorted(set(label_all.tolist()) - {OUTSIDE})
+        annotated = sorted({str(v) for s in checked for v in s["label"]})
+        if unmatched := sorted(set(annotated) - set(found)):
+            logger.warning("no candidate matches the spans of %s at IoU >= %s", unmatched, settings.match_iou)
+        if not found:
+            raise ValueError(
+                f"SpanDetector.fit: no candidate matches any annotated span at IoU >= {settings.match_iou}; "
+                "add scales or edge_shifts to the settings, or lower match_iou"
+            )
+        classes = [OUTSIDE, *found]
+        index = {label: i for i, label in enumerate(classes)}
+        y = np.asarray([index[label] for label in label_all.tolist()], dtype=np.int64)
+        weights = class_weight_map(y, classes, training.class_weights)
+        estimator = wrapper.fit(x_all, y, class_weight=weights)
+        return cls(settings=settings, model_type=model_type, classes=classes, lengths=lengths, estimator=estimator)
+
+    # ------------------------------------------------------------------ predict
+
+    def score(self, candles: pd.DataFrame) -> pd.DataFrame:
+        """Every candidate of `candles` with its most probable pattern label (before threshold and NMS).
+
+        Returns
+        -------
+        DataFrame with int ``start``, ``end``, str ``label``, float ``confidence`` (that
+        label's probability) and float ``outside`` (the probability of ``O``), one row per
+        candidate, sorted by start.
+        """
+        _check_candles(candles, "SpanDetector.predict")
+        prepared = _prepare(candles, self.settings, self.lengths)
+        cands = prepared.candidates
+        proba = np.zeros((len(cands), len(self.classes)))
+        for a in range(0, len(cands), CHUNK):
+            part = _subset(cands, slice(a, a + CHUNK))
+            features = shape_features(prepared.arrays, part, prepared.pivots, settings=self.settings)
+            proba[a : a + CHUNK] = self.estimator.predict_proba(features)
+        best = np.argmax(proba[:, 1:], axis=1) + 1 if len(self.classes) > 1 else np.zeros(len(cands), dtype=int)
+        return pd.DataFrame(
+            {
+                "start": cands.start,
+                "end": cands.end,
+                "label": np.asarray(self.classes, dtype=object)[best],
+                "confidence": proba[np.arange(len(cands)), best],
+                "outside": proba[:, 0],
+            }
+        )
+
+    def predict(
+        self, candles: pd.DataFrame, *, threshold: float | None = None, nms_iou: float | None = None
+    ) -> pd.DataFrame:
+        """Detected pattern spans in `candles`.
+
+        Parameters
+        ----------
+        candles : DataFrame with ``open high low close volume``
+        threshold, nms_iou : float, default from the settings
+
+        Returns
+        -------
+        DataFrame with int ``start``, ``end`` (inclusive positions into `candles`), str
+        ``label`` and float ``confidence``, sorted by start.
+        """
+        threshold = self.settings.threshold if threshold is None else threshold
+        nms_iou = self.settings.nms_iou if nms_iou is None else nms_iou
+        scored = self.score(candles)
+        scored = scored.loc[scored["confidence"] >= threshold].reset_index(drop=True)
+        keep = non_max_suppression(
+            scored["start"].to_numpy(), scored["end"].to_numpy(), scored["confidence"].to_numpy(), iou_threshold=nms_iou
+        )
+        chosen = scored.loc[keep, list(PREDICTION_COLUMNS)]
+        return chosen.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+
+    # ------------------------------------------------------------------ storage
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``detector.json`` and the model file into `directory` (created); returns the folder."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        model_class = get_model_type(self.model_type)
+        model_file = f"model{model_class.file_suffix}"
+        storage.write_atomic(directory / model_file, lambda path: model_class.save(self.estimator, path))
+        meta = DetectorMeta(
+            version=FORMAT_VERSION,
+            settings=self.settings,
+            model_type=self.model_type,
+            model_file=model_file,
+            classes=self.classes,
+            lengths=self.lengths,
+            feature_names=self.feature_names,
+        )
+        encoded = msgspec.json.format(msgspec.json.encode(meta), indent=2)
+        storage.write_atomic(directory / META_FILE, lambda path: path.write_bytes(encoded))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> SpanDetector:
+        """Read a detector written by `save`."""
+        directory = Path(directory)
+        path = directory / META_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"SpanDetector.load: {path} does not exist; give a folder written by save()")
+        meta = msgspec.json.decode(path.read_bytes(), type=DetectorMeta)
+        if meta.version != FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {meta.version} is not {FORMAT_VERSION}; retrain the detector")
+        if meta.feature_names != feature_names(meta.settings):
+            raise ValueError(f"{path}: its feature names differ from this code's; retrain the detector")
+        estimator = get_model_type(meta.model_type).load(directory / meta.model_file)
+        return cls(
+            settings=meta.settings,
+            model_type=meta.model_type,
+            classes=meta.classes,
+            lengths=meta.lengths,
+            estimator=estimator,
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _with_threads(training: TrainingConfig, n_jobs: int) -> TrainingConfig:
+    replace = msgspec.structs.replace
+    return replace(
+        training,
+        xgboost=replace(training.xgboost, n_jobs=n_jobs),
+        random_forest=replace(training.random_forest, n_jobs=n_jobs),
+    )
+
+
+def mirrored(candles: pd.DataFrame) -> pd.DataFrame:
+    """`candles` upside down: prices negated, high and low swapped (volume and time kept)."""
+    flipped = candles.copy()
+    flipped["open"], flipped["close"] = -candles["open"], -candles["close"]
+    flipped["high"], flipped["low"] = -candles["low"], -candles["high"]
+    return flipped
+
+
+def _mirror_spans(spans: pd.DataFrame, mirror: dict[str, str]) -> pd.DataFrame:
+    labels = spans["label"].astype(str)
+    if unmapped := sorted(set(labels) - set(mirror)):
+        raise ValueError(
+            f"DetectorSettings.mirror_labels has no mirror for {unmapped}; add them (a symmetric shape maps to "
+            "itself) or leave mirror_labels empty"
+        )
+    return spans.assign(label=labels.map(mirror))
+
+
+def _subset(candidates: Candidates, rows: slice | np.ndarray) -> Candidates:
+    return Candidates(candidates.start[rows], candidates.end[rows], candidates.scale[rows])
+
+
+def _prepare(candles: pd.DataFrame, settings: DetectorSettings, lengths: tuple[int, int]) -> _Prepared:
+    high, low, close = (candles[c].to_numpy(dtype=np.float64) for c in ("high", "low", "close"))
+    candidates, pivots = propose_candidates(high, low, close, settings=settings, lengths=lengths)
+    arrays = SeriesArrays.from_candles(candles, settings=settings, max_length=lengths[1])
+    return _Prepared(candidates, pivots, arrays)
+
+
+def _training_rows(
+    prepared: _Prepared, spans: pd.DataFrame, settings: DetectorSettings, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of one series' training candidates (labelled ones, hard and sampled ``O``)."""
+    cands = prepared.candidates
+    span_start, span_end = spans["start"].to_numpy(dtype=np.int64), spans["end"].to_numpy(dtype=np.int64)
+    span_label = spans["label"].astype(str).to_numpy(dtype=object)
+    _, best = match_candidates(cands.start, cands.end, span_start, span_end, min_iou=settings.match_iou)
+    near, _ = match_candidates(
+        cands.start, cands.end, span_start, span_end, min_iou=min(HARD_NEGATIVE_IOU, settings.match_iou)
+    )
+    positive = best >= 0
+    hard = ~positive & (near > 0)
+    easy = np.flatnonzero(~positive & ~hard)
+    budget = int(settings.negatives_per_positive * positive.sum()) - int(hard.sum())
+    if settings.negatives_per_positive > 0 and budget < len(easy):
+        easy = rng.choice(easy, size=max(budget, 0), replace=False)
+    rows = np.sort(np.concatenate([np.flatnonzero(positive | hard), easy]))
+    labels = np.full(len(rows), OUTSIDE, dtype=object)
+    matched = positive[rows]
+    labels[matched] = span_label[best[rows][matched]]
+    features = shape_features(prepared.arrays, _subset(cands, rows), prepared.pivots, settings=settings)
+    return features, labels

@@ -1,0 +1,94 @@
+"""`DetectorSettings`: the span detector's options, as one frozen msgspec Struct.
+
+Imports only msgspec, so the pipeline config can embed it (as ``labeling.span``) without
+a cycle. Every field has a default that works on hourly FX-like series with patterns of
+15-60 candles; the docstring of each field says what it trades off.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Options of candidate proposal, shape features, labelling, and span resolution.
+
+    Parameters
+    ----------
+    scales : tuple of float, default=(1.0, 1.5, 2.5, 4.0, 6.0)
+        Zigzag reversals in ATRs; each gives one set of pivots and so one scale of candidates.
+    min_pivots, max_pivots : int, default=3, 7
+        Candidates are the runs of ``min_pivots..max_pivots`` consecutive pivots (a double
+        top is about 5 pivots, a head and shoulders about 7, a flag 3-4).
+    edge_shifts : tuple of float, default=(0.0,)
+        Start/end variants of every pivot run, as fractions of its length: each start is
+        moved by every shift and each end likewise (``len(edge_shifts) ** 2`` variants;
+        ``(0.0,)`` keeps the pivot runs only). ``(-0.1, 0.0, 0.1)`` raised the median best IoU
+        with planted spans from 0.86 to 0.95 for 6.5x the candidates.
+    length_margin : float, default=0.25
+        Candidates are kept when their length lies within the training spans' lengths
+        widened by this fraction (``min * (1 - margin)`` .. ``max * (1 + margin)``).
+    atr_period : int, default=14
+        Candles in the ATR that scales the zigzag and the amplitude features.
+    path_points : int, default=20
+        Points the span's close, high and low paths are resampled to.
+    profile_points : int, default=6
+        Points the volume and volatility profiles are resampled to.
+    context : float, default=1.0
+        Candles before the span that the context features look at, in span lengths.
+    after : float, default=0.25
+        Candles after the span that the "move after the end" looks at, in span lengths
+        (0 disables it: a live, causal use should not need candles after the end).
+    match_iou : float, default=0.6
+        A training candidate takes the label of the annotated span it overlaps most when
+        their IoU is at least this; else it is ``O``. Stricter than the evaluation's 0.5, so
+        the model learns to prefer well-placed spans (on the shape-only sample data: span
+        F1 0.95 against 0.91 with 0.5; 0.7 leaves some spans without a positive, 0.93).
+    negatives_per_positive : float, default=30.0
+        At most this many ``O`` candidates per labelled one are kept for the fit (a random
+        sample, seeded); 0 keeps them all.
+    threshold : float, default=0.5
+        A candidate is predicted when its best pattern probability is at least this.
+    mirror_labels : dict of str to str, default={}
+        Training augmentation: when not empty, every training series is also fitted upside
+        down (prices negated, high and low swapped) with each span's label mapped by this
+        (``{"double_top": "double_bottom", "double_bottom": "double_top", "bull_flag":
+        "bear_flag", ...}``; a shape that is its own mirror maps to itself). Every
+        annotated label must be a key. Doubles the training candidates.
+    nms_iou : float, default=0.1
+        Non-maximum suppression drops a span overlapping a more confident one (any label)
+        with IoU above this. One stretch of candles holds one pattern: 0.3 left pieces of
+        patterns standing beside them (span precision 0.70 against 0.88 with 0.1).
+    """
+
+    scales: tuple[PositiveFloat, ...] = (1.0, 1.5, 2.5, 4.0, 6.0)
+    min_pivots: Annotated[int, msgspec.Meta(ge=2)] = 3
+    max_pivots: Annotated[int, msgspec.Meta(ge=2)] = 7
+    edge_shifts: tuple[Annotated[float, msgspec.Meta(ge=-0.5, le=0.5)], ...] = (0.0,)
+    length_margin: Fraction = 0.25
+    atr_period: Annotated[int, msgspec.Meta(ge=1)] = 14
+    path_points: Annotated[int, msgspec.Meta(ge=4)] = 20
+    profile_points: Annotated[int, msgspec.Meta(ge=2)] = 6
+    context: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    after: Annotated[float, msgspec.Meta(ge=0)] = 0.25
+    match_iou: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.6
+    negatives_per_positive: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    threshold: Fraction = 0.5
+    nms_iou: Fraction = 0.1
+    mirror_labels: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.scales:
+            raise ValueError("DetectorSettings.scales is empty: give at least one zigzag reversal, e.g. (1.0, 2.5)")
+        if self.min_pivots > self.max_pivots:
+            raise ValueError(
+                f"DetectorSettings.min_pivots={self.min_pivots} > max_pivots={self.max_pivots}: "
+                "swap them or make max_pivots larger"
+            )
+        if not self.edge_shifts:
+            raise ValueError("DetectorSettings.edge_shifts is empty: use (0.0,) for pivot runs without variants")

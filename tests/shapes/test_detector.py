@@ -1,0 +1,129 @@
+"""SpanDetector: fit on clean planted shapes, find held-out ones; storage; input errors. Real XGBoost and forests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_platform.config import RandomForestParams, TrainingConfig, XGBoostParams
+from ml_platform.shapes.detector import PREDICTION_COLUMNS, SpanDetector, mirrored
+from ml_platform.shapes.settings import DetectorSettings
+from ml_platform.training.evaluation import Span, match_spans
+from tests.shapes.synthetic import planted_series
+
+SMALL = TrainingConfig(
+    xgboost=XGBoostParams(n_estimators=60, max_depth=4),
+    random_forest=RandomForestParams(n_estimators=60, min_samples_leaf=2),
+)
+
+
+def _spans(frame: pd.DataFrame) -> list[Span]:
+    return [Span(str(r.label), int(r.start), int(r.end)) for r in frame.itertuples()]
+
+
+@pytest.fixture(scope="module")
+def train_series() -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    return [planted_series(2500, seed=seed) for seed in (11, 12, 13)]
+
+
+@pytest.fixture(scope="module")
+def held_out() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return planted_series(2500, seed=99)
+
+
+@pytest.fixture(scope="module")
+def detector(train_series) -> SpanDetector:
+    return SpanDetector.fit(train_series, settings=DetectorSettings(), model_type="xgboost", seed=7, training=SMALL)
+
+
+def test_the_detector_finds_held_out_shapes(detector: SpanDetector, held_out) -> None:
+    candles, spans = held_out
+    predicted = detector.predict(candles)
+    assert list(predicted.columns) == list(PREDICTION_COLUMNS)
+    assert predicted["start"].is_monotonic_increasing
+    assert predicted["confidence"].between(detector.settings.threshold, 1.0).all()
+    scores = match_spans(_spans(spans), _spans(predicted))
+    assert scores["span_f1"] > 0.7, scores
+    assert set(scores["per_label"]) == {"bull_flag", "double_top", "head_and_shoulders"}
+    assert detector.classes == ["O", "bull_flag", "double_top", "head_and_shoulders"]
+
+
+def test_a_saved_detector_predicts_the_same(detector: SpanDetector, held_out, tmp_path: Path) -> None:
+    candles, _ = held_out
+    loaded = SpanDetector.load(detector.save(tmp_path / "detector"))
+    assert (tmp_path / "detector" / "model.ubj").is_file()
+    assert loaded.settings == detector.settings and loaded.lengths == detector.lengths
+    pd.testing.assert_frame_equal(loaded.predict(candles), detector.predict(candles))
+
+
+def test_a_random_forest_detector_fits_saves_and_loads(train_series, held_out, tmp_path: Path) -> None:
+    candles, spans = held_out
+    forest = SpanDetector.fit(train_series[:2], model_type="random_forest", seed=3, training=SMALL)
+    predicted = forest.predict(candles)
+    assert match_spans(_spans(spans), _spans(predicted))["span_f1"] > 0.6
+    loaded = SpanDetector.load(forest.save(tmp_path / "forest"))
+    pd.testing.assert_frame_equal(loaded.predict(candles), predicted)
+
+
+def test_threshold_and_nms_can_be_overridden_at_prediction(detector: SpanDetector, held_out) -> None:
+    candles, _ = held_out
+    everything = detector.score(candles)
+    assert np.allclose(everything["confidence"] + everything["outside"] <= 1.0 + 1e-6, True)
+    loose = detector.predict(candles, threshold=0.0, nms_iou=1.0)
+    assert len(loose) == len(everything)  # no threshold, no suppression: every candidate
+    strict = detector.predict(candles, threshold=0.0, nms_iou=0.0)
+    ordered = strict.sort_values("start")
+    assert (ordered["start"].to_numpy()[1:] > ordered["end"].to_numpy()[:-1]).all()  # no overlap left
+
+
+def test_short_and_flat_series_give_no_spans(detector: SpanDetector, held_out) -> None:
+    candles, _ = held_out
+    for n in (0, 1, 5, 40):
+        found = detector.predict(candles.iloc[:n].reset_index(drop=True))
+        assert list(found.columns) == list(PREDICTION_COLUMNS) and len(found) == 0
+    flat = candles.assign(open=1.0, high=1.0, low=1.0, close=1.0)
+    assert len(detector.predict(flat)) == 0
+
+
+def test_fit_rejects_bad_input(train_series) -> None:
+    candles, spans = train_series[0]
+    with pytest.raises(ValueError, match="no pattern spans"):
+        SpanDetector.fit([(candles, spans.iloc[:0])])
+    with pytest.raises(ValueError, match=r"span 10..2600 \(.*\) is not within 0..2499"):
+        SpanDetector.fit([(candles, pd.DataFrame({"start": [10], "end": [2600], "label": ["double_top"]}))])
+    with pytest.raises(ValueError, match=r"lack columns \['volume'\]"):
+        SpanDetector.fit([(candles.drop(columns="volume"), spans)])
+    with pytest.raises(ValueError, match="not a supported model type"):
+        SpanDetector.fit([(candles, spans)], model_type="lightgbm")
+
+
+def test_mirroring_teaches_the_upside_down_shape(held_out) -> None:
+    tops = [planted_series(2500, seed=seed, labels=("double_top",)) for seed in (21, 22)]
+    mirror = {"double_top": "double_bottom", "double_bottom": "double_top"}
+    detector = SpanDetector.fit(tops, settings=DetectorSettings(mirror_labels=mirror), seed=1, training=SMALL)
+    assert detector.classes == ["O", "double_bottom", "double_top"]
+    candles, spans = planted_series(2500, seed=23, labels=("double_top",))
+    bottoms = spans.assign(label="double_bottom")
+    scores = match_spans(_spans(bottoms), _spans(detector.predict(mirrored(candles))))
+    assert scores["per_label"]["double_bottom"]["span_f1"] > 0.6, scores
+
+
+def test_mirrored_candles_are_upside_down_and_every_label_needs_a_mirror(train_series) -> None:
+    candles, spans = train_series[0]
+    flipped = mirrored(candles)
+    np.testing.assert_array_equal(flipped["high"], -candles["low"])
+    np.testing.assert_array_equal(flipped["low"], -candles["high"])
+    np.testing.assert_array_equal(flipped["volume"], candles["volume"])
+    assert (flipped["high"] >= flipped[["open", "close"]].max(axis=1)).all()
+    with pytest.raises(ValueError, match=r"no mirror for \['bull_flag', 'head_and_shoulders'\]"):
+        SpanDetector.fit(
+            [(candles, spans)], settings=DetectorSettings(mirror_labels={"double_top": "double_bottom"}), training=SMALL
+        )
+
+
+def test_load_names_the_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="detector.json does not exist"):
+        SpanDetector.load(tmp_path)

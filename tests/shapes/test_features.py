@@ -1,0 +1,83 @@
+"""Shape features: scale-free (prices scaled, times shifted), well-formed, and telling shapes apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_platform.shapes.candidates import Candidates, propose_candidates
+from ml_platform.shapes.features import SeriesArrays, feature_names, shape_features
+from ml_platform.shapes.ranges import RangeExtremes, RangeMeans, bins
+from ml_platform.shapes.settings import DetectorSettings
+from tests.shapes.synthetic import candles_from_path, planted_series, segments
+
+LENGTHS = (15, 50)
+
+
+def _features(candles: pd.DataFrame, settings: DetectorSettings) -> tuple[Candidates, np.ndarray]:
+    h, l, c = (candles[col].to_numpy() for col in ("high", "low", "close"))
+    candidates, pivots = propose_candidates(h, l, c, settings=settings, lengths=LENGTHS)
+    arrays = SeriesArrays.from_candles(candles, settings=settings, max_length=LENGTHS[1])
+    return candidates, shape_features(arrays, candidates, pivots, settings=settings)
+
+
+@pytest.mark.parametrize("settings", [DetectorSettings(), DetectorSettings(after=0.0, path_points=8, max_pivots=5)])
+def test_features_have_one_named_finite_column_each(settings: DetectorSettings) -> None:
+    candles, _ = planted_series(1500, seed=1)
+    candidates, x = _features(candles, settings)
+    assert x.shape == (len(candidates), len(feature_names(settings)))
+    assert len(set(feature_names(settings))) == x.shape[1]
+    assert np.isfinite(x).all()
+    path = x[:, [i for i, n in enumerate(feature_names(settings)) if n.startswith("path_close_")]]
+    assert path.min() >= 0 and path.max() <= 1
+
+
+@pytest.mark.parametrize("factor", [1000.0, 0.25, 3.7])
+def test_features_do_not_change_when_prices_are_scaled_or_times_shifted(factor: float) -> None:
+    candles, _ = planted_series(1500, seed=2)
+    moved = candles.copy()
+    moved[["open", "high", "low", "close"]] *= factor
+    moved["time"] += 86_400 * 400 + 1800
+    settings = DetectorSettings()
+    candidates, x = _features(candles, settings)
+    moved_candidates, moved_x = _features(moved, settings)
+    np.testing.assert_array_equal(candidates.start, moved_candidates.start)
+    np.testing.assert_array_equal(candidates.end, moved_candidates.end)
+    np.testing.assert_allclose(x, moved_x, rtol=1e-4, atol=1e-4)
+
+
+def test_pivot_summary_describes_a_double_top() -> None:
+    knots = ([0, 40, 49, 55, 61, 70, 100], [110.0, 100.0, 120.0, 110.0, 120.0, 104.0, 115.0])
+    candles = candles_from_path(segments(*knots), wick=0.2)
+    settings = DetectorSettings()
+    candidates, x = _features(candles, settings)
+    names = feature_names(settings)
+    # the trough is candle 41 (its low: the open at 100 minus the wick); the M spans 41..70
+    row = int(np.argmax((candidates.start == 41) & (candidates.end == 70)))
+    assert candidates.start[row] == 41 and candidates.end[row] == 70
+    value = dict(zip(names, x[row].tolist(), strict=True))
+    assert value["peak_extreme_height"] == pytest.approx(1.0, abs=0.02)
+    assert 0 <= value["peak_second_difference"] < 0.05  # two tops at the same level
+    assert value["peak_second_spacing"] == pytest.approx(12 / 29, abs=0.05)
+    assert value["pivot_count"] == 5
+    assert value["path_open_first"] < 0.05 and value["path_close_last"] == pytest.approx(0.2, abs=0.05)
+
+
+def test_range_queries_match_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=300)
+    extremes, means = RangeExtremes(values, max_length=64), RangeMeans(values)
+    lo = rng.integers(0, 250, 500)
+    hi = np.minimum(lo + rng.integers(0, 63, 500), 299)
+    np.testing.assert_allclose(extremes.max(lo, hi), [values[a : b + 1].max() for a, b in zip(lo, hi, strict=True)])
+    np.testing.assert_allclose(extremes.min(lo, hi), [values[a : b + 1].min() for a, b in zip(lo, hi, strict=True)])
+    np.testing.assert_allclose(means.mean(lo, hi), [values[a : b + 1].mean() for a, b in zip(lo, hi, strict=True)])
+    with pytest.raises(ValueError, match="larger max_length"):
+        extremes.max(np.array([0]), np.array([200]))
+
+
+def test_bins_cover_a_span_in_order() -> None:
+    lo, hi = bins(np.array([10, 0]), np.array([29, 2]), 4)
+    assert lo[0].tolist() == [10, 15, 20, 25] and hi[0].tolist() == [14, 19, 24, 29]
+    assert (hi[1] >= lo[1]).all() and lo[1][0] == 0 and hi[1][-1] == 2  # shorter than the bins: repeats
