@@ -175,7 +175,7 @@ export async function run(ctx) {
     saved.dragged = edited;
   });
 
-  await check('the export is the DESIGN.md JSON and holds the edited span', async () => {
+  await check('the export is the docs/DESIGN.md JSON and holds the edited span', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-link]')]);
     const file = path.join(web.dir, 'export.json');
     await download.saveAs(file);

@@ -15,7 +15,8 @@ import { chromium } from 'playwright-core';
 
 export const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO = path.dirname(WEB);
-export const SCREENSHOTS = path.join(WEB, '..', 'docs'); // the repository's docs/, linked from the READMEs
+/** The repository's docs/, linked from the READMEs: screenshots and frame-times.md go there with E2E_DOCS=1 only. */
+export const DOCS = path.join(REPO, 'docs');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const PYTHON = path.join(REPO, '.venv', 'bin', 'python');
 const NEXT_BIN = path.join(WEB, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -144,10 +145,9 @@ export function ensureChromium() {
  * (INFERENCE_API_URL) without ML_PLATFORM_CONFIG.
  *
  * E2E_CONFIG: use this config as is (data already written). Otherwise a fresh folder is
- * filled by the repository's `scripts/e2e_fixture.py` when it exists and writes a model
- * bundle, else by this folder's fixture.py (same contract: `--out DIR`, prints the config
- * path last). E2E_CANDLES is passed on as `--candles` (fixture.py's default: 50000, enough
- * for the frame-time suite, which otherwise gets test data of its own).
+ * filled by the repository's `scripts/e2e_fixture.py` (the pipeline through Dagster; prints
+ * the config path last), E2E_CANDLES passed on as `--candles`. When that leaves no model
+ * bundle (trained_model not materialized), its `--mode perf` data is used instead.
  */
 export function prepareFixture() {
   if (process.env.E2E_CONFIG) {
@@ -160,44 +160,36 @@ export function prepareFixture() {
   }
   if (!fs.existsSync(PYTHON)) throw new Error(`${PYTHON} not found: create the venv (make install) or set INFERENCE_API_URL.`);
   const candles = process.env.E2E_CANDLES;
-  if (fs.existsSync(path.join(REPO, 'scripts', 'e2e_fixture.py'))) {
-    const out = tempDir('web-e2e-data-');
-    const args = ['-m', 'scripts.e2e_fixture', '--out', out, ...(candles ? ['--candles', candles] : [])];
-    const configPath = runFixture('scripts/e2e_fixture.py', args);
-    if (hasModelBundle(configPath)) return { configPath, source: 'scripts/e2e_fixture.py' };
-    console.log('# scripts/e2e_fixture.py wrote no model bundle (trained_model not materialized): using web/e2e/fixture.py');
-  }
+  const configPath = runFixture(tempDir('web-e2e-data-'), ['--mode', 'pipeline', ...(candles ? ['--candles', candles] : [])]);
+  if (hasModelBundle(configPath)) return { configPath, source: 'scripts/e2e_fixture.py' };
+  console.log('# scripts/e2e_fixture.py wrote no model bundle (trained_model not materialized): using its --mode perf data');
   return ownFixture(candles || 50_000);
 }
 
-/** Test data written by web/e2e/fixture.py: one partition of `candles` candles and a model. */
+/** Test data of `scripts/e2e_fixture.py --mode perf`: one partition of `candles` candles and a quickly trained model. */
 export function ownFixture(candles) {
-  const out = tempDir('web-e2e-data-');
-  const configPath = runFixture('web/e2e/fixture.py', [path.join(WEB, 'e2e', 'fixture.py'), '--out', out, '--candles', String(candles)]);
-  return { configPath, source: 'web/e2e/fixture.py' };
+  const configPath = runFixture(tempDir('web-e2e-data-'), ['--mode', 'perf', '--candles', String(candles)]);
+  return { configPath, source: 'scripts/e2e_fixture.py --mode perf' };
 }
 
-function runFixture(source, args) {
-  console.log(`# test data: ${source} ${args.slice(-4).join(' ')}`);
+/** Run `python -m scripts.e2e_fixture --out dir ...options`; the config path it printed last. */
+function runFixture(dir, options) {
+  const args = ['-m', 'scripts.e2e_fixture', '--out', dir, ...options];
+  console.log(`# test data: scripts/e2e_fixture.py ${options.join(' ')}`);
   const t0 = Date.now();
   const r = spawnSync(PYTHON, args, { cwd: REPO, env: { ...process.env, PYTHONPATH: REPO }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${source} failed (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-4000)}`);
+  if (r.status !== 0) throw new Error(`scripts/e2e_fixture.py failed (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-4000)}`);
   const lines = r.stdout.trim().split('\n').filter(Boolean);
   const configPath = path.resolve(REPO, lines.at(-1) ?? '');
-  if (!fs.existsSync(configPath)) throw new Error(`${source} did not print a config path (last line: ${lines.at(-1)})`);
+  if (!fs.existsSync(configPath)) throw new Error(`scripts/e2e_fixture.py did not print a config path (last line: ${lines.at(-1)})`);
   console.log(`# test data ready in ${Math.round((Date.now() - t0) / 1000)} s: ML_PLATFORM_CONFIG=${configPath}`);
   return configPath;
 }
 
-/** True when the config's models_path holds at least one bundle. */
+/** True when the fixture's models folder (models/ beside its pipeline.yaml) holds at least one bundle. */
 function hasModelBundle(configPath) {
-  const code = [
-    'import sys',
-    'from ml_platform.config import load_config',
-    'print(any(load_config(sys.argv[1]).data.resolve("models_path").glob("*/bundle.json")))',
-  ].join('\n');
-  const r = spawnSync(PYTHON, ['-c', code, configPath], { cwd: REPO, env: { ...process.env, PYTHONPATH: REPO }, encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim().endsWith('True');
+  const models = path.join(path.dirname(configPath), 'models');
+  return fs.existsSync(models) && fs.readdirSync(models).some((name) => fs.existsSync(path.join(models, name, 'bundle.json')));
 }
 
 /**
@@ -320,8 +312,8 @@ export async function webServer(serviceUrl, env = {}) {
     PGLITE_DATA_DIR: path.join(dir, 'pglite'),
     ...env,
   };
-  delete full.DATABASE_URL;
-  if (process.env.E2E_DATABASE === 'postgres') full.DATABASE_URL = await throwAwayDatabase();
+  delete full.ANNOTATIONS_DATABASE_URL;
+  if (process.env.E2E_DATABASE === 'postgres') full.ANNOTATIONS_DATABASE_URL = await throwAwayDatabase();
   const entry = start('next', process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: WEB, env: full });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('next start', entry, async () => (await fetch(`${url}/api/span-annotations`)).ok, 60_000, 250);
@@ -381,15 +373,34 @@ export function createReporter() {
   };
 }
 
+let screenshots = null;
+
+/**
+ * Where the screenshots and frame-times.md go: docs/ with E2E_DOCS=1 (`make docs-screenshots`),
+ * else a temporary folder (kept; run.mjs names it at the end), so a test run leaves the
+ * checkout as it found it. Created on first use.
+ */
+export function screenshotDir() {
+  if (!screenshots) {
+    screenshots = process.env.E2E_DOCS === '1' ? DOCS : fs.mkdtempSync(path.join(os.tmpdir(), 'web-e2e-screenshots-'));
+    fs.mkdirSync(screenshots, { recursive: true });
+  }
+  return screenshots;
+}
+
+/** The folder screenshotDir() chose, or null when nothing was written. */
+export function usedScreenshotDir() {
+  return screenshots;
+}
+
 /** A page of its own (browser context) with screenshot and page-error helpers. */
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 820 }, acceptDownloads: true });
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(err.message));
-  const screenshots = process.env.E2E_SCREENSHOTS !== '0';
-  if (screenshots) fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  const shot = async (name) => screenshots && page.screenshot({ path: path.join(SCREENSHOTS, name) });
+  const enabled = process.env.E2E_SCREENSHOTS !== '0';
+  const shot = async (name) => enabled && page.screenshot({ path: path.join(screenshotDir(), name) });
   return { context, page, pageErrors, shot };
 }
 

@@ -3,11 +3,13 @@
  * Frame times of the prediction overlay: the whole history of a partition with 50,000 candles
  * loaded (the way an annotator does it: a jump to a span at its very beginning), "Predict all"
  * over it, then the chart dragged back and forth at two zoom levels, with the overlay drawn
- * and hidden. Writes docs/frame-times.md and prediction-overlay-50k.png; holds the
- * main-thread CPU per frame to E2E_MAX_FRAME_MS (default 50).
+ * and hidden. Writes frame-times.md and prediction-overlay-50k.png (into docs/ with E2E_DOCS=1,
+ * `make docs-screenshots`; else a temporary folder); holds the main-thread CPU per frame to
+ * E2E_MAX_FRAME_MS (default 50).
  *
  * run.mjs gives this suite a partition with at least 50,000 candles: the main test data's when
- * it has that many, else web/e2e/fixture.py's, served by a second service started for it.
+ * it has that many, else `scripts/e2e_fixture.py --mode perf`'s, served by a second service
+ * started for it.
  * `node e2e/perf.e2e.mjs` runs it alone.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,7 @@ import {
   getJson,
   num,
   postJson,
-  SCREENSHOTS,
+  screenshotDir,
   waitForCandles,
   waitForMarkers,
   waitForModel,
@@ -144,7 +146,7 @@ export async function run(ctx) {
   const q = new URLSearchParams({ pair: partition.pair, timeframe: partition.timeframe });
   const pageUrl = `${web.url}/?${q}`;
 
-  await check(`predictions over ${partition.candles} candles: frame times while panning (docs/frame-times.md)`, async () => {
+  await check(`predictions over ${partition.candles} candles: frame times while panning (frame-times.md)`, async () => {
     // Load the whole history the way an annotator does: jump to a span at its very beginning.
     const oldest = await getJson(api(`/api/candles?${q}&start=${partition.first_time}&limit=40`));
     await page.goto(pageUrl);
@@ -205,7 +207,7 @@ export async function run(ctx) {
     const lines = [
       '# Prediction overlay: frame times while panning',
       '',
-      `Measured by \`web/e2e/perf.e2e.mjs\` (\`npm run test:e2e\`) on ${new Date().toISOString().slice(0, 10)}:`,
+      `Measured by \`web/e2e/perf.e2e.mjs\` (\`make docs-screenshots\`) on ${new Date().toISOString().slice(0, 10)}:`,
       `headless ${chromiumVersion()} (software rendering, \`--disable-gpu\`), viewport 1440×820, on a machine with`,
       `${os.cpus().length} cores shared with other work (load average ${os.loadavg()[0].toFixed(1)} when measured).`,
       `${loaded} candles of ${partition.pair} ${partition.timeframe} loaded; "Predict all" over them drew ${bars} prediction bars,`,
@@ -244,7 +246,7 @@ export async function run(ctx) {
         : `No wall-clock frame went over ${MAX_FRAME_MS} ms either.`,
       '',
     ];
-    if (process.env.E2E_SCREENSHOTS !== '0') fs.writeFileSync(path.join(SCREENSHOTS, 'frame-times.md'), lines.join('\n'));
+    if (process.env.E2E_SCREENSHOTS !== '0') fs.writeFileSync(path.join(screenshotDir(), 'frame-times.md'), lines.join('\n'));
     for (const x of scenarios) {
       console.log(`# ${x.name}: ${x.wall.frames} frames; CPU per frame p95 ${f(x.cpu.p95)} ms, max ${f(x.cpu.max)} ms; wall p95 ${f(x.wall.p95)} ms, max ${f(x.wall.max)} ms`);
     }

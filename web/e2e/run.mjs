@@ -3,16 +3,19 @@
  * `npm run test:e2e`: the browser suites in sequence, sharing one set-up.
  *
  * 1. Chromium (installed with apt-get when /usr/bin/chromium is missing);
- * 2. the test data: the repository's `scripts/e2e_fixture.py --out DIR` when it exists, else
- *    `web/e2e/fixture.py` (50k candles of EURUSD 1h and a small XGBoost bundle);
+ * 2. the test data: the repository's `scripts/e2e_fixture.py --out DIR` (the pipeline through
+ *    Dagster; its `--mode perf` data when that leaves no model bundle);
  * 3. the inference service (`.venv/bin/python -m serving --port N` with that config), or the
  *    running one at INFERENCE_API_URL;
  * 4. one `next build` (skipped when .next is newer than the sources);
  * 5. per suite, `next start` with a fresh database and the suite's environment:
  *    annotate.e2e.mjs (predictions switched off), predictions.e2e.mjs (the overlay against the
  *    real model, the labeling round trip, the outage), perf.e2e.mjs (frame times with predictions
- *    over 50k candles; when the test data has fewer, it gets web/e2e/fixture.py's and a second
- *    service of its own).
+ *    over 50k candles; when the test data has fewer, it gets `scripts/e2e_fixture.py --mode perf`'s
+ *    and a second service of its own).
+ *
+ * Screenshots and frame-times.md go to a temporary folder (named at the end); E2E_DOCS=1
+ * (`make docs-screenshots`) writes them into docs/ instead, the committed copies.
  *
  * Every process started is stopped at the end. Prints "ok - …" per check and closes with
  * "N passed, N failed"; exits 1 when a check failed.
@@ -22,11 +25,13 @@
  * already written), E2E_CANDLES (passed to the fixture as --candles), E2E_PAIR + E2E_TIMEFRAME,
  * E2E_BUILD=never|always|auto, E2E_DATABASE=postgres (TEST_DATABASE_URL server),
  * E2E_MODEL_POLL_MS (default 3000), E2E_MAX_FRAME_MS (default 50), E2E_PERF_CANDLES (default
- * 50000), E2E_STRICT_FRAMES=1, E2E_HEADED=1, E2E_SCREENSHOTS=0, E2E_VERBOSE=1.
+ * 50000), E2E_STRICT_FRAMES=1, E2E_HEADED=1, E2E_SCREENSHOTS=0 (none), E2E_DOCS=1 (into docs/),
+ * E2E_VERBOSE=1.
  * `node e2e/run.mjs predictions perf` runs some suites.
  */
 import { pathToFileURL } from 'node:url';
 import * as annotate from './annotate.e2e.mjs';
+import * as annotator from './annotator.e2e.mjs';
 import * as perf from './perf.e2e.mjs';
 import {
   buildIfNeeded,
@@ -40,11 +45,12 @@ import {
   prepareFixture,
   stopAll,
   stopWebServer,
+  usedScreenshotDir,
   webServer,
 } from './harness.mjs';
 import * as predictions from './predictions.e2e.mjs';
 
-const SUITES = { annotate, predictions, perf };
+const SUITES = { annotate, predictions, annotator, perf };
 
 export async function main(names = Object.keys(SUITES)) {
   const t0 = Date.now();
@@ -104,6 +110,7 @@ export async function main(names = Object.keys(SUITES)) {
     await browser?.close().catch(() => {});
     await stopAll();
   }
+  if (usedScreenshotDir()) console.log(`# screenshots and frame times: ${usedScreenshotDir()}`);
   console.log(`# e2e took ${Math.round((Date.now() - t0) / 1000)} s`);
   console.log(`${reporter.passed} passed, ${reporter.failed} failed`);
   process.exit(reporter.failed ? 1 : 0);

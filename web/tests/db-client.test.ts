@@ -17,8 +17,8 @@ const SLOW = 180_000;
 const row = { pair: 'EURUSD', timeframe: '1h', label: 'bull_flag', startTime: 10, endTime: 20 };
 
 describe('database client', () => {
-  it('picks PostgreSQL from DATABASE_URL, else PGlite under .data', () => {
-    expect(dbConfigFromEnv({ DATABASE_URL: 'postgres://u@h/db' })).toEqual({ driver: 'postgres', url: 'postgres://u@h/db' });
+  it('picks PostgreSQL from ANNOTATIONS_DATABASE_URL, else PGlite under .data', () => {
+    expect(dbConfigFromEnv({ ANNOTATIONS_DATABASE_URL: 'postgres://u@h/db' })).toEqual({ driver: 'postgres', url: 'postgres://u@h/db' });
     expect(dbConfigFromEnv({})).toEqual({ driver: 'pglite', dataDir: path.join(process.cwd(), '.data', 'pglite') });
     expect(dbConfigFromEnv({ PGLITE_DATA_DIR: '/x/y' })).toEqual({ driver: 'pglite', dataDir: '/x/y' });
   });
@@ -51,9 +51,9 @@ describe('database client', () => {
     await handle.close();
   }, SLOW);
 
-  it('names DATABASE_URL when PostgreSQL cannot be reached', async () => {
+  it('names ANNOTATIONS_DATABASE_URL when PostgreSQL cannot be reached', async () => {
     await expect(openDb({ driver: 'postgres', url: 'postgres://postgres:pw@127.0.0.1:1/none' })).rejects.toThrow(
-      /DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/none\)/,
+      /ANNOTATIONS_DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/none\)/,
     );
   });
 });

@@ -140,3 +140,39 @@ describe('findDisagreements', () => {
     expect(r.summary.label_mismatch).toBe(1500);
   });
 });
+
+describe('disagreements only where the model looked', () => {
+  const range = (from: number, to: number) => ({ pair: 'EURUSD', timeframe: '1h', start: t(from), end: t(to) });
+
+  it('a human span outside every predicted range is not missed by the model', () => {
+    const far = human('bull_flag', 0, 9); // two months earlier, say
+    const inside = human('double_top', 100, 109);
+    const r = findDisagreements([far, inside], [], [range(95, 120)]);
+    expect(r.disagreements.map((d) => d.id)).toEqual([`missed_by_model:${inside.id}`]);
+    expect(r.summary.missed_by_model).toBe(1);
+  });
+
+  it('a span only partly inside the range is not counted either; one inside another range is', () => {
+    const straddling = human('bull_flag', 90, 99);
+    const second = human('bull_flag', 200, 205);
+    const r = findDisagreements([straddling, second], [], [range(95, 120), range(190, 210)]);
+    expect(r.disagreements.map((d) => d.human?.id)).toEqual([second.id]);
+  });
+
+  it('ranges of another partition do not count', () => {
+    const h = human('bull_flag', 100, 105);
+    const r = findDisagreements([h], [], [{ ...range(0, 500), pair: 'GBPUSD' }]);
+    expect(r.disagreements).toEqual([]);
+  });
+
+  it('without ranges every human span is compared (the whole history was predicted)', () => {
+    expect(findDisagreements([human('bull_flag', 0, 9)], []).summary.missed_by_model).toBe(1);
+  });
+
+  it('predictions still match human spans outside the range (agreements are not lost)', () => {
+    const h = human('bull_flag', 0, 9);
+    const r = findDisagreements([h], [predicted('bull_flag', 1, 9)], [range(50, 60)]);
+    expect(r.summary.agreements).toBe(1);
+    expect(r.disagreements).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SeriesMarker, Time } from 'lightweight-charts';
-import { MarkerWindow, type IndexedMarker } from '@/components/chart/marker-window';
+import { MarkerWindow, textWidth, thinTexts, TEXT_GAP_PX, type IndexedMarker } from '@/components/chart/marker-window';
 
 const marker = (index: number): IndexedMarker => ({
   index,
@@ -45,7 +45,7 @@ describe('MarkerWindow', () => {
     w.update({ from: 0, to: 300 }); // 151 in view
     expect(w.detail).toBe('none');
     expect(t.calls.at(-1)).toEqual([]);
-    w.update({ from: 40, to: 50 }); // 6 in view: inside the window, but the text comes back
+    w.update({ from: 40, to: 50 }, 1000); // 6 in view, 100 px per candle: inside the window, but the text comes back
     expect(w.detail).toBe('text');
     expect(t.calls.at(-1)!.every((m) => m.text?.startsWith('m'))).toBe(true);
   });
@@ -57,5 +57,46 @@ describe('MarkerWindow', () => {
     expect(t.calls).toEqual([[]]);
     w.update({ from: 0, to: 10 });
     expect(t.calls.at(-1)).toHaveLength(1);
+  });
+});
+
+describe('marker texts never overlap', () => {
+  /** Centre and width in pixels of every marker given a text. */
+  function texts(markers: SeriesMarker<Time>[], all: IndexedMarker[], pxPerBar: number) {
+    const index = new Map(all.map((m) => [m.marker.time, m.index]));
+    return markers.filter((m) => m.text).map((m) => ({ x: index.get(m.time)! * pxPerBar, w: textWidth(m.text!) }));
+  }
+  const overlaps = (list: { x: number; w: number }[]) =>
+    list.some((a, i) => i > 0 && a.x - list[i - 1].x < (a.w + list[i - 1].w) / 2 + TEXT_GAP_PX);
+
+  it('thins the texts of neighbouring markers to what fits, keeping every arrow', () => {
+    // 30 one-candle patterns on consecutive candles, 8 px per candle: texts of ~15 characters.
+    const all = Array.from({ length: 30 }, (_, i) => ({ ...marker(100 + i), marker: { ...marker(100 + i).marker, text: `bullish_doji (9${i % 10}%)` } }));
+    const t = target();
+    const w = new MarkerWindow(t);
+    w.setMarkers(all, { from: 95, to: 135 }, 320);
+    const given = t.calls.at(-1)!;
+    expect(given).toHaveLength(30); // every arrow stays
+    const shown = texts(given, all, 8);
+    expect(shown.length).toBeGreaterThan(1);
+    expect(shown.length).toBeLessThan(30);
+    expect(overlaps(shown)).toBe(false);
+    expect(w.textCount).toBe(shown.length);
+  });
+
+  it('zooming in brings more texts back, zooming out thins them again', () => {
+    const all = Array.from({ length: 20 }, (_, i) => marker(i * 3));
+    const t = target();
+    const w = new MarkerWindow(t);
+    w.setMarkers(all, { from: 0, to: 60 }, 120); // 2 px per candle
+    const few = w.textCount;
+    expect(w.update({ from: 0, to: 60 }, 1200)).toBe(true); // 20 px per candle: re-thinned
+    expect(w.textCount).toBeGreaterThan(few);
+    expect(overlaps(texts(t.calls.at(-1)!, all, 20))).toBe(false);
+  });
+
+  it('markers on the same candle keep one text', () => {
+    const keep = thinTexts([marker(5), marker(5), marker(6)], 100);
+    expect(keep).toEqual([true, false, true]);
   });
 });

@@ -4,11 +4,12 @@ import { labelF1, modelFor, modelLabels, toPredictionResult } from '@/lib/predic
 import { buildOverlay, candlesInSpans, filterCandles, filterSpans, percent } from '@/lib/predictions/overlay';
 import { predictionSettings } from '@/lib/predictions/settings';
 import type { Candle } from '@/types';
-import type { HumanSpan, LoadedModelInfo, PredictResponse } from '@/types/predictions';
+import type { HumanSpan, LoadedModelInfo, ModelInfoResponse, PredictResponse } from '@/types/predictions';
 
 const H = 3600;
 const T0 = 1_700_000_000 - (1_700_000_000 % H);
 const t = (i: number) => T0 + i * H;
+const modelInfo = (models: LoadedModelInfo[]): ModelInfoResponse => ({ source: 'bundle', models, failures: [], last_reload: '', reload_interval_seconds: 0 });
 const colorOf = (label: string) => ({ bull_flag: '#26a69a', double_top: '#ef5350' })[label] ?? '#888888';
 
 /** A service answer: bull_flag on candles 2-4 (0.9, 0.8, 0.7), double_top on 7-8 (0.6, 0.4). */
@@ -23,7 +24,12 @@ function response(): PredictResponse {
       { label: 'bull_flag', start_time: t(2), end_time: t(4), start_index: 2, end_index: 4, avg_confidence: 0.8 },
       { label: 'double_top', start_time: t(7), end_time: t(8), start_index: 7, end_index: 8, avg_confidence: 0.5 },
     ],
-    model_info: { name: 'EURUSD_1h', version: 'v7', pair: 'EURUSD', timeframe: '1h', trained_at: '2026-11-20T09:00:00Z' },
+    model_info: { name: 'EURUSD_1h', version: 'v7', pair: 'EURUSD', timeframe: '1h', trained_at: '2026-11-20T09:00:00Z', model_type: 'xgboost', mode: 'bio', source: 'bundle' },
+    candles: labels.length,
+    unlabeled_leading: 0,
+    unlabeled_trailing: 0,
+    unpredictable_indices: [],
+    reason: '',
   };
 }
 const result = () => toPredictionResult(response(), { pair: 'EURUSD', timeframe: '1h', start: t(0), end: t(9), kind: 'visible' });
@@ -88,7 +94,7 @@ describe('threshold and label filtering', () => {
   });
 
   it('a hidden label is left out of the comparison on both sides', () => {
-    const humans = [human('double_top', 20, 25)];
+    const humans = [human('double_top', 5, 6)];
     const shown = buildOverlay({ result: result(), human: humans, filter: { threshold: 0, selectedLabels: null }, showOnlyDisagreements: false, colorOf });
     expect(shown.report.summary.missed_by_model).toBe(1);
     const hidden = buildOverlay({
@@ -146,7 +152,7 @@ describe('the prediction state reducer', () => {
   it('tracks the server: offline on an unreachable failure, online again with model info', () => {
     const failed = predictionReducer({ ...initialPredictionState, isLoading: true }, { type: 'predictFailed', message: 'Cannot reach', offline: true });
     expect(failed).toMatchObject({ server: 'offline', isLoading: false, error: 'Cannot reach' });
-    const back = predictionReducer(failed, { type: 'modelInfoLoaded', info: { models: [] } });
+    const back = predictionReducer(failed, { type: 'modelInfoLoaded', info: modelInfo([]) });
     expect(back).toMatchObject({ server: 'online', error: null });
     // A 422 keeps the server online and shows the message.
     const bad = predictionReducer(back, { type: 'predictFailed', message: 'too few candles', offline: false });
@@ -195,6 +201,21 @@ describe('model info', () => {
     pair: 'EURUSD',
     timeframe: '1h',
     trained_at: '2026-11-20T09:00:00Z',
+    model_type: 'xgboost',
+    mode: 'bio',
+    source: 'bundle',
+    runtime: 'xgboost',
+    location: 'models/EURUSD_1h',
+    loaded_at: '2026-11-20T09:05:00Z',
+    labels: [],
+    feature_count: 40,
+    min_candles: 55,
+    unlabeled_leading: 52,
+    unlabeled_trailing: 2,
+    dataset_version: 'test',
+    mlflow_run_id: null,
+    registered_model_name: null,
+    registered_version: null,
     classes: ['B-bull_flag', 'I-bull_flag', 'B-double_top', 'I-double_top', 'O'],
     metrics: {
       per_class: {
@@ -208,8 +229,8 @@ describe('model info', () => {
   };
 
   it('finds the model of a partition', () => {
-    expect(modelFor({ models: [model] }, 'EURUSD', '1h')).toBe(model);
-    expect(modelFor({ models: [model] }, 'EURUSD', '4h')).toBeNull();
+    expect(modelFor(modelInfo([model]), 'EURUSD', '1h')).toBe(model);
+    expect(modelFor(modelInfo([model]), 'EURUSD', '4h')).toBeNull();
     expect(modelFor(null, 'EURUSD', '1h')).toBeNull();
   });
 
@@ -234,5 +255,63 @@ describe('settings', () => {
   it('reads the poll interval, falling back on a bad value', () => {
     expect(predictionSettings({ NEXT_PUBLIC_MODEL_POLL_MS: '2000' }).pollMs).toBe(2000);
     expect(predictionSettings({ NEXT_PUBLIC_MODEL_POLL_MS: 'soon' }).pollMs).toBe(30_000);
+  });
+});
+
+describe('the overlay compares only inside the predicted range', () => {
+  it('a human span before the result range is not missed by the model', () => {
+    // result() covers candles 0-9; a bull_flag at 40-45 lies outside it.
+    const overlay = buildOverlay({ result: result(), human: [human('bull_flag', 40, 45), human('double_top', 7, 8)], filter: { threshold: 0, selectedLabels: null }, showOnlyDisagreements: false, colorOf });
+    expect(overlay.report.summary.missed_by_model).toBe(0);
+    const inside = buildOverlay({ result: result(), human: [human('double_top', 5, 6)], filter: { threshold: 0, selectedLabels: null }, showOnlyDisagreements: false, colorOf });
+    expect(inside.report.summary.missed_by_model).toBe(1);
+  });
+});
+
+describe('two layers: chart patterns and candlestick patterns', () => {
+  /** result() plus one-candle TA-Lib patterns: a doji at 3 (inside the bull_flag), an engulfing at 6. */
+  function withCandles() {
+    const r = result();
+    const cdl = (label: string, i: number) => ({ id: `EURUSD|1h|${t(i)}|${label}`, pair: 'EURUSD', timeframe: '1h', label, start_time: t(i), end_time: t(i), confidence: 0.97, model_version: 'v7' });
+    return {
+      ...r,
+      spans: [...r.spans, cdl('bullish_doji', 3), cdl('bearish_engulfing', 6)].sort((a, b) => a.start_time - b.start_time),
+      candles: [...r.candles, { time: t(3), label: 'bullish_doji', confidence: 0.97 }, { time: t(6), label: 'bearish_engulfing', confidence: 0.97 }].sort((a, b) => a.time - b.time),
+    };
+  }
+  const filter = { threshold: 0, selectedLabels: null };
+
+  it('the candlestick layer is off by default: not drawn, not compared, but counted', () => {
+    const overlay = buildOverlay({ result: withCandles(), human: [], filter, showOnlyDisagreements: false, colorOf });
+    expect(overlay.markers.map((m) => m.label)).toEqual(['bull_flag', 'double_top']);
+    expect(Object.keys(overlay.barsByLabel).sort()).toEqual(['bull_flag', 'double_top']);
+    expect(overlay.report.summary.predictions).toBe(2);
+    expect(overlay.report.summary.missed_by_human).toBe(2);
+    expect(overlay.candlestickSpans).toBe(2);
+  });
+
+  it('switched on, it is drawn but never a disagreement', () => {
+    const overlay = buildOverlay({ result: withCandles(), human: [], filter: { ...filter, showCandlestick: true }, showOnlyDisagreements: false, colorOf });
+    expect(overlay.markers.map((m) => m.label)).toEqual(['bull_flag', 'bullish_doji', 'bearish_engulfing', 'double_top']);
+    expect(overlay.report.disagreements.map((d) => d.prediction?.label)).toEqual(['bull_flag', 'double_top']);
+  });
+
+  it('a candle pattern inside a human flag is not a label mismatch', () => {
+    const overlay = buildOverlay({ result: withCandles(), human: [human('bull_flag', 2, 4)], filter: { ...filter, showCandlestick: true }, showOnlyDisagreements: false, colorOf });
+    expect(overlay.report.summary.label_mismatch).toBe(0);
+    expect(overlay.report.summary.agreements).toBe(1);
+  });
+
+  it('"show only disagreements" keeps the disputed chart patterns only', () => {
+    const overlay = buildOverlay({ result: withCandles(), human: [human('bull_flag', 2, 4)], filter: { ...filter, showCandlestick: true }, showOnlyDisagreements: true, colorOf });
+    expect(overlay.markers.map((m) => m.label)).toEqual(['double_top']);
+  });
+
+  it('the reducer switches the layer and restores kept settings', () => {
+    expect(initialPredictionState.showCandlestick).toBe(false);
+    const on = predictionReducer(initialPredictionState, { type: 'candlestickSet', showCandlestick: true });
+    expect(on.showCandlestick).toBe(true);
+    const restored = predictionReducer(initialPredictionState, { type: 'settingsRestored', settings: { confidenceThreshold: 0.9, autoPredict: true } });
+    expect([restored.confidenceThreshold, restored.autoPredict, restored.showCandlestick]).toEqual([0.9, true, false]);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DELETE, GET as GET_ONE, PATCH } from '@/app/api/span-annotations/[id]/route';
 import { GET as EXPORT } from '@/app/api/span-annotations/export/route';
 import { GET, POST } from '@/app/api/span-annotations/route';
+import { setAnnotationFactsLoader, type AnnotationFacts } from '@/lib/annotation-rules';
 import { spanAnnotations } from '@/lib/db/schema';
 import type { AnnotationExport, SpanAnnotation } from '@/types';
 import { installTestDb, TEST_DRIVERS, type TestDb } from './helpers/db';
@@ -11,8 +12,20 @@ const base = {
   pair: 'EURUSD',
   timeframe: '1h',
   label: 'bull_flag',
-  start_time: 1_700_000_000,
-  end_time: 1_700_036_000,
+  start_time: 1_699_999_200, // on the hour: a candle boundary
+  end_time: 1_700_035_200,
+};
+
+/** What the service says in these tests: three partitions around base's times, and the model's labels. */
+const FIRST = 1_690_000_000 - (1_690_000_000 % 14_400);
+const LAST = 1_710_000_000 - (1_710_000_000 % 14_400);
+const facts: AnnotationFacts = {
+  partitions: [
+    { pair: 'EURUSD', timeframe: '1h', first_time: FIRST, last_time: LAST },
+    { pair: 'GBPUSD', timeframe: '1h', first_time: FIRST, last_time: LAST },
+    { pair: 'EURUSD', timeframe: '4h', first_time: FIRST, last_time: LAST },
+  ],
+  modelLabels: ['bull_flag', 'double_top', 'bullish_engulfing'],
 };
 
 async function create(body: Record<string, unknown>): Promise<SpanAnnotation> {
@@ -25,8 +38,10 @@ describe.each(TEST_DRIVERS)('span annotation routes on %s', (driver) => {
   let db: TestDb;
   beforeAll(async () => {
     db = await installTestDb(driver);
+    setAnnotationFactsLoader(async () => facts);
   });
   afterAll(async () => {
+    setAnnotationFactsLoader(null);
     await db?.dispose();
   });
   beforeEach(async () => {
@@ -134,7 +149,7 @@ describe.each(TEST_DRIVERS)('span annotation routes on %s', (driver) => {
     expect(await negative.json()).toMatchObject({ label: 'O', source: 'human_correction' });
   });
 
-  it('exports exactly the DESIGN.md shape', async () => {
+  it('exports exactly the docs/DESIGN.md shape', async () => {
     const a = await create({ ...base, confidence: 0.9 });
     await create({ ...base, pair: 'GBPUSD' });
     const res = await EXPORT(jsonRequest('GET', '/api/span-annotations/export?pair=EURUSD&timeframe=1h'));
@@ -150,7 +165,7 @@ describe.each(TEST_DRIVERS)('span annotation routes on %s', (driver) => {
       'id', 'pair', 'timeframe', 'label', 'start_time', 'end_time', 'confidence', 'source', 'model_prediction', 'note', 'created_at',
     ]);
     expect(exported).toEqual({
-      id: a.id, pair: 'EURUSD', timeframe: '1h', label: 'bull_flag', start_time: 1_700_000_000, end_time: 1_700_036_000,
+      id: a.id, pair: 'EURUSD', timeframe: '1h', label: 'bull_flag', start_time: base.start_time, end_time: base.end_time,
       confidence: 0.9, source: 'human', model_prediction: null, note: '', created_at: a.created_at,
     });
     expect(Number.isInteger(exported.start_time) && Number.isInteger(exported.end_time)).toBe(true);
@@ -158,5 +173,73 @@ describe.each(TEST_DRIVERS)('span annotation routes on %s', (driver) => {
     const download = await EXPORT(jsonRequest('GET', '/api/span-annotations/export?download=1'));
     expect(download.headers.get('content-disposition')).toBe('attachment; filename="annotations_all.json"');
     expect((await download.json()).annotations).toHaveLength(2);
+  });
+
+  // --- Strict saving (lib/annotation-rules.ts) ------------------------------------------
+  const post = (body: Record<string, unknown>) => POST(jsonRequest('POST', '/api/span-annotations', body));
+
+  it('refuses an unknown label, also through PATCH; accepts configured, model and O labels', async () => {
+    const res = await post({ ...base, label: 'rocket_ship' });
+    expect(res.status).toBe(400);
+    const error = await res.json();
+    expect(error.field).toBe('label');
+    expect(error.detail).toMatch(/rocket_ship.*bull_flag.*O/);
+    await create({ ...base, label: 'head_and_shoulders' }); // configured
+    await create({ ...base, label: 'bullish_engulfing' }); // the model knows it
+    const saved = await create({ ...base, label: 'O' });
+    const patched = await PATCH(jsonRequest('PATCH', '/x', { label: 'rocket_ship' }), params({ id: saved.id }));
+    expect(patched.status).toBe(400);
+    expect((await patched.json()).field).toBe('label');
+  });
+
+  it('refuses a partition the service does not list', async () => {
+    const res = await post({ ...base, pair: 'XAUUSD' });
+    expect(res.status).toBe(400);
+    const error = await res.json();
+    expect(error.field).toBe('pair');
+    expect(error.detail).toMatch(/XAUUSD 1h.*EURUSD 1h/);
+  });
+
+  it('snaps times to the candle they fall in, and refuses times off the stored candles', async () => {
+    const saved = await create({ ...base, start_time: base.start_time + 40 * 60, end_time: base.end_time + 59 * 60 });
+    expect([saved.start_time, saved.end_time]).toEqual([base.start_time, base.end_time]);
+    const before = await post({ ...base, start_time: FIRST - 3600 });
+    expect(before.status).toBe(400);
+    expect((await before.json()).field).toBe('start_time');
+    const after = await post({ ...base, end_time: LAST + 3600 });
+    expect(after.status).toBe(400);
+    expect((await after.json()).detail).toMatch(/lies off the stored candles/);
+    const moved = await PATCH(jsonRequest('PATCH', '/x', { end_time: base.end_time + 7200 + 1234 }), params({ id: saved.id }));
+    expect((await moved.json()).end_time).toBe(base.end_time + 7200);
+  });
+
+  it('answers 409 with the existing id for an exact duplicate, also when a PATCH would make one', async () => {
+    const first = await create(base);
+    const res = await post(base);
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ existing_id: first.id });
+    const other = await create({ ...base, label: 'double_top' });
+    const clash = await PATCH(jsonRequest('PATCH', '/x', { label: 'bull_flag' }), params({ id: other.id }));
+    expect(clash.status).toBe(409);
+    // Editing the span itself is not a duplicate of itself.
+    const same = await PATCH(jsonRequest('PATCH', '/x', { note: 'n' }), params({ id: first.id }));
+    expect(same.status).toBe(200);
+  });
+
+  it('says the limit of a note that is too long', async () => {
+    const res = await post({ ...base, note: 'x'.repeat(4001) });
+    expect(res.status).toBe(400);
+    expect((await res.json()).detail).toMatch(/note must be at most 4000 characters/);
+  });
+
+  it('while the service cannot be reached: configured labels only, times on the timeframe grid', async () => {
+    setAnnotationFactsLoader(async () => ({ partitions: null, modelLabels: null }));
+    try {
+      const saved = await create({ ...base, pair: 'XAUUSD', start_time: base.start_time + 600 });
+      expect(saved.start_time).toBe(base.start_time);
+      expect((await post({ ...base, label: 'bullish_engulfing' })).status).toBe(400);
+    } finally {
+      setAnnotationFactsLoader(async () => facts);
+    }
   });
 });

@@ -7,10 +7,9 @@
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { NEGATIVE_LABEL } from '@/lib/constants';
-import { NEGATIVE_LABEL_DEF } from '@/lib/labels';
+import { labelChoices, type LabelPalette } from '@/lib/labels';
 import { formatUtc } from '@/lib/spans';
 import { percent } from '@/lib/predictions/overlay';
-import type { LabelDef } from '@/types';
 import type { PredictionSpan } from '@/types/predictions';
 
 export interface DialogValues {
@@ -26,7 +25,8 @@ export function AnnotationDialog(props: {
   startTime: number;
   endTime: number;
   candleCount: number | null;
-  labels: readonly LabelDef[];
+  /** The labels offered and their colours. */
+  palette: LabelPalette;
   initial: DialogValues;
   saving: boolean;
   error: string | null;
@@ -38,7 +38,7 @@ export function AnnotationDialog(props: {
   /** Save "not a pattern" for the prediction instead. */
   onNotAPattern?: () => void;
 }) {
-  const { mode, labels, initial, saving, error } = props;
+  const { mode, palette, initial, saving, error } = props;
   const [label, setLabel] = useState(initial.label);
   const [confidence, setConfidence] = useState(initial.confidence);
   const [note, setNote] = useState(initial.note);
@@ -49,8 +49,7 @@ export function AnnotationDialog(props: {
     saveRef.current?.focus();
   }, []);
 
-  const choices = labels.some((l) => l.name === label) || label === NEGATIVE_LABEL ? labels : [...labels, { name: label, color: '#90a4ae' }];
-  const all = [...choices, NEGATIVE_LABEL_DEF];
+  const all = labelChoices(palette, label);
 
   return (
     <div className="dialog" role="dialog" aria-labelledby={titleId} data-testid="annotation-dialog">

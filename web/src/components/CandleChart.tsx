@@ -2,27 +2,18 @@
 
 /**
  * The candle chart: candles and volume from the loaded history, saved spans as rectangles
- * behind the candles, span selection (drag across bars, or click the first and the last), a
- * crosshair readout of OHLCV, and a callback when the view nears the oldest loaded candle.
- *
- * The prediction overlay (given as plain data, lib/predictions/overlay.ts) is drawn on the same
- * chart: a histogram series on a hidden full-height scale, one translucent bar per predicted
- * candle behind the candles; markers "label (confidence%)" below the candle where a predicted
- * span starts (createSeriesMarkers); disagreement highlights as a series primitive.
+ * behind the candles, span selection (chart/useSpanSelection.ts), an OHLCV readout of the
+ * candle under the crosshair (chart/OhlcvReadout.tsx), and a callback when the view nears the
+ * oldest loaded candle. The prediction overlay (given as plain data, lib/predictions/overlay.ts)
+ * is drawn on the same chart by chart/prediction-layers.ts; the look is chart/theme.ts.
  *
  * Lifecycle as in lightweight-charts' React tutorial: the chart is created once in an effect
  * from a ref and removed on cleanup; data changes go to the existing series.
  */
 import {
   CandlestickSeries,
-  ColorType,
   createChart,
-  createSeriesMarkers,
-  CrosshairMode,
   HistogramSeries,
-  type ISeriesMarkersPluginApi,
-  type SeriesMarker,
-  type Time,
   type CandlestickData,
   type HistogramData,
   type IChartApi,
@@ -32,25 +23,26 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
-import {
-  formatUtc,
-  indexOfTime,
-  priceRange,
-  pricePrecision,
-  selectionToSpan,
-  snapToIndex,
-  spanIndexRange,
-  type IndexRange,
-  type SelectedSpan,
-} from '@/lib/spans';
+import { useLatest } from '@/hooks/useLatest';
+import { priceRange, pricePrecision, spanIndexRange, type IndexRange, type SelectedSpan } from '@/lib/spans';
 import type { OverlayBar, OverlayMarker } from '@/lib/predictions/overlay';
 import type { Candle, SpanAnnotation } from '@/types';
 import type { Disagreement } from '@/types/predictions';
-import { DisagreementHighlights, type HighlightBox } from './chart/disagreement-highlights';
-import { MarkerWindow, type IndexedMarker } from './chart/marker-window';
+import { OhlcvReadout } from './chart/OhlcvReadout';
+import { barData, highlightData, markerData, PredictionLayers } from './chart/prediction-layers';
 import { SpanRectangles, type SpanBox } from './chart/span-rectangles';
+import {
+  CANDLE_SCALE_MARGINS,
+  candleSeriesOptions,
+  chartOptions,
+  VOLUME_SCALE_ID,
+  VOLUME_SCALE_MARGINS,
+  volumeColor,
+  volumeSeriesOptions,
+} from './chart/theme';
+import { useSpanSelection, type ChartMode } from './chart/useSpanSelection';
 
-export type ChartMode = 'pan' | 'select';
+export type { ChartMode };
 
 export interface CandleChartHandle {
   /** Forget a selection in progress (Esc). */
@@ -93,8 +85,6 @@ export interface CandleChartProps {
 }
 
 const VISIBLE_BARS_ON_OPEN = 150;
-const UP = '#26a69a';
-const DOWN = '#ef5350';
 
 export function CandleChart(props: CandleChartProps) {
   const { ref, candles, seriesKey, spans, colorOf, selectedId, pending, mode, historyComplete } = props;
@@ -103,81 +93,34 @@ export function CandleChart(props: CandleChartProps) {
   const candleSeriesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const volumeSeriesRef = useRef<ISeriesApi<'Histogram'> | null>(null);
   const rectanglesRef = useRef<SpanRectangles | null>(null);
-  const predictionSeriesRef = useRef<ISeriesApi<'Histogram'> | null>(null);
-  const markersRef = useRef<MarkerWindow | null>(null);
-  const highlightsRef = useRef<DisagreementHighlights | null>(null);
+  const layersRef = useRef<PredictionLayers | null>(null);
   const shownKeyRef = useRef<string | null>(null);
-  const [drawn, setDrawn] = useState({ bars: 0, markers: 0, highlights: 0, labels: '{}' });
 
   // Latest props for handlers subscribed once.
-  const latest = useRef(props);
-  latest.current = props;
+  const latestRef = useLatest(props);
   const times = useMemo(() => candles.map((c) => c.time), [candles]);
-  const timesRef = useRef(times);
-  timesRef.current = times;
-
-  // Selection in progress: anchor of a first click, the drag, and the draft drawn.
-  const selection = useRef<{ clickAnchor: number | null; drag: { anchor: number; startX: number; moved: boolean } | null }>({
-    clickAnchor: null,
-    drag: null,
-  });
-  const [draft, setDraft] = useState<IndexRange | null>(null);
+  const timesRef = useLatest<readonly number[]>(times);
   const [hover, setHover] = useState<Candle | null>(null);
 
   // Create the chart once.
   useEffect(() => {
     const container = containerRef.current!;
-    const chart = createChart(container, {
-      autoSize: true,
-      layout: {
-        background: { type: ColorType.Solid, color: '#131722' },
-        textColor: '#b2b5be',
-        fontFamily: 'system-ui, sans-serif',
-        attributionLogo: true,
-      },
-      grid: { vertLines: { color: '#1e222d' }, horzLines: { color: '#1e222d' } },
-      crosshair: { mode: CrosshairMode.Normal },
-      rightPriceScale: { borderColor: '#2a2e39' },
-      timeScale: { borderColor: '#2a2e39', timeVisible: true, secondsVisible: false, rightOffset: 5 },
-    });
-    // Added first, so its bars are drawn behind the candles; a full-height scale of its own.
-    const predictionSeries = chart.addSeries(HistogramSeries, {
-      priceScaleId: 'predictions',
-      lastValueVisible: false,
-      priceLineVisible: false,
-      base: 0,
-      autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 1 } }),
-    });
-    chart.priceScale('predictions').applyOptions({ scaleMargins: { top: 0, bottom: 0 }, visible: false });
-    const candleSeries = chart.addSeries(CandlestickSeries, {
-      upColor: UP,
-      downColor: DOWN,
-      wickUpColor: UP,
-      wickDownColor: DOWN,
-      borderVisible: false,
-    });
-    const volumeSeries = chart.addSeries(HistogramSeries, {
-      priceScaleId: 'volume',
-      priceFormat: { type: 'volume' },
-      lastValueVisible: false,
-      priceLineVisible: false,
-    });
-    chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.82, bottom: 0 } });
-    candleSeries.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.2 } });
-    const rectangles = new SpanRectangles({ colorOf: latest.current.colorOf });
+    const chart = createChart(container, chartOptions);
+    // First, so its bars are drawn behind the candles.
+    const layers = new PredictionLayers(chart);
+    const candleSeries = chart.addSeries(CandlestickSeries, candleSeriesOptions);
+    const volumeSeries = chart.addSeries(HistogramSeries, volumeSeriesOptions);
+    chart.priceScale(VOLUME_SCALE_ID).applyOptions({ scaleMargins: VOLUME_SCALE_MARGINS });
+    candleSeries.priceScale().applyOptions({ scaleMargins: CANDLE_SCALE_MARGINS });
+    const rectangles = new SpanRectangles({ colorOf: latestRef.current.colorOf });
     candleSeries.attachPrimitive(rectangles);
-    const highlights = new DisagreementHighlights();
-    candleSeries.attachPrimitive(highlights);
-    const markersPlugin: ISeriesMarkersPluginApi<Time> = createSeriesMarkers(candleSeries, [], { autoScale: true });
-    const markers = new MarkerWindow(markersPlugin);
+    layers.attach(candleSeries);
 
     chartRef.current = chart;
     candleSeriesRef.current = candleSeries;
     volumeSeriesRef.current = volumeSeries;
     rectanglesRef.current = rectangles;
-    predictionSeriesRef.current = predictionSeries;
-    markersRef.current = markers;
-    highlightsRef.current = highlights;
+    layersRef.current = layers;
 
     const onCrosshairMove = (param: MouseEventParams) => {
       const bar = param.time === undefined ? undefined : (param.seriesData.get(candleSeries) as CandlestickData | undefined);
@@ -186,17 +129,22 @@ export function CandleChart(props: CandleChartProps) {
       setHover({ time: Number(bar.time), open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: vol?.value ?? 0 });
     };
     const onClick = (param: MouseEventParams) => {
-      if (latest.current.mode !== 'pan' || !param.point) return;
+      const p = latestRef.current;
+      if (p.mode !== 'pan' || !param.point) return;
       // A saved span first (it can be edited), then a prediction to review.
       const spanId = rectangles.spanAt(param.point.x, param.point.y);
-      const highlightId = spanId ? null : highlights.highlightAt(param.point.x, param.point.y);
-      if (highlightId && latest.current.onDisagreementClick) latest.current.onDisagreementClick(highlightId);
-      else latest.current.onSpanClick(spanId);
+      const highlightId = spanId ? null : layers.highlightAt(param.point.x, param.point.y);
+      if (highlightId && p.onDisagreementClick) p.onDisagreementClick(highlightId);
+      else p.onSpanClick(spanId);
     };
     const onRange = (range: LogicalRange | null) => {
-      if (markers.update(range)) container.dataset.markerDetail = markers.detail ?? '';
-      latest.current.onViewChange?.(range ? { from: range.from, to: range.to } : null);
-      if (range && timesRef.current.length && range.from < Math.max(100, 2 * (range.to - range.from))) latest.current.onNearOldest();
+      // Written straight to the element: it changes while panning, which must not re-render.
+      if (layers.viewChanged(range, chart.timeScale().width())) {
+        container.dataset.markerDetail = layers.markerDetail;
+        container.dataset.markerTexts = String(layers.markerTexts);
+      }
+      latestRef.current.onViewChange?.(range ? { from: range.from, to: range.to } : null);
+      if (range && timesRef.current.length && range.from < Math.max(100, 2 * (range.to - range.from))) latestRef.current.onNearOldest();
     };
     chart.subscribeCrosshairMove(onCrosshairMove);
     chart.subscribeClick(onClick);
@@ -206,18 +154,18 @@ export function CandleChart(props: CandleChartProps) {
       chart.unsubscribeCrosshairMove(onCrosshairMove);
       chart.unsubscribeClick(onClick);
       chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
-      markersPlugin.detach();
+      layers.detach();
       chart.remove();
       chartRef.current = null;
       candleSeriesRef.current = null;
       volumeSeriesRef.current = null;
       rectanglesRef.current = null;
-      predictionSeriesRef.current = null;
-      markersRef.current = null;
-      highlightsRef.current = null;
+      layersRef.current = null;
       shownKeyRef.current = null;
     };
-  }, []);
+  }, [latestRef, timesRef]);
+
+  const { draft, cancel: cancelSelection } = useSpanSelection({ containerRef, chartRef, timesRef, mode, onSelect: props.onSelect });
 
   // Candles: older pages are prepended in place (the view stays put); a new partition jumps to its end.
   useEffect(() => {
@@ -233,13 +181,7 @@ export function CandleChart(props: CandleChartProps) {
     candleSeries.setData(
       candles.map((c) => ({ time: c.time as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close })),
     );
-    volumeSeries.setData(
-      candles.map((c) => ({
-        time: c.time as UTCTimestamp,
-        value: c.volume,
-        color: c.close >= c.open ? 'rgba(38, 166, 154, 0.35)' : 'rgba(239, 83, 80, 0.35)',
-      })),
-    );
+    volumeSeries.setData(candles.map((c) => ({ time: c.time as UTCTimestamp, value: c.volume, color: volumeColor(c) })));
     if (newPartition && candles.length) {
       shownKeyRef.current = seriesKey;
       chart.timeScale().setVisibleLogicalRange({ from: candles.length - VISIBLE_BARS_ON_OPEN, to: candles.length + 5 });
@@ -264,143 +206,41 @@ export function CandleChart(props: CandleChartProps) {
     rectanglesRef.current?.applyOptions({ colorOf });
   }, [colorOf]);
 
-  // Prediction bars and markers: only at times of loaded candles (others would add bars to the
-  // time scale). Set as a whole: setData of 50k bars takes a few milliseconds, once per change.
-  const predictions = props.predictions ?? null;
-  const shown = predictions?.visible ? predictions : null;
-  const bars = shown?.bars;
-  const markerList = shown?.markers;
-  const highlightList = shown?.highlights;
-  useEffect(() => {
-    const series = predictionSeriesRef.current;
-    if (!series) return;
-    const data: HistogramData[] = [];
-    const byLabel: Record<string, number> = {};
-    if (bars && times.length) {
-      const first = times[0];
-      const last = times[times.length - 1];
-      for (const b of bars) {
-        if (b.time < first || b.time > last || indexOfTime(times, b.time) === null) continue;
-        data.push({ time: b.time as UTCTimestamp, value: 1, color: b.color });
-        byLabel[b.label] = (byLabel[b.label] ?? 0) + 1;
-      }
-    }
-    series.setData(data);
-    setDrawn((d) => ({ ...d, bars: data.length, labels: JSON.stringify(byLabel) }));
-  }, [bars, times]);
+  // The prediction overlay: what is drawn is computed here (and reported on the element for the
+  // browser tests); the effects hand it to the layers.
+  const shown = props.predictions?.visible ? props.predictions : null;
+  const bars = useMemo(() => barData(shown?.bars, times), [shown?.bars, times]);
+  const markers = useMemo(() => markerData(shown?.markers, times), [shown?.markers, times]);
+  const highlights = useMemo(() => highlightData(shown?.highlights, times, candles), [shown?.highlights, times, candles]);
 
   useEffect(() => {
-    const markers = markersRef.current;
-    if (!markers) return;
-    const list: IndexedMarker[] = [];
-    for (const m of markerList ?? []) {
-      const index = indexOfTime(times, m.time);
-      if (index === null) continue;
-      const marker: SeriesMarker<Time> = { time: m.time as UTCTimestamp, position: 'belowBar', shape: 'arrowUp', color: m.color, text: m.text, size: 1 };
-      list.push({ index, marker });
-    }
-    markers.setMarkers(list, chartRef.current?.timeScale().getVisibleLogicalRange() ?? null);
+    layersRef.current?.setBars(bars.data);
+  }, [bars]);
+
+  useEffect(() => {
+    const layers = layersRef.current;
+    if (!layers) return;
+    const timeScale = chartRef.current?.timeScale();
+    layers.setMarkers(markers, timeScale?.getVisibleLogicalRange() ?? null, timeScale?.width());
     // Written straight to the element: it changes while panning, which must not re-render.
-    if (containerRef.current) containerRef.current.dataset.markerDetail = markers.detail ?? '';
-    setDrawn((d) => ({ ...d, markers: list.length }));
-  }, [markerList, times]);
+    if (containerRef.current) {
+      containerRef.current.dataset.markerDetail = layers.markerDetail;
+      containerRef.current.dataset.markerTexts = String(layers.markerTexts);
+    }
+  }, [markers]);
 
   useEffect(() => {
-    const boxes: HighlightBox[] = [];
-    for (const h of highlightList ?? []) {
-      const range = spanIndexRange(times, h.start_time, h.end_time);
-      if (range) boxes.push({ id: h.id, kind: h.kind, ...range, ...priceRange(candles, range) });
-    }
-    highlightsRef.current?.setBoxes(boxes);
-    setDrawn((d) => ({ ...d, highlights: boxes.length }));
-  }, [highlightList, times, candles]);
+    layersRef.current?.setHighlights(highlights);
+  }, [highlights]);
 
   useEffect(() => {
     chartRef.current?.timeScale().applyOptions({ fixLeftEdge: historyComplete });
   }, [historyComplete]);
 
-  // Select mode: the pointer marks spans, so dragging must not pan (wheel zoom and scroll stay).
-  useEffect(() => {
-    chartRef.current?.applyOptions({ handleScroll: { pressedMouseMove: mode === 'pan' } });
-    if (mode === 'pan') {
-      selection.current = { clickAnchor: null, drag: null };
-      setDraft(null);
-    }
-  }, [mode]);
-
-  // Pointer handling for selections.
-  useEffect(() => {
-    const container = containerRef.current!;
-    /** The bar under the pointer, or null outside the candle pane. */
-    const barAt = (e: PointerEvent): { index: number; x: number } | null => {
-      const chart = chartRef.current;
-      if (!chart) return null;
-      const rect = container.getBoundingClientRect();
-      const x = e.clientX - rect.left;
-      const y = e.clientY - rect.top;
-      const pane = chart.paneSize(0);
-      if (x < 0 || y < 0 || x > pane.width || y > pane.height) return null;
-      const logical = chart.timeScale().coordinateToLogical(x);
-      const index = logical === null ? null : snapToIndex(logical, timesRef.current.length);
-      return index === null ? null : { index, x };
-    };
-    const show = (a: number, b: number) => setDraft({ from: Math.min(a, b), to: Math.max(a, b) });
-    const complete = (a: number, b: number) => {
-      selection.current = { clickAnchor: null, drag: null };
-      setDraft(null);
-      const span = selectionToSpan(a, b, timesRef.current);
-      if (span) latest.current.onSelect(span);
-    };
-    const onDown = (e: PointerEvent) => {
-      if (latest.current.mode !== 'select' || e.button !== 0) return;
-      const bar = barAt(e);
-      if (!bar) return;
-      const s = selection.current;
-      s.drag = { anchor: s.clickAnchor ?? bar.index, startX: bar.x, moved: false };
-      if (s.clickAnchor === null) show(bar.index, bar.index);
-    };
-    const onMove = (e: PointerEvent) => {
-      if (latest.current.mode !== 'select') return;
-      const bar = barAt(e);
-      if (!bar) return;
-      const s = selection.current;
-      if (s.drag) {
-        if (Math.abs(bar.x - s.drag.startX) > 4) s.drag.moved = true;
-        show(s.drag.anchor, bar.index);
-      } else if (s.clickAnchor !== null) {
-        show(s.clickAnchor, bar.index);
-      }
-    };
-    const onUp = (e: PointerEvent) => {
-      const s = selection.current;
-      if (latest.current.mode !== 'select' || !s.drag) return;
-      const drag = s.drag;
-      s.drag = null;
-      const bar = barAt(e);
-      const index = bar?.index ?? drag.anchor;
-      if (drag.moved) complete(drag.anchor, index);
-      else if (s.clickAnchor === null) {
-        s.clickAnchor = index;
-        show(index, index);
-      } else complete(s.clickAnchor, index);
-    };
-    container.addEventListener('pointerdown', onDown, { capture: true });
-    container.addEventListener('pointermove', onMove, { capture: true });
-    window.addEventListener('pointerup', onUp, { capture: true });
-    return () => {
-      container.removeEventListener('pointerdown', onDown, { capture: true });
-      container.removeEventListener('pointermove', onMove, { capture: true });
-      window.removeEventListener('pointerup', onUp, { capture: true });
-    };
-  }, []);
-
   useImperativeHandle(
     ref,
     () => ({
-      cancelSelection() {
-        selection.current = { clickAnchor: null, drag: null };
-        setDraft(null);
-      },
+      cancelSelection,
       showSpan(start: number, end: number) {
         const range = spanIndexRange(timesRef.current, start, end);
         const chart = chartRef.current;
@@ -410,11 +250,9 @@ export function CandleChart(props: CandleChartProps) {
         return true;
       },
     }),
-    [],
+    [cancelSelection, timesRef],
   );
 
-  const readoutCandle = hover ?? candles[candles.length - 1] ?? null;
-  const precision = readoutCandle ? pricePrecision(readoutCandle.close) : 2;
   return (
     <div className="chart-wrap">
       <div
@@ -424,30 +262,12 @@ export function CandleChart(props: CandleChartProps) {
         data-candles={candles.length}
         data-oldest={candles[0]?.time ?? ''}
         data-newest={candles[candles.length - 1]?.time ?? ''}
-        data-prediction-bars={drawn.bars}
-        data-prediction-markers={drawn.markers}
-        data-prediction-labels={drawn.labels}
-        data-highlights={drawn.highlights}
+        data-prediction-bars={bars.data.length}
+        data-prediction-markers={markers.length}
+        data-prediction-labels={bars.labels}
+        data-highlights={highlights.length}
       />
-      {readoutCandle && (
-        <div className="readout" data-testid="ohlcv-readout">
-          <span className="readout__time">{formatUtc(readoutCandle.time)}</span>
-          <span>O <b>{readoutCandle.open.toFixed(precision)}</b></span>
-          <span>H <b>{readoutCandle.high.toFixed(precision)}</b></span>
-          <span>L <b>{readoutCandle.low.toFixed(precision)}</b></span>
-          <span className={readoutCandle.close >= readoutCandle.open ? 'up' : 'down'}>
-            C <b>{readoutCandle.close.toFixed(precision)}</b>
-          </span>
-          <span>V <b>{formatVolume(readoutCandle.volume)}</b></span>
-        </div>
-      )}
+      <OhlcvReadout candle={hover ?? candles[candles.length - 1] ?? null} />
     </div>
   );
-}
-
-function formatVolume(v: number): string {
-  if (v >= 1e9) return `${(v / 1e9).toFixed(2)}B`;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(2)}K`;
-  return v.toFixed(v % 1 ? 2 : 0);
 }

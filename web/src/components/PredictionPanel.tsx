@@ -10,10 +10,10 @@
  */
 import { useId } from 'react';
 import type { PredictionController } from '@/hooks/usePredictions';
+import { isCandlestickLabel, type LabelPalette } from '@/lib/labels';
 import { classF1, labelF1 } from '@/lib/predictions/model-info';
 import { percent } from '@/lib/predictions/overlay';
 import { formatUtc } from '@/lib/spans';
-import type { LabelDef } from '@/types';
 import type { Disagreement, DisagreementKind, DisagreementReport } from '@/types/predictions';
 
 const KIND_TEXT: Record<DisagreementKind, string> = {
@@ -29,18 +29,26 @@ const f1Text = (f1: number | null) => (f1 === null ? '' : `F1 ${f1.toFixed(2)}`)
 
 export function PredictionPanel(props: {
   controller: PredictionController;
-  labels: readonly LabelDef[];
+  /** The labels to filter by and their colours. */
+  palette: LabelPalette;
   report: DisagreementReport;
+  /** Candlestick-pattern spans over the threshold in the shown result. */
+  candlestickSpans: number;
   onJump: (d: Disagreement) => void;
   onReview: (d: Disagreement) => void;
   onNotAPattern: (d: Disagreement) => void;
 }) {
-  const { controller: c, labels, report } = props;
+  const { controller: c, palette, report } = props;
+  const { labels, colorOf } = palette;
   const { state, model } = c;
   const thresholdId = useId();
   const offline = state.server === 'offline';
   const disabled = !c.canPredict || state.isLoading;
   const labelNames = labels.map((l) => l.name);
+  const chartLabels = labels.filter((l) => !isCandlestickLabel(l.name));
+  const candlestickLabels = labels.filter((l) => isCandlestickLabel(l.name));
+  const isChecked = (name: string) => state.selectedLabels === null || state.selectedLabels.has(name);
+  const toggle = (name: string) => c.toggleLabel(name, labelNames);
   const s = report.summary;
 
   return (
@@ -137,19 +145,33 @@ export function PredictionPanel(props: {
         />
       </label>
 
-      <fieldset className="predictions__labels" disabled={offline}>
-        <legend>Labels</legend>
-        {labels.map((l) => {
-          const checked = state.selectedLabels === null || state.selectedLabels.has(l.name);
-          return (
-            <label key={l.name} className="toggle" data-testid={`label-toggle-${l.name}`}>
-              <input type="checkbox" checked={checked} onChange={() => c.toggleLabel(l.name, labelNames)} />
-              <span className="swatch" style={{ background: l.color }} />
-              <span className="toggle__name">{l.name}</span>
-              <span className="toggle__f1">{f1Text(labelF1(model, l.name))}</span>
-            </label>
-          );
-        })}
+      <fieldset className="predictions__labels" disabled={offline} data-testid="chart-pattern-labels">
+        <legend>Chart patterns</legend>
+        {chartLabels.map((l) => (
+          <LabelToggle key={l.name} name={l.name} color={colorOf(l.name)} f1={labelF1(model, l.name)} checked={isChecked(l.name)} onToggle={toggle} />
+        ))}
+      </fieldset>
+
+      <fieldset className="predictions__labels predictions__labels--candlestick" disabled={offline}>
+        <legend>
+          <label className="toggle" title="TA-Lib candlestick patterns: one or two candles each, never compared with your spans">
+            <input
+              type="checkbox"
+              checked={state.showCandlestick}
+              data-testid="candlestick-layer"
+              onChange={(e) => c.setShowCandlestick(e.target.checked)}
+            />
+            Candlestick patterns <span className="toggle__f1" data-testid="candlestick-count">{state.result ? props.candlestickSpans : ''}</span>
+          </label>
+        </legend>
+        {candlestickLabels.length > 0 && (
+          <details className="predictions__layer-labels" data-testid="candlestick-labels">
+            <summary>{candlestickLabels.length} labels</summary>
+            {candlestickLabels.map((l) => (
+              <LabelToggle key={l.name} name={l.name} color={colorOf(l.name)} f1={labelF1(model, l.name)} checked={isChecked(l.name)} onToggle={toggle} />
+            ))}
+          </details>
+        )}
       </fieldset>
 
       <div className="predictions__options">
@@ -219,6 +241,17 @@ export function PredictionPanel(props: {
         </ul>
       )}
     </section>
+  );
+}
+
+function LabelToggle(props: { name: string; color: string; f1: number | null; checked: boolean; onToggle: (name: string) => void }) {
+  return (
+    <label className="toggle" data-testid={`label-toggle-${props.name}`} title="F1: the label's B- and I- classes, weighted by their support">
+      <input type="checkbox" checked={props.checked} onChange={() => props.onToggle(props.name)} />
+      <span className="swatch" style={{ background: props.color }} />
+      <span className="toggle__name">{props.name}</span>
+      <span className="toggle__f1">{f1Text(props.f1)}</span>
+    </label>
   );
 }
 

@@ -5,113 +5,70 @@
  * /api/*, and the prediction overlay (panel, bars, markers, disagreement highlights) unless
  * it is switched off. Annotations never depend on the inference service: when it is down, the
  * banners say so and the annotations (and any candles already loaded) stay usable.
+ *
+ * The state lives in hooks, one job each (hooks/): partitions, labels, candles, annotations,
+ * the dialog reducer, predictions, the service health poll, the keyboard; this file wires them.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { useAnnotationDialog, isDialogOpen } from '@/hooks/useAnnotationDialog';
+import { useAnnotations } from '@/hooks/useAnnotations';
 import { useCandleHistory, type HistoryTarget } from '@/hooks/useCandleHistory';
+import { useKeyboardShortcuts } from '@/hooks/useKeyboardShortcuts';
+import { useLabelPalette } from '@/hooks/useLabelPalette';
+import { usePartitions, type AnnotatedPartition, type Selection } from '@/hooks/usePartitions';
+import { usePredictionOverlay } from '@/hooks/usePredictionOverlay';
 import { usePredictions } from '@/hooks/usePredictions';
-import { ApiRequestError, apiFetch } from '@/lib/api-client';
-import { NEGATIVE_LABEL } from '@/lib/constants';
-import { labelColorFn, mergeLabels } from '@/lib/labels';
-import { buildOverlay } from '@/lib/predictions/overlay';
+import { useServiceHealthPoll } from '@/hooks/useServiceHealth';
+import { useSpanJump } from '@/hooks/useSpanJump';
 import type { PredictionSettings } from '@/lib/predictions/settings';
-import { spanIndexRange, timeframeSeconds, type SelectedSpan } from '@/lib/spans';
-import type { LabelDef, Partition, SpanAnnotation } from '@/types';
-import type { Disagreement, PredictionSpan } from '@/types/predictions';
-import { AnnotationDialog, type DialogValues } from './AnnotationDialog';
+import { spanIndexRange } from '@/lib/spans';
+import type { LabelDef } from '@/types';
+import type { Disagreement } from '@/types/predictions';
+import { AnnotationDialog } from './AnnotationDialog';
 import { AnnotationList } from './AnnotationList';
 import { AnnotationToolbar } from './AnnotationToolbar';
-import { CandleChart, type CandleChartHandle, type ChartMode, type ChartPredictionOverlay } from './CandleChart';
-import { PartitionSelector, partitionKey, type PartitionOption } from './PartitionSelector';
+import { CandleChart, type CandleChartHandle, type ChartMode } from './CandleChart';
+import { PartitionSelector } from './PartitionSelector';
 import { PredictionPanel } from './PredictionPanel';
 import { ServiceBanner } from './ServiceBanner';
 
 export interface WorkbenchProps {
   defaultLabels: readonly LabelDef[];
   /** Partitions that have annotations (read from the database by the page). */
-  annotatedPartitions: readonly { pair: string; timeframe: string; annotations: number }[];
-  initialSelection: { pair: string; timeframe: string } | null;
+  annotatedPartitions: readonly AnnotatedPartition[];
+  initialSelection: Selection | null;
   databaseError: string | null;
   /** The prediction overlay: on or off, and how often the model server is polled. */
   predictions: PredictionSettings;
 }
 
-type Selection = { pair: string; timeframe: string };
-/** A span waiting in the dialog; from a prediction when `prediction` is set. */
-type PendingSpan = SelectedSpan & { prediction?: PredictionSpan };
-
-const HEALTH_POLL_MS = 10_000;
-const byStart = (a: SpanAnnotation, b: SpanAnnotation) => a.start_time - b.start_time || a.created_at.localeCompare(b.created_at);
-
-/** What the model said, as an annotation's model_prediction. */
-function modelPredictionOf(p: PredictionSpan) {
-  return { label: p.label, confidence: Math.min(1, Math.max(0, p.confidence)), model_version: p.model_version };
-}
-
 export function Workbench({ defaultLabels, annotatedPartitions, initialSelection, databaseError, predictions: predictionSettings }: WorkbenchProps) {
-  const [partitions, setPartitions] = useState<Partition[] | null>(null);
-  const [partitionsError, setPartitionsError] = useState<ApiRequestError | null>(null);
-  const [selection, setSelection] = useState<Selection | null>(initialSelection);
-  const [serviceLabels, setServiceLabels] = useState<unknown>(null);
-  const [annotations, setAnnotations] = useState<SpanAnnotation[]>([]);
-  const [annotationsLoading, setAnnotationsLoading] = useState(false);
-  const [dbError, setDbError] = useState<string | null>(databaseError);
   const [mode, setMode] = useState<ChartMode>('pan');
-  const [pending, setPending] = useState<PendingSpan | null>(null);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [editing, setEditing] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [dialogError, setDialogError] = useState<string | null>(null);
-  const [jumpTo, setJumpTo] = useState<{ start: number; end: number } | null>(null);
   const chartRef = useRef<CandleChartHandle>(null);
 
-  const labels = useMemo(() => mergeLabels(defaultLabels, serviceLabels), [defaultLabels, serviceLabels]);
-  const colorOf = useMemo(() => labelColorFn(labels), [labels]);
-
   // --- Service data: partitions and labels -----------------------------------------------------
-  const loadPartitions = useCallback(async () => {
-    try {
-      const list = await apiFetch<Partition[]>('/api/partitions');
-      setPartitions(list);
-      setPartitionsError(null);
-      setSelection((current) => current ?? (list[0] ? { pair: list[0].pair, timeframe: list[0].timeframe } : null));
-    } catch (err) {
-      setPartitionsError(err as ApiRequestError);
-      // Without the service, fall back to the partitions that have annotations.
-      setSelection((current) => current ?? (annotatedPartitions[0] ? { ...annotatedPartitions[0] } : null));
-    }
-  }, [annotatedPartitions]);
-
-  const loadLabels = useCallback(async () => {
-    // The configured labels are enough to annotate; the service's are a bonus.
-    try {
-      setServiceLabels(await apiFetch<unknown>('/api/model/labels'));
-    } catch {
-      /* keep the configured labels */
-    }
-  }, []);
-
-  useEffect(() => {
-    void loadPartitions();
-    void loadLabels();
-  }, [loadPartitions, loadLabels]);
+  const service = usePartitions(annotatedPartitions, initialSelection);
+  const { selection, partition } = service;
+  const { palette, reload: reloadLabels } = useLabelPalette(defaultLabels);
 
   // --- Candles ---------------------------------------------------------------------------------
-  const partition = useMemo(
-    () => (selection && partitions?.find((p) => p.pair === selection.pair && p.timeframe === selection.timeframe)) || null,
-    [partitions, selection],
-  );
-  const partitionsSettled = partitions !== null || partitionsError !== null;
   const firstTime = partition?.first_time;
   const lastTime = partition?.last_time;
   const target = useMemo<HistoryTarget | null>(
     () =>
-      selection && partitionsSettled
+      selection && service.settled
         ? { pair: selection.pair, timeframe: selection.timeframe, first_time: firstTime, last_time: lastTime }
         : null,
-    [selection, partitionsSettled, firstTime, lastTime],
+    [selection, service.settled, firstTime, lastTime],
   );
   const history = useCandleHistory(target);
   const times = useMemo(() => history.candles.map((c) => c.time), [history.candles]);
+
+  // --- Annotations and the dialog --------------------------------------------------------------
+  const [dialog, dispatch] = useAnnotationDialog();
+  const store = useAnnotations(selection, databaseError, dialog, dispatch);
+  const { annotations, selected, remove, dismissPrediction } = store;
+  const { pending } = dialog;
 
   // --- Predictions: one state container; the overlay is derived from it and the annotations --
   const predictionsOn = predictionSettings.enabled;
@@ -123,165 +80,25 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
     pollMs: predictionSettings.pollMs,
   });
   const ps = predictions.state;
-  const overlay = useMemo(
-    () =>
-      buildOverlay({
-        result: ps.result,
-        human: annotations,
-        filter: { threshold: ps.confidenceThreshold, selectedLabels: ps.selectedLabels },
-        showOnlyDisagreements: ps.showOnlyDisagreements,
-        colorOf,
-      }),
-    [ps.result, annotations, ps.confidenceThreshold, ps.selectedLabels, ps.showOnlyDisagreements, colorOf],
-  );
-  const chartOverlay = useMemo<ChartPredictionOverlay | null>(
-    () =>
-      predictionsOn
-        ? { visible: ps.visible, bars: overlay.bars, markers: overlay.markers, highlights: overlay.report.disagreements }
-        : null,
-    [predictionsOn, ps.visible, overlay],
-  );
-
-  // --- Annotations -----------------------------------------------------------------------------
-  useEffect(() => {
-    setAnnotations([]);
-    setSelectedId(null);
-    setPending(null);
-    setEditing(false);
-    if (!selection) return;
-    let cancelled = false;
-    setAnnotationsLoading(true);
-    const q = new URLSearchParams(selection);
-    apiFetch<SpanAnnotation[]>(`/api/span-annotations?${q}`)
-      .then((list) => {
-        if (cancelled) return;
-        setAnnotations(list);
-        setDbError(null);
-      })
-      .catch((err: ApiRequestError) => !cancelled && setDbError(err.message))
-      .finally(() => !cancelled && setAnnotationsLoading(false));
-    // Keep the choice in the address, so a reload shows the same chart.
-    const url = new URL(window.location.href);
-    url.searchParams.set('pair', selection.pair);
-    url.searchParams.set('timeframe', selection.timeframe);
-    window.history.replaceState(null, '', url);
-    return () => {
-      cancelled = true;
-    };
-  }, [selection]);
+  const { overlay, chartOverlay } = usePredictionOverlay(predictionsOn, ps, annotations, palette);
 
   // --- Service status: a banner while it is unreachable, polled until it is back --------------
-  const unreachable = [partitionsError, history.error].find((e) => e?.serviceUnreachable) ?? null;
+  const unreachable = [service.error, history.error].find((e) => e?.serviceUnreachable) ?? null;
   const serviceError = unreachable?.message ?? null;
   const otherCandleError = history.error && !history.error.serviceUnreachable ? history.error.message : null;
-  const candlesRef = useRef(history.candles.length);
-  candlesRef.current = history.candles.length;
+  const hasCandles = history.candles.length > 0;
+  const { reload: reloadPartitions } = service;
   const { reload: reloadCandles, loadOlder } = history;
   const retry = useCallback(() => {
-    void loadPartitions();
-    void loadLabels();
-    if (!candlesRef.current) reloadCandles();
+    reloadPartitions();
+    reloadLabels();
+    if (!hasCandles) reloadCandles();
     else void loadOlder();
-  }, [loadPartitions, loadLabels, reloadCandles, loadOlder]);
+  }, [reloadPartitions, reloadLabels, hasCandles, reloadCandles, loadOlder]);
+  useServiceHealthPoll(serviceError !== null, retry);
 
-  useEffect(() => {
-    if (!serviceError) return;
-    const timer = setInterval(async () => {
-      const res = await fetch('/api/health', { cache: 'no-store' }).catch(() => null);
-      if (res && res.status !== 502 && res.status !== 504) retry();
-    }, HEALTH_POLL_MS);
-    return () => clearInterval(timer);
-  }, [serviceError, retry]);
-
-  // --- Jumping to a span (after its candles are loaded) ----------------------------------------
-  useEffect(() => {
-    if (jumpTo && chartRef.current?.showSpan(jumpTo.start, jumpTo.end)) setJumpTo(null);
-  }, [jumpTo, history.candles]);
-
-  const jump = useCallback(
-    async (a: SpanAnnotation) => {
-      setSelectedId(a.id);
-      setPending(null);
-      setEditing(false);
-      const room = 20 * timeframeSeconds(a.timeframe);
-      await history.loadUntil(a.start_time - room);
-      setJumpTo({ start: a.start_time, end: a.end_time });
-    },
-    [history],
-  );
-
-  // --- Saving, editing, deleting ---------------------------------------------------------------
-  const selected = annotations.find((a) => a.id === selectedId) ?? null;
-
-  const closeDialog = useCallback(() => {
-    setPending(null);
-    setEditing(false);
-    setDialogError(null);
-  }, []);
-
-  const save = async (values: DialogValues) => {
-    if (!selection) return;
-    setSaving(true);
-    setDialogError(null);
-    try {
-      if (pending) {
-        // A reviewed prediction keeps what the model said; O is always a human correction.
-        const fromModel = pending.prediction
-          ? {
-              source: values.label === NEGATIVE_LABEL ? 'human_correction' : 'human',
-              model_prediction: modelPredictionOf(pending.prediction),
-            }
-          : {};
-        const created = await apiFetch<SpanAnnotation>('/api/span-annotations', {
-          method: 'POST',
-          body: JSON.stringify({ ...selection, start_time: pending.start_time, end_time: pending.end_time, ...values, ...fromModel }),
-        });
-        setAnnotations((list) => [...list, created].sort(byStart));
-        setSelectedId(created.id);
-      } else if (selected) {
-        const updated = await apiFetch<SpanAnnotation>(`/api/span-annotations/${selected.id}`, {
-          method: 'PATCH',
-          body: JSON.stringify(values),
-        });
-        setAnnotations((list) => list.map((a) => (a.id === updated.id ? updated : a)));
-      }
-      setPending(null);
-      setEditing(false);
-    } catch (err) {
-      setDialogError((err as Error).message);
-    } finally {
-      setSaving(false);
-    }
-  };
-
-  /** "Not a pattern": a negative annotation over the prediction, with what the model said. */
-  const dismissPrediction = useCallback(async (p: PredictionSpan, inDialog: boolean) => {
-    setSaving(true);
-    try {
-      const created = await apiFetch<SpanAnnotation>('/api/span-annotations', {
-        method: 'POST',
-        body: JSON.stringify({
-          pair: p.pair,
-          timeframe: p.timeframe,
-          label: NEGATIVE_LABEL,
-          start_time: p.start_time,
-          end_time: p.end_time,
-          confidence: 1,
-          source: 'human_correction',
-          model_prediction: modelPredictionOf(p),
-        }),
-      });
-      setAnnotations((list) => [...list, created].sort(byStart));
-      setPending(null);
-      setDialogError(null);
-    } catch (err) {
-      // In the dialog, the dialog says why; from the list, the banner does.
-      if (inDialog) setDialogError((err as Error).message);
-      else setDbError((err as Error).message);
-    } finally {
-      setSaving(false);
-    }
-  }, []);
+  // --- Jumping to a span, reviewing a prediction -----------------------------------------------
+  const jumpTo = useSpanJump(chartRef, history);
 
   const reviewDisagreement = useCallback(
     (id: string) => {
@@ -290,69 +107,29 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
       const range = spanIndexRange(times, d.prediction.start_time, d.prediction.end_time);
       if (!range) return;
       chartRef.current?.cancelSelection();
-      setSelectedId(null);
-      setEditing(false);
-      setDialogError(null);
-      setPending({ ...range, start_time: d.prediction.start_time, end_time: d.prediction.end_time, prediction: d.prediction });
+      dispatch({
+        type: 'spanChosen',
+        span: { ...range, start_time: d.prediction.start_time, end_time: d.prediction.end_time, prediction: d.prediction },
+      });
     },
-    [overlay, times],
+    [overlay, times, dispatch],
   );
-
-  const jumpToDisagreement = useCallback(
-    async (d: Disagreement) => {
-      await history.loadUntil(d.start_time - 20 * timeframeSeconds(d.timeframe));
-      setJumpTo({ start: d.start_time, end: d.end_time });
-    },
-    [history],
-  );
-
-  const remove = useCallback(async (a: SpanAnnotation) => {
-    try {
-      await apiFetch<void>(`/api/span-annotations/${a.id}`, { method: 'DELETE' });
-      setAnnotations((list) => list.filter((x) => x.id !== a.id));
-      setSelectedId((id) => (id === a.id ? null : id));
-      setEditing(false);
-      setDialogError(null);
-    } catch (err) {
-      if ((err as ApiRequestError).status === 404) setAnnotations((list) => list.filter((x) => x.id !== a.id));
-      else setDbError((err as Error).message);
-    }
-  }, []);
 
   // --- Keyboard: Esc cancels, Delete removes the selected span ---------------------------------
-  const selectedRef = useRef(selected);
-  selectedRef.current = selected;
-  const dialogOpen = Boolean(pending || (editing && selected));
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        chartRef.current?.cancelSelection();
-        if (pending || editing) closeDialog();
-        else setSelectedId(null);
-        return;
-      }
-      const el = e.target as HTMLElement | null;
-      const typing = el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
-      if (e.key === 'Delete' && !typing && selectedRef.current) {
-        e.preventDefault();
-        void remove(selectedRef.current);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [pending, editing, closeDialog, remove]);
+  useKeyboardShortcuts({
+    onEscape: () => {
+      chartRef.current?.cancelSelection();
+      dispatch({ type: 'escaped' });
+    },
+    onDelete: () => {
+      if (!selected) return false;
+      void remove(selected);
+      return true;
+    },
+  });
 
   // --- Render ----------------------------------------------------------------------------------
-  const options: PartitionOption[] = useMemo(() => {
-    const byKey = new Map<string, PartitionOption>();
-    for (const p of partitions ?? []) byKey.set(partitionKey(p), { pair: p.pair, timeframe: p.timeframe, candles: p.candles });
-    for (const a of annotatedPartitions) {
-      const k = partitionKey(a);
-      byKey.set(k, { ...(byKey.get(k) ?? { pair: a.pair, timeframe: a.timeframe }), annotations: a.annotations });
-    }
-    return [...byKey.values()];
-  }, [partitions, annotatedPartitions]);
-
+  const dialogOpen = isDialogOpen(dialog, selected !== null);
   const exportHref = selection
     ? `/api/span-annotations/export?${new URLSearchParams({ ...selection, download: '1' })}`
     : null;
@@ -366,7 +143,7 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
     <div className="app">
       <header className="header">
         <h1>Candle pattern annotator</h1>
-        <PartitionSelector options={options} value={selection} onChange={setSelection} />
+        <PartitionSelector options={service.options} value={selection} onChange={service.select} />
         <AnnotationToolbar
           mode={mode}
           onModeChange={setMode}
@@ -377,7 +154,7 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
       </header>
       <ServiceBanner
         serviceError={serviceError}
-        databaseError={dbError}
+        databaseError={store.dbError}
         onRetry={retry}
         modelOffline={
           predictionsOn && ps.server === 'offline' ? { pollMs: predictions.pollMs, onRetry: predictions.checkServer } : null
@@ -390,23 +167,13 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
             candles={history.candles}
             seriesKey={history.key}
             spans={annotations}
-            colorOf={colorOf}
-            selectedId={selectedId}
+            colorOf={palette.colorOf}
+            selectedId={dialog.selectedId}
             pending={pending}
             mode={mode}
             historyComplete={history.complete}
-            onSelect={(span) => {
-              setPending(span);
-              setSelectedId(null);
-              setEditing(false);
-              setDialogError(null);
-            }}
-            onSpanClick={(id) => {
-              setSelectedId(id);
-              setEditing(id !== null);
-              setPending(null);
-              setDialogError(null);
-            }}
+            onSelect={(span) => dispatch({ type: 'spanChosen', span })}
+            onSpanClick={(id) => dispatch({ type: 'spanClicked', id })}
             onNearOldest={() => void history.loadOlder()}
             predictions={chartOverlay}
             onDisagreementClick={reviewDisagreement}
@@ -435,52 +202,52 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
               startTime={pending ? pending.start_time : selected!.start_time}
               endTime={pending ? pending.end_time : selected!.end_time}
               candleCount={pending ? pending.to - pending.from + 1 : candleCount(selected!.start_time, selected!.end_time)}
-              labels={labels}
+              palette={palette}
               initial={
                 pending
-                  ? { label: pending.prediction?.label ?? labels[0]?.name ?? '', confidence: 1, note: '' }
+                  ? { label: pending.prediction?.label ?? palette.labels[0]?.name ?? '', confidence: 1, note: '' }
                   : { label: selected!.label, confidence: selected!.confidence, note: selected!.note }
               }
-              saving={saving}
-              error={dialogError}
+              saving={dialog.saving}
+              error={dialog.error}
               prediction={pending?.prediction}
               onNotAPattern={pending?.prediction ? () => void dismissPrediction(pending.prediction!, true) : undefined}
-              onSave={(values) => void save(values)}
+              onSave={(values) => void store.save(values)}
               onCancel={() => {
                 chartRef.current?.cancelSelection();
-                closeDialog();
+                dispatch({ type: 'closed' });
               }}
               onDelete={pending ? undefined : () => void remove(selected!)}
             />
           )}
         </section>
         <div className="sidebar">
-        {predictionsOn && (
-          <PredictionPanel
-            controller={predictions}
-            labels={labels}
-            report={overlay.report}
-            onJump={(d) => void jumpToDisagreement(d)}
-            onReview={(d) => {
-              void jumpToDisagreement(d);
-              reviewDisagreement(d.id);
+          {predictionsOn && (
+            <PredictionPanel
+              controller={predictions}
+              palette={palette}
+              report={overlay.report}
+              candlestickSpans={overlay.candlestickSpans}
+              onJump={(d: Disagreement) => void jumpTo(d)}
+              onReview={(d) => {
+                void jumpTo(d);
+                reviewDisagreement(d.id);
+              }}
+              onNotAPattern={(d) => d.prediction && void dismissPrediction(d.prediction, false)}
+            />
+          )}
+          <AnnotationList
+            annotations={annotations}
+            colorOf={palette.colorOf}
+            selectedId={dialog.selectedId}
+            loading={store.loading}
+            onJump={(a) => {
+              dispatch({ type: 'selected', id: a.id });
+              void jumpTo(a);
             }}
-            onNotAPattern={(d) => d.prediction && void dismissPrediction(d.prediction, false)}
+            onEdit={(a) => dispatch({ type: 'editRequested', id: a.id })}
+            onDelete={(a) => void remove(a)}
           />
-        )}
-        <AnnotationList
-          annotations={annotations}
-          colorOf={colorOf}
-          selectedId={selectedId}
-          loading={annotationsLoading}
-          onJump={(a) => void jump(a)}
-          onEdit={(a) => {
-            setSelectedId(a.id);
-            setEditing(true);
-            setPending(null);
-          }}
-          onDelete={(a) => void remove(a)}
-        />
         </div>
       </main>
     </div>

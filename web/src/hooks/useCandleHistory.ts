@@ -9,6 +9,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
 import { mergeCandles } from '@/lib/spans';
 import type { Candle } from '@/types';
+import { useLatest } from './useLatest';
 
 export const PAGE_SIZE = 2000;
 const RETRY_AFTER_FAILURE_MS = 5000;
@@ -43,25 +44,30 @@ function candlesUrl(t: HistoryTarget, params: Record<string, number>): string {
 export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
   const key = target ? `${target.pair}|${target.timeframe}` : '';
   const [candles, setCandles] = useState<Candle[]>([]);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(target !== null);
   const [complete, setComplete] = useState(false);
   const [error, setError] = useState<ApiRequestError | null>(null);
   const [attempt, setAttempt] = useState(0);
 
   // Mutable mirror for the async loaders, tied to the key it was loaded for.
   const state = useRef({ key: '', candles: [] as Candle[], complete: false, inFlight: null as Promise<void> | null, failedAt: 0 });
-  const targetRef = useRef(target);
-  targetRef.current = target;
+  const targetRef = useLatest(target);
 
-  useEffect(() => {
-    state.current = { key, candles: [], complete: false, inFlight: null, failedAt: 0 };
+  // Another partition, or a reload: start again from nothing.
+  const [shown, setShown] = useState({ key, attempt });
+  if (shown.key !== key || shown.attempt !== attempt) {
+    setShown({ key, attempt });
     setCandles([]);
     setComplete(false);
     setError(null);
+    if (target) setLoading(true);
+  }
+
+  useEffect(() => {
+    state.current = { key, candles: [], complete: false, inFlight: null, failedAt: 0 };
     const t = targetRef.current;
     if (!t) return;
     let cancelled = false;
-    setLoading(true);
     const params: Record<string, number> = { limit: PAGE_SIZE };
     // end = last_time + 1 takes the newest page whether `end` is inclusive or not.
     if (t.last_time !== undefined) params.end = t.last_time + 1;
@@ -86,7 +92,7 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
     return () => {
       cancelled = true;
     };
-  }, [key, attempt]);
+  }, [key, attempt, targetRef]);
 
   const loadOlder = useCallback(async () => {
     const s = state.current;
@@ -120,7 +126,7 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
       });
     state.current.inFlight = load;
     return load;
-  }, [key]);
+  }, [key, targetRef]);
 
   const loadUntil = useCallback(
     async (time: number) => {

@@ -16,12 +16,20 @@
  *
  * Failures end up in `state.error` for the panel; nothing here ever blocks annotating.
  */
-import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef } from 'react';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
 import { PredictionCache } from '@/lib/predictions/cache';
 import { modelFor, toPredictionResult } from '@/lib/predictions/model-info';
+import {
+  loadShownResult,
+  loadViewSettings,
+  saveShownResult,
+  saveViewSettings,
+  type ViewSettings,
+} from '@/lib/predictions/view-settings';
 import type { IndexRange } from '@/lib/spans';
 import type { Candle } from '@/types';
+import { useLatest } from './useLatest';
 import type {
   LoadedModelInfo,
   ModelInfoResponse,
@@ -55,6 +63,7 @@ export const initialPredictionState: PredictionState = {
   selectedLabels: null,
   autoPredict: false,
   showOnlyDisagreements: false,
+  showCandlestick: false,
 };
 
 export type PredictionAction =
@@ -69,7 +78,10 @@ export type PredictionAction =
   | { type: 'thresholdSet'; threshold: number }
   | { type: 'labelToggled'; label: string; allLabels: readonly string[] }
   | { type: 'autoPredictSet'; autoPredict: boolean }
-  | { type: 'showOnlyDisagreementsSet'; showOnlyDisagreements: boolean };
+  | { type: 'showOnlyDisagreementsSet'; showOnlyDisagreements: boolean }
+  | { type: 'candlestickSet'; showCandlestick: boolean }
+  /** The view settings kept in the browser (lib/predictions/view-settings.ts), after a reload. */
+  | { type: 'settingsRestored'; settings: Partial<ViewSettings> };
 
 export function predictionReducer(state: PredictionState, action: PredictionAction): PredictionState {
   switch (action.type) {
@@ -106,6 +118,10 @@ export function predictionReducer(state: PredictionState, action: PredictionActi
       return { ...state, autoPredict: action.autoPredict };
     case 'showOnlyDisagreementsSet':
       return { ...state, showOnlyDisagreements: action.showOnlyDisagreements };
+    case 'candlestickSet':
+      return { ...state, showCandlestick: action.showCandlestick };
+    case 'settingsRestored':
+      return { ...state, ...action.settings };
   }
 }
 
@@ -129,6 +145,7 @@ export interface PredictionController {
   toggleLabel: (label: string, allLabels: readonly string[]) => void;
   setAutoPredict: (on: boolean) => void;
   setShowOnlyDisagreements: (on: boolean) => void;
+  setShowCandlestick: (on: boolean) => void;
 }
 
 export interface UsePredictionsOptions {
@@ -193,8 +210,9 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
   const view = useRef<IndexRange | null>(null);
   const autoTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   // Latest values for callbacks that outlive a render.
-  const latest = useRef({ options, state });
-  latest.current = { options, state };
+  const latestRef = useLatest({ options, state });
+  // checkServer, for run (which checkServer itself uses).
+  const checkServerRef = useRef<() => Promise<void>>(async () => {});
 
   const model = useMemo(() => (pair && timeframe ? modelFor(state.modelInfo, pair, timeframe) : null), [state.modelInfo, pair, timeframe]);
 
@@ -204,7 +222,7 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
    * server is reachable.
    */
   const run = useCallback(async (kind: RunKind, { auto = false, fresh = false, info = null as ModelInfoResponse | null } = {}) => {
-    const { options: o, state: s } = latest.current;
+    const { options: o, state: s } = latestRef.current;
     if (!o.enabled || !o.pair || !o.timeframe || (!info && s.server === 'offline')) return;
     const m = modelFor(info ?? s.modelInfo, o.pair, o.timeframe);
     const plan = planRequest(kind, { pair: o.pair, timeframe: o.timeframe, candles: o.candles }, view.current, m);
@@ -244,10 +262,10 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
     } finally {
       if (inFlight.current === controller) inFlight.current = null;
     }
-  }, []);
+  }, [latestRef]);
 
   const checkServer = useCallback(async () => {
-    const wasOffline = latest.current.state.server === 'offline';
+    const wasOffline = latestRef.current.state.server === 'offline';
     let info: ModelInfoResponse;
     try {
       info = await apiFetch<ModelInfoResponse>('/api/model/info');
@@ -258,7 +276,7 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
       return;
     }
     dispatch({ type: 'modelInfoLoaded', info });
-    const { options: o, state: s } = latest.current;
+    const { options: o, state: s } = latestRef.current;
     if (!o.pair || !o.timeframe) return;
     const m = modelFor(info, o.pair, o.timeframe);
     const invalidated = m ? cache.current.observeModelVersion(o.pair, o.timeframe, m.version) : false;
@@ -267,10 +285,29 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
     } else if (wasOffline && s.autoPredict) {
       void run('visible', { auto: true, info });
     }
-  }, [run]);
-  const checkServerRef = useRef(checkServer);
-  checkServerRef.current = checkServer;
+  }, [run, latestRef]);
+  useLayoutEffect(() => {
+    checkServerRef.current = checkServer;
+  }, [checkServer]);
 
+  // The view settings of this browser: restored once after mounting (not during the server
+  // render, which has no storage), saved whenever they change afterwards.
+  const restored = useRef(false);
+  useEffect(() => {
+    const settings = loadViewSettings();
+    restored.current = true;
+    if (Object.keys(settings).length) dispatch({ type: 'settingsRestored', settings });
+  }, []);
+  const { visible, confidenceThreshold, selectedLabels, autoPredict, showOnlyDisagreements, showCandlestick } = state;
+  useEffect(() => {
+    if (!restored.current) return;
+    saveViewSettings({ visible, confidenceThreshold, selectedLabels, autoPredict, showOnlyDisagreements, showCandlestick });
+  }, [visible, confidenceThreshold, selectedLabels, autoPredict, showOnlyDisagreements, showCandlestick]);
+
+  // The shown result is kept per partition, and comes back after a reload for the same model version.
+  useEffect(() => {
+    if (state.result) saveShownResult(state.result);
+  }, [state.result]);
   // Poll the model info while the feature is on; the same poll reconnects after an outage.
   useEffect(() => {
     if (!enabled) return;
@@ -287,6 +324,17 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
     dispatch({ type: 'resultCleared' });
   }, [pair, timeframe]);
 
+  const modelVersion = model?.version;
+  useEffect(() => {
+    if (!pair || !timeframe || !modelVersion) return;
+    const shown = latestRef.current.state.result;
+    if (shown && shown.pair === pair && shown.timeframe === timeframe) return;
+    const kept = loadShownResult(pair, timeframe, modelVersion);
+    if (!kept) return;
+    cache.current.set(kept);
+    dispatch({ type: 'predictSucceeded', result: kept });
+  }, [pair, timeframe, modelVersion, latestRef]);
+
   useEffect(
     () => () => {
       inFlight.current?.abort();
@@ -298,11 +346,11 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
   const viewChanged = useCallback(
     (range: IndexRange | null) => {
       view.current = range;
-      if (!latest.current.state.autoPredict) return;
+      if (!latestRef.current.state.autoPredict) return;
       if (autoTimer.current) clearTimeout(autoTimer.current);
       autoTimer.current = setTimeout(() => void run('visible', { auto: true }), AUTO_PREDICT_DEBOUNCE_MS);
     },
-    [run],
+    [run, latestRef],
   );
 
   const setAutoPredict = useCallback(
@@ -332,5 +380,6 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
       (on: boolean) => dispatch({ type: 'showOnlyDisagreementsSet', showOnlyDisagreements: on }),
       [],
     ),
+    setShowCandlestick: useCallback((on: boolean) => dispatch({ type: 'candlestickSet', showCandlestick: on }), []),
   };
 }

@@ -1,4 +1,4 @@
-/** Values fixed by DESIGN.md, shared by the browser and the server. */
+/** Values fixed by docs/DESIGN.md, shared by the browser and the server. */
 
 /** A pair: upper-case letters and digits, optionally joined by "-" (BTC-USDT). */
 export const PAIR_PATTERN = /^[A-Z0-9]+(?:-[A-Z0-9]+)*$/;

@@ -1,11 +1,11 @@
-/** The annotation export file the pipeline reads (DESIGN.md, "Annotations"). */
+/** The annotation export file the pipeline reads (docs/DESIGN.md, "Annotations"). */
 import type { AnnotationExport, ExportedAnnotation } from '@/types';
 import { isoSeconds, toApi } from './db/queries';
 import type { SpanAnnotationRow } from './db/schema';
 
 export const EXPORT_VERSION = 1;
 
-/** Rows to the export document, keys in DESIGN.md's order; times are epoch seconds, inclusive. */
+/** Rows to the export document, keys in docs/DESIGN.md's order; times are epoch seconds, inclusive. */
 export function toExportDocument(rows: SpanAnnotationRow[], now: Date = new Date()): AnnotationExport {
   const annotations: ExportedAnnotation[] = rows.map((row) => {
     const a = toApi(row);

@@ -1,7 +1,12 @@
 /**
- * Pattern labels and their colours. The defaults match config/pipeline.yaml's
- * labeling.labels (a test checks it), so annotating works while the service is down; the
- * service's GET /model/labels is merged in when it answers.
+ * Pattern labels and their colours: the one place the web app gets a label's colour from.
+ *
+ * The defaults match config/pipeline.yaml's labeling.labels (a test checks it), so annotating
+ * works while the service is down; the service's GET /model/labels is merged in when it
+ * answers. A label nobody gave a colour gets `fallbackColor`, the same algorithm as the
+ * pipeline's `ml_platform.bundle.generated_color` (which the service uses for such labels), so
+ * an unknown label has the same colour whether the service answered or not. Components colour
+ * labels only through a `LabelPalette` (`labelPalette`), never with colours of their own.
  */
 import type { LabelDef } from '@/types';
 import { NEGATIVE_LABEL } from './constants';
@@ -12,21 +17,86 @@ export const DEFAULT_LABELS: readonly LabelDef[] = [
   { name: 'head_and_shoulders', color: '#ab47bc' },
 ];
 
+/**
+ * The two layers of labels: chart patterns (what annotators mark: the configured labels, and
+ * any other label a model adds) and candlestick patterns (TA-Lib's CDL labels, named by the
+ * pipeline `bullish_{pattern}` / `bearish_{pattern}`, ml_platform/labeling/cdl.py). The
+ * candlestick layer is drawn apart and never compared with the annotators' spans.
+ */
+export type LabelLayer = 'chart' | 'candlestick';
+
+const CANDLESTICK_NAME = /^(?:bullish|bearish)_[a-z0-9]+$/;
+const CONFIGURED_NAMES: ReadonlySet<string> = new Set(DEFAULT_LABELS.map((l) => l.name));
+
+export function labelLayer(label: string): LabelLayer {
+  return CANDLESTICK_NAME.test(label) && !CONFIGURED_NAMES.has(label) ? 'candlestick' : 'chart';
+}
+
+export const isCandlestickLabel = (label: string) => labelLayer(label) === 'candlestick';
+
 /** "Not a pattern": a negative annotation, saved with source human_correction. */
 export const NEGATIVE_LABEL_DEF: LabelDef = { name: NEGATIVE_LABEL, color: '#78909c' };
-
-const FALLBACK_PALETTE = ['#42a5f5', '#ffa726', '#66bb6a', '#ec407a', '#8d6e63', '#26c6da', '#d4e157', '#7e57c2'];
 
 export function isColor(value: unknown): value is string {
   return typeof value === 'string' && /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(value);
 }
 
-/** A stable colour for a label nobody gave one. */
-export function fallbackColor(name: string): string {
-  let h = 0;
-  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return FALLBACK_PALETTE[h % FALLBACK_PALETTE.length];
+// --- The fallback colour: a port of ml_platform.bundle.generated_color ----------------------
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** zlib.crc32 of the UTF-8 bytes of `text`. */
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (const byte of new TextEncoder().encode(text)) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
 }
+
+/** Python's float `%` by 1.0 (the result takes the divisor's sign). */
+const mod1 = (x: number) => {
+  const r = x % 1.0;
+  return r !== 0 && r < 0 ? r + 1.0 : r;
+};
+
+/** colorsys._v */
+function hueChannel(m1: number, m2: number, hue: number): number {
+  const h = mod1(hue);
+  if (h < 1.0 / 6.0) return m1 + (m2 - m1) * h * 6.0;
+  if (h < 0.5) return m2;
+  if (h < 2.0 / 3.0) return m1 + (m2 - m1) * (2.0 / 3.0 - h) * 6.0;
+  return m1;
+}
+
+/** Python's round() to an integer: halves to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const hex2 = (channel: number) => roundHalfEven(channel * 255).toString(16).padStart(2, '0');
+
+/**
+ * A stable colour for a label nobody gave one: hue from the CRC-32 of its name, lightness 0.5,
+ * saturation 0.55, exactly as the pipeline generates it for the model bundle and the service.
+ */
+export function fallbackColor(name: string): string {
+  const h = (crc32(name) % 360) / 360.0;
+  const l = 0.5;
+  const s = 0.55;
+  const m2 = l <= 0.5 ? l * (1.0 + s) : l + s - l * s;
+  const m1 = 2.0 * l - m2;
+  return `#${hex2(hueChannel(m1, m2, h + 1.0 / 3.0))}${hex2(hueChannel(m1, m2, h))}${hex2(hueChannel(m1, m2, h - 1.0 / 3.0))}`;
+}
+
+// --- Merging and looking up ----------------------------------------------------------------
 
 /**
  * The configured labels, then the service's new ones, in that order; the service's colour wins
@@ -52,6 +122,31 @@ export function labelColorFn(labels: readonly LabelDef[]): (label: string) => st
   const colors = new Map(labels.map((l) => [l.name, l.color]));
   colors.set(NEGATIVE_LABEL_DEF.name, NEGATIVE_LABEL_DEF.color);
   return (label) => colors.get(label) ?? fallbackColor(label);
+}
+
+/** The labels to offer and how to colour any label: what every component colours with. */
+export interface LabelPalette {
+  /** The pattern labels to offer (configured, then the service's), without the negative one. */
+  labels: readonly LabelDef[];
+  /** The colour of any label: known, negative, or unknown (fallbackColor). */
+  colorOf: (label: string) => string;
+}
+
+export function labelPalette(configured: readonly LabelDef[], fromService: unknown): LabelPalette {
+  const labels = mergeLabels(configured, fromService);
+  return { labels, colorOf: labelColorFn(labels) };
+}
+
+/**
+ * The dialog's label choices: the offered labels, `current` when it is none of them (an
+ * annotation or prediction of a label the list does not know), then "not a pattern"; each in
+ * the palette's colour.
+ */
+export function labelChoices(palette: LabelPalette, current: string): LabelDef[] {
+  const names = palette.labels.map((l) => l.name);
+  if (current && current !== NEGATIVE_LABEL && !names.includes(current)) names.push(current);
+  names.push(NEGATIVE_LABEL);
+  return names.map((name) => ({ name, color: palette.colorOf(name) }));
 }
 
 /** "#26a69a" with alpha 0.2 -> "rgba(38, 166, 154, 0.2)". */

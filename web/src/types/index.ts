@@ -1,27 +1,15 @@
 /**
- * Shapes shared by the browser and the server. Field names follow DESIGN.md (snake_case JSON);
+ * Shapes shared by the browser and the server. Field names follow docs/DESIGN.md (snake_case JSON);
  * times are epoch seconds, UTC.
  */
 
-/** One stored candle as the inference service's GET /candles returns it. */
-export interface Candle {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+import type { components } from '../../generated/api.gen';
 
-/** One entry of the service's GET /partitions. */
-export interface Partition {
-  pair: string;
-  timeframe: string;
-  candles: number;
-  first_time: number;
-  last_time: number;
-  has_model: boolean;
-}
+/** One stored candle as the inference service's GET /candles returns it (generated: api.gen.ts). */
+export type Candle = components['schemas']['Candle'];
+
+/** One entry of the service's GET /partitions (generated: api.gen.ts). */
+export type Partition = components['schemas']['PartitionInfo'];
 
 /** A pattern label and its colour (configured defaults, merged with GET /model/labels). */
 export interface LabelDef {
@@ -57,7 +45,7 @@ export interface SpanAnnotation {
   updated_at: string;
 }
 
-/** One annotation of the export file the pipeline reads (DESIGN.md, "Annotations"). */
+/** One annotation of the export file the pipeline reads (docs/DESIGN.md, "Annotations"). */
 export type ExportedAnnotation = Omit<SpanAnnotation, 'updated_at'>;
 
 export interface AnnotationExport {

@@ -1,52 +1,24 @@
 /**
- * The prediction overlay's shapes: what the inference service answers (DESIGN.md, "Inference
- * HTTP API", with the additive fields of serving/schemas.py), what the overlay keeps in its
- * state, and the disagreements between the model and the annotators. Times are epoch seconds
- * (UTC) of the first and last candle, inclusive; confidences are 0..1.
+ * The prediction overlay's shapes: what the inference service answers (generated from its
+ * OpenAPI schema into api.gen.ts: `make api-types`), what the overlay keeps in its state, and
+ * the disagreements between the model and the annotators. Times are epoch seconds (UTC) of the
+ * first and last candle, inclusive; confidences are 0..1.
  */
+import type { components } from '../../generated/api.gen';
+
+type Schemas = components['schemas'];
 
 /** The model's label for one candle (POST /predict, /predict/batch). `label` is "O" for no pattern. */
-export interface CandlePrediction {
-  time: number;
-  label: string;
-  confidence: number;
-  /** Additive: the raw class (B-label, I-label, O). */
-  tag?: string;
-  /** Additive: position in the request's candles. */
-  index?: number;
-}
+export type CandlePrediction = Schemas['CandlePrediction'];
 
 /** A span of consecutive candles with the same predicted pattern, as the service answers it. */
-export interface ServiceSpan {
-  label: string;
-  start_time: number;
-  end_time: number;
-  start_index: number;
-  end_index: number;
-  avg_confidence: number;
-}
+export type ServiceSpan = Schemas['Span'];
 
 /** Which model answered a prediction request. */
-export interface PredictionModelInfo {
-  name: string;
-  version: string;
-  pair: string;
-  timeframe: string;
-  trained_at: string;
-  [extra: string]: unknown;
-}
+export type PredictionModelInfo = Schemas['ModelInfo'];
 
 /** The body of POST /predict and POST /predict/batch. */
-export interface PredictResponse {
-  predictions: CandlePrediction[];
-  spans: ServiceSpan[];
-  model_info: PredictionModelInfo;
-  candles?: number;
-  unlabeled_leading?: number;
-  unlabeled_trailing?: number;
-  unpredictable_indices?: number[];
-  reason?: string;
-}
+export type PredictResponse = Schemas['PredictResponse'];
 
 /** A predicted span as the overlay keeps it: the service's span with where and by what it was predicted. */
 export interface PredictionSpan {
@@ -71,35 +43,16 @@ export interface ClassMetrics {
   [extra: string]: unknown;
 }
 
-/** One loaded model of GET /model/info. */
-export interface LoadedModelInfo {
-  name: string;
-  version: string;
-  pair: string;
-  timeframe: string;
-  trained_at: string;
-  model_type?: string;
-  mode?: string;
-  classes?: string[];
-  labels?: { name: string; color: string }[];
-  /** Fewest candles of which one can be labelled. */
-  min_candles?: number | null;
-  /** Candles a /predict request loses at the start (indicator warm-up + context). */
-  unlabeled_leading?: number | null;
-  /** Candles a /predict request loses at the end (look-ahead context). */
-  unlabeled_trailing?: number | null;
-  metrics?: { per_class?: Record<string, ClassMetrics>; [part: string]: unknown };
-  [extra: string]: unknown;
-}
+/**
+ * One loaded model of GET /model/info. The service types `metrics` as any JSON object; the
+ * overlay reads its per_class part (as the bundle records it).
+ */
+export type LoadedModelInfo = Omit<Schemas['LoadedModelInfo'], 'metrics'> & {
+  metrics: { per_class?: Record<string, ClassMetrics>; [part: string]: unknown };
+};
 
 /** GET /model/info. */
-export interface ModelInfoResponse {
-  models: LoadedModelInfo[];
-  failures?: { partition: string; location?: string; error: string; at?: string; serving_version?: string | null }[];
-  source?: string;
-  last_reload?: string;
-  reload_interval_seconds?: number;
-}
+export type ModelInfoResponse = Omit<Schemas['ModelInfoResponse'], 'models'> & { models: LoadedModelInfo[] };
 
 /** One predicted candle kept for drawing. */
 export interface PredictedCandle {
@@ -146,6 +99,8 @@ export interface PredictionState {
   /** Predict the candles in view whenever the view changes (debounced). */
   autoPredict: boolean;
   showOnlyDisagreements: boolean;
+  /** The candlestick-pattern layer (TA-Lib CDL labels) is drawn; off by default. */
+  showCandlestick: boolean;
 }
 
 export type DisagreementKind = 'missed_by_model' | 'missed_by_human' | 'label_mismatch';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openDb, useDbHandle, type DbHandle } from '@/lib/db/client';
+import { openDb, setDbHandle, type DbHandle } from '@/lib/db/client';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -45,11 +45,11 @@ export async function openTestDb(driver: TestDriver): Promise<TestDb> {
 /** Open a test database and make it the process's database for the route handlers. */
 export async function installTestDb(driver: TestDriver): Promise<TestDb> {
   const db = await openTestDb(driver);
-  useDbHandle(db.handle);
+  setDbHandle(db.handle);
   return {
     handle: db.handle,
     dispose: async () => {
-      useDbHandle(undefined);
+      setDbHandle(undefined);
       await db.dispose();
     },
   };

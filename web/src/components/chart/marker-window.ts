@@ -12,6 +12,10 @@
  * none (the plugin's per-marker layout clones the chart's options twice per marker and
  * frame). The translucent bars still show every prediction; zooming in brings the markers
  * and their text back.
+ *
+ * Texts never overlap: given the chart's width, a marker keeps its text only when it is far
+ * enough from the previous text (by an estimate of the text widths, `thinTexts`); the others
+ * keep their arrow. The thinning is redone when the zoom changes the pixels per candle.
  */
 import type { SeriesMarker, Time } from 'lightweight-charts';
 
@@ -32,6 +36,34 @@ export const MAX_MARKERS = 200;
 
 type Detail = 'text' | 'arrows' | 'none';
 
+/** Estimated width in CSS pixels of a marker text (the plugin's 12 px sans-serif font). */
+export const CHAR_PX = 7;
+export const TEXT_GAP_PX = 10;
+export const textWidth = (text: string) => text.length * CHAR_PX;
+
+/**
+ * Which markers keep their text at `pxPerBar` pixels per candle, so no two texts overlap:
+ * greedily from the left, a text is kept when its centre is at least half of both widths plus
+ * a gap from the last kept one. Markers sorted by index. Returns a flag per marker.
+ */
+export function thinTexts(markers: readonly IndexedMarker[], pxPerBar: number): boolean[] {
+  const keep: boolean[] = [];
+  let last: { x: number; w: number } | null = null;
+  for (const m of markers) {
+    const text = m.marker.text ?? '';
+    if (!text) {
+      keep.push(false);
+      continue;
+    }
+    const x = m.index * pxPerBar;
+    const w = textWidth(text);
+    const ok = !last || x - last.x >= (last.w + w) / 2 + TEXT_GAP_PX;
+    keep.push(ok);
+    if (ok) last = { x, w };
+  }
+  return keep;
+}
+
 /** First position whose index is >= `index` (markers sorted by index). */
 function lowerBound(markers: readonly IndexedMarker[], index: number): number {
   let lo = 0;
@@ -46,7 +78,8 @@ function lowerBound(markers: readonly IndexedMarker[], index: number): number {
 
 export class MarkerWindow {
   private all: IndexedMarker[] = [];
-  private applied: { from: number; to: number; detail: Detail } | null = null;
+  private applied: { from: number; to: number; detail: Detail; pxPerBar: number } | null = null;
+  private texts = 0;
 
   constructor(
     private readonly target: MarkerTarget,
@@ -59,27 +92,42 @@ export class MarkerWindow {
     return this.applied?.detail ?? null;
   }
 
-  /** Every marker of the overlay (any order), and the current view (logical indexes). */
-  setMarkers(all: readonly IndexedMarker[], view: { from: number; to: number } | null): void {
+  /** Markers given to the plugin with their text (for the browser test). */
+  get textCount(): number {
+    return this.texts;
+  }
+
+  /**
+   * Every marker of the overlay (any order), the current view (logical indexes) and the
+   * chart's width in CSS pixels (for the text thinning; unknown: 10 px per candle).
+   */
+  setMarkers(all: readonly IndexedMarker[], view: { from: number; to: number } | null, widthPx?: number): void {
     this.all = [...all].sort((a, b) => a.index - b.index);
     this.applied = null;
-    if (!this.update(view)) this.target.setMarkers([]);
+    if (!this.update(view, widthPx)) {
+      this.texts = 0;
+      this.target.setMarkers([]);
+    }
   }
 
   /** The view changed. Returns true when the plugin got a new set of markers. */
-  update(view: { from: number; to: number } | null): boolean {
+  update(view: { from: number; to: number } | null, widthPx?: number): boolean {
     if (!view) return false;
     const inView = lowerBound(this.all, Math.floor(view.to) + 1) - lowerBound(this.all, Math.ceil(view.from));
     const detail: Detail = inView <= this.maxTexts ? 'text' : inView <= this.maxMarkers ? 'arrows' : 'none';
+    const pxPerBar = widthPx && view.to > view.from ? widthPx / (view.to - view.from) : 10;
     const a = this.applied;
-    if (a && a.from <= view.from && a.to >= view.to && a.detail === detail) return false;
+    const sameZoom = !a || detail !== 'text' || Math.abs(pxPerBar - a.pxPerBar) <= 0.1 * a.pxPerBar;
+    if (a && a.from <= view.from && a.to >= view.to && a.detail === detail && sameZoom) return false;
     const width = Math.max(50, view.to - view.from);
     const from = view.from - width;
     const to = view.to + width;
     const subset =
       detail === 'none' ? [] : this.all.slice(lowerBound(this.all, Math.floor(from)), lowerBound(this.all, Math.ceil(to) + 1));
-    this.target.setMarkers(subset.map((m) => (detail === 'text' ? m.marker : { ...m.marker, text: undefined })));
-    this.applied = { from, to, detail };
+    const keep = detail === 'text' ? thinTexts(subset, pxPerBar) : [];
+    this.texts = keep.filter(Boolean).length;
+    this.target.setMarkers(subset.map((m, i) => (keep[i] ? m.marker : { ...m.marker, text: undefined })));
+    this.applied = { from, to, detail, pxPerBar };
     return true;
   }
 }

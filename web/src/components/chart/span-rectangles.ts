@@ -14,7 +14,7 @@ import type {
   PrimitiveHoveredItem,
   PrimitivePaneViewZOrder,
 } from 'lightweight-charts';
-import { withAlpha } from '@/lib/labels';
+import { DEFAULT_LABELS, labelColorFn, withAlpha } from '@/lib/labels';
 import {
   bitmapRect,
   BoxPrimitive,
@@ -54,7 +54,7 @@ export interface SpanRectanglesOptions {
 }
 
 export const defaultSpanRectanglesOptions: SpanRectanglesOptions = {
-  colorOf: () => '#42a5f5',
+  colorOf: labelColorFn(DEFAULT_LABELS),
   fillOpacity: 0.18,
   selectedFillOpacity: 0.32,
   borderWidth: 1,

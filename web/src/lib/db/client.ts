@@ -3,7 +3,8 @@
  *
  * - embedded default: PGlite (PostgreSQL in WebAssembly) on disk under web/.data/pglite
  *   (PGLITE_DATA_DIR picks another folder; "memory://" keeps it in memory, for tests);
- * - DATABASE_URL set: PostgreSQL through node-postgres.
+ * - ANNOTATIONS_DATABASE_URL set: PostgreSQL through node-postgres. (Renamed from DATABASE_URL,
+ *   which is the Python side's `training_runs` database and no longer read here.)
  *
  * Both run the SQL migrations drizzle-kit generated into web/drizzle/ on first use.
  *
@@ -45,9 +46,9 @@ export interface DbHandle {
 
 const MEMORY = 'memory://';
 
-/** The driver the environment asks for: DATABASE_URL, else PGlite under PGLITE_DATA_DIR or web/.data/pglite. */
+/** The driver the environment asks for: ANNOTATIONS_DATABASE_URL, else PGlite under PGLITE_DATA_DIR or web/.data/pglite. */
 export function dbConfigFromEnv(env: Env = process.env): DbConfig {
-  const url = env.DATABASE_URL?.trim();
+  const url = env.ANNOTATIONS_DATABASE_URL?.trim();
   if (url) return { driver: 'postgres', url };
   const dataDir = env.PGLITE_DATA_DIR?.trim() || path.join(process.cwd(), '.data', 'pglite');
   return { driver: 'pglite', dataDir };
@@ -87,7 +88,7 @@ async function openPostgres(config: Extract<DbConfig, { driver: 'postgres' }>): 
     return { db: db as unknown as Db, config, close: () => pool.end() };
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new Error(`Cannot use the PostgreSQL database given by DATABASE_URL (${redactUrl(config.url)}): ${message(err)}`, {
+    throw new Error(`Cannot use the PostgreSQL database given by ANNOTATIONS_DATABASE_URL (${redactUrl(config.url)}): ${message(err)}`, {
       cause: err,
     });
   }
@@ -197,7 +198,7 @@ export async function closeDb(): Promise<void> {
 }
 
 /** Tests: make `handle` the process's database (the caller closes it). */
-export function useDbHandle(handle: DbHandle | undefined): void {
+export function setDbHandle(handle: DbHandle | undefined): void {
   g.__spanAnnotationsDb = handle ? Promise.resolve(handle) : undefined;
 }
 

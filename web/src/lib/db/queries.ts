@@ -71,7 +71,7 @@ export async function listAnnotatedPartitions(): Promise<{ pair: string; timefra
     .orderBy(asc(spanAnnotations.pair), asc(spanAnnotations.timeframe));
 }
 
-/** ISO-8601 in UTC to the second, as in DESIGN.md ("2026-11-20T09:00:00Z"). */
+/** ISO-8601 in UTC to the second, as in docs/DESIGN.md ("2026-11-20T09:00:00Z"). */
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

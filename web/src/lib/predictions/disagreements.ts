@@ -7,7 +7,8 @@
  * candles: a span [start, end] (both inclusive) lasts `end - start + step` seconds, with `step`
  * the timeframe's seconds.
  *
- * - a human span no prediction matches: `missed_by_model`;
+ * - a human span no prediction matches, lying inside a range the model predicted over:
+ *   `missed_by_model` (a span outside every predicted range says nothing about the model);
  * - a prediction no human span matches: `missed_by_human`;
  * - a prediction matched only by human spans of other labels: `label_mismatch` (paired with
  *   the human span it overlaps most);
@@ -95,14 +96,35 @@ class HumanIndex {
   }
 }
 
+/** A range of a partition the model predicted over (the first and last candle, inclusive). */
+export interface PredictedRange {
+  pair: string;
+  timeframe: string;
+  start: number;
+  end: number;
+}
+
+/** True when `span` lies entirely inside one of `ranges` of its partition. */
+export function insidePredictedRange(span: HumanSpan, ranges: readonly PredictedRange[]): boolean {
+  return ranges.some(
+    (r) => r.pair === span.pair && r.timeframe === span.timeframe && r.start <= span.start_time && span.end_time <= r.end,
+  );
+}
+
 /**
  * Compare `human` with `predicted` (see the module docstring). Both may hold several
- * partitions; only spans of the same pair and timeframe are compared.
+ * partitions; only spans of the same pair and timeframe are compared. `ranges`: where the
+ * model looked; a human span outside all of them is never `missed_by_model` (null: everywhere,
+ * for callers that pass only predictions of the whole history).
  *
  * Returns the disagreements ordered by start time, the ids of the agreeing and the dismissed
  * predictions, and the counts.
  */
-export function findDisagreements(human: readonly HumanSpan[], predicted: readonly PredictionSpan[]): DisagreementReport {
+export function findDisagreements(
+  human: readonly HumanSpan[],
+  predicted: readonly PredictionSpan[],
+  ranges: readonly PredictedRange[] | null = null,
+): DisagreementReport {
   const disagreements: Disagreement[] = [];
   const agreed: string[] = [];
   const dismissed: string[] = [];
@@ -134,6 +156,7 @@ export function findDisagreements(human: readonly HumanSpan[], predicted: readon
 
     for (const h of humans) {
       if (h.label === NEGATIVE_LABEL || matchedHumans.has(h.id)) continue;
+      if (ranges && !insidePredictedRange(h, ranges)) continue;
       disagreements.push({
         id: `missed_by_model:${h.id}`,
         kind: 'missed_by_model',

@@ -3,10 +3,15 @@
  * one marker where each predicted span starts, and the disagreement highlights. The
  * confidence threshold and the label filter apply to bars and markers alike; "show only
  * disagreements" keeps the bars and markers of the predictions that disagree with the
- * annotators. Pure (tests/prediction-overlay.test.ts); the chart only converts and paints.
+ * annotators.
+ *
+ * Two layers (lib/labels.ts `labelLayer`): chart patterns, compared with the annotators' spans,
+ * and candlestick patterns (TA-Lib CDL labels: one or two candles, hundreds per chart), drawn
+ * only when their layer is on and never a disagreement: a candle pattern inside a flag is not
+ * a label mismatch, and an unannotated doji is not "not annotated". Pure (tests/prediction-overlay.test.ts); the chart only converts and paints.
  */
 import { NEGATIVE_LABEL } from '@/lib/constants';
-import { withAlpha } from '@/lib/labels';
+import { isCandlestickLabel, withAlpha } from '@/lib/labels';
 import type {
   DisagreementReport,
   HumanSpan,
@@ -21,6 +26,8 @@ export interface OverlayFilter {
   threshold: number;
   /** Labels shown; null: all. */
   selectedLabels: ReadonlySet<string> | null;
+  /** The candlestick-pattern layer is drawn (default: off). */
+  showCandlestick?: boolean;
 }
 
 export interface OverlayBar {
@@ -44,6 +51,8 @@ export interface PredictionOverlay {
   report: DisagreementReport;
   /** Bars per label, for the panel and the browser test. */
   barsByLabel: Record<string, number>;
+  /** Candlestick-pattern spans over the threshold (drawn or not), for the panel. */
+  candlestickSpans: number;
 }
 
 export const BAR_OPACITY = 0.15;
@@ -52,12 +61,17 @@ export function isLabelShown(label: string, selected: ReadonlySet<string> | null
   return selected === null || selected.has(label);
 }
 
+/** Whether a label is drawn: its layer is on and the label is ticked. */
+export function isDrawn(label: string, filter: OverlayFilter): boolean {
+  return (filter.showCandlestick || !isCandlestickLabel(label)) && isLabelShown(label, filter.selectedLabels);
+}
+
 export function filterSpans(spans: readonly PredictionSpan[], filter: OverlayFilter): PredictionSpan[] {
-  return spans.filter((s) => s.confidence >= filter.threshold && isLabelShown(s.label, filter.selectedLabels));
+  return spans.filter((s) => s.confidence >= filter.threshold && isDrawn(s.label, filter));
 }
 
 export function filterCandles(candles: readonly PredictedCandle[], filter: OverlayFilter): PredictedCandle[] {
-  return candles.filter((c) => c.confidence >= filter.threshold && isLabelShown(c.label, filter.selectedLabels));
+  return candles.filter((c) => c.confidence >= filter.threshold && isDrawn(c.label, filter));
 }
 
 /** The candles (ascending by time) that lie inside one of `spans` and carry its label. */
@@ -89,17 +103,23 @@ export function buildOverlay(options: {
 }): PredictionOverlay {
   const { result, filter, colorOf } = options;
   const spans = result ? filterSpans(result.spans, filter) : [];
+  const chartSpans = spans.filter((s) => !isCandlestickLabel(s.label));
+  const candlestickSpans = result
+    ? result.spans.filter((s) => isCandlestickLabel(s.label) && s.confidence >= filter.threshold).length
+    : 0;
   // A hidden label is left out on both sides: its human spans are not "missed by the model".
   const human = result
     ? options.human.filter(
         (h) =>
           h.pair === result.pair &&
           h.timeframe === result.timeframe &&
-          (h.label === NEGATIVE_LABEL || isLabelShown(h.label, filter.selectedLabels)),
+          (h.label === NEGATIVE_LABEL || (!isCandlestickLabel(h.label) && isLabelShown(h.label, filter.selectedLabels))),
       )
     : [];
-  const report = findDisagreements(human, spans);
-  if (!result) return { bars: [], markers: [], report, barsByLabel: {} };
+  // Only where the model looked: a human span outside the predicted range is not "missed".
+  const ranges = result ? [{ pair: result.pair, timeframe: result.timeframe, start: result.start, end: result.end }] : [];
+  const report = findDisagreements(human, chartSpans, ranges);
+  if (!result) return { bars: [], markers: [], report, barsByLabel: {}, candlestickSpans };
 
   let drawnSpans = spans;
   let candles = filterCandles(result.candles, filter);
@@ -123,5 +143,5 @@ export function buildOverlay(options: {
     text: `${s.label} (${percent(s.confidence)})`,
     color: colorOf(s.label),
   }));
-  return { bars, markers, report, barsByLabel };
+  return { bars, markers, report, barsByLabel, candlestickSpans };
 }

@@ -1,4 +1,5 @@
 import { createSpanAnnotation, listSpanAnnotations, toApi } from '@/lib/db/queries';
+import { annotationFacts, checkSpan, duplicateError, findDuplicate } from '@/lib/annotation-rules';
 import { jsonError, readJson } from '@/lib/http';
 import { createSpanAnnotationSchema, parseWith, partitionFilterSchema, queryObject } from '@/lib/validation';
 
@@ -18,7 +19,12 @@ export async function POST(request: Request): Promise<Response> {
   if (!body.ok) return body.response;
   const input = parseWith(createSpanAnnotationSchema, body.body, 'annotation');
   if (!input.ok) return jsonError(400, input.error);
-  const v = input.data;
+  // Strict saving (lib/annotation-rules.ts): known label and partition, times on the candles, no duplicate.
+  const rule = checkSpan(input.data, await annotationFacts());
+  if (!rule.ok) return jsonError(rule.status, rule.error);
+  const v = { ...input.data, start_time: rule.start_time, end_time: rule.end_time };
+  const duplicate = findDuplicate(v, (await listSpanAnnotations({ pair: v.pair, timeframe: v.timeframe })).map(toApi));
+  if (duplicate) return Response.json(duplicateError(duplicate.id), { status: 409 });
   const row = await createSpanAnnotation({
     pair: v.pair,
     timeframe: v.timeframe,

@@ -1,10 +1,12 @@
 import {
   deleteSpanAnnotation,
   getSpanAnnotation,
+  listSpanAnnotations,
   toApi,
   updateSpanAnnotation,
   type SpanAnnotationPatch,
 } from '@/lib/db/queries';
+import { annotationFacts, checkSpan, duplicateError, findDuplicate } from '@/lib/annotation-rules';
 import { jsonError, readJson } from '@/lib/http';
 import { idSchema, NEGATIVE_LABEL, parseWith, patchSpanAnnotationSchema } from '@/lib/validation';
 
@@ -54,10 +56,18 @@ export async function PATCH(request: Request, context: Context): Promise<Respons
       errors: [{ field, message: 'end_time must be at or after start_time' }],
     });
   }
+  // Strict saving (lib/annotation-rules.ts), for what the change touches.
+  const timesChanged = v.start_time !== undefined || v.end_time !== undefined;
+  const fields = { pair: current.pair, timeframe: current.timeframe, label: v.label ?? current.label, start_time: start, end_time: end };
+  const rule = checkSpan(fields, await annotationFacts(), 'annotation change', { label: v.label !== undefined, times: timesChanged });
+  if (!rule.ok) return jsonError(rule.status, rule.error);
+  const snapped = { ...fields, start_time: rule.start_time, end_time: rule.end_time };
+  const duplicate = findDuplicate(snapped, (await listSpanAnnotations({ pair: current.pair, timeframe: current.timeframe })).map(toApi), id.id);
+  if (duplicate) return Response.json(duplicateError(duplicate.id), { status: 409 });
   const patch: SpanAnnotationPatch = {
     label: v.label,
-    startTime: v.start_time,
-    endTime: v.end_time,
+    startTime: timesChanged ? snapped.start_time : undefined,
+    endTime: timesChanged ? snapped.end_time : undefined,
     confidence: v.confidence,
     source: v.source,
     modelPrediction: v.model_prediction,

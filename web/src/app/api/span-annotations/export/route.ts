@@ -6,7 +6,7 @@ import { parseWith, partitionFilterSchema, queryObject } from '@/lib/validation'
 export const dynamic = 'force-dynamic';
 
 /**
- * GET /api/span-annotations/export?pair&timeframe: the DESIGN.md export file the pipeline
+ * GET /api/span-annotations/export?pair&timeframe: the docs/DESIGN.md export file the pipeline
  * reads (data.annotations_path). `download=1` adds Content-Disposition for a browser download.
  */
 export async function GET(request: Request): Promise<Response> {
