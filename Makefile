@@ -11,7 +11,7 @@ export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: help install demo test test-fast test-python test-web lint lint-python lint-web format web-install dagster mlflow serve web
 .PHONY: sample-data bench clean constraints
-.PHONY: up down status data-push data-pull
+.PHONY: up down status data-push data-pull worker
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,23 @@ lint-python: install
 	$(BIN)/mypy
 
 lint-web: web-install
-	cd web && npm run typecheck
+	cd web && npm run typecheck && npm run lint
+	cd web && npm run check:api-types
+
+.PHONY: api-types check-api-types docs-screenshots
+
+api-types: install web-install  ## regenerate web/generated/api.gen.ts from the inference service's OpenAPI schema
+	cd web && npm run api-types
+
+check-api-types: install web-install  ## fail when web/generated/api.gen.ts no longer matches the service's schema
+	cd web && npm run check:api-types
+
+docs-screenshots: install web-install  ## the browser tests, refreshing the screenshots in docs/ and docs/frame-times.md
+	cd web && E2E_DOCS=1 npm run test:e2e
+
+.PHONY: docs-ui-screenshots
+docs-ui-screenshots: install web-install  ## after make demo: the Dagster asset pages and an MLflow run, photographed into docs/
+	$(BIN)/python -m scripts.ui_screenshots --out docs
 
 format: install  ## rewrite Python files with ruff's formatter and safe fixes
 	$(BIN)/ruff check --fix .
@@ -64,8 +80,13 @@ test-web: install web-install  ## vitest (route handlers, pure logic) and the br
 	cd web && npm test
 	cd web && npm run test:e2e
 
+# Run from DAGSTER_HOME: started in the repository root, `dagster dev` warns that the root's
+# dagster.yaml (the template copied into DAGSTER_HOME) "will not be used". `dg dev` only loads dg
+# projects (pyproject [tool.dg] or dg.toml), not workspace.yaml, so `dagster dev` stays, its
+# "superseded by dg dev" notice silenced.
 dagster: install  ## the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	cd $(DAGSTER_HOME) && $(CURDIR)/$(BIN)/python -W 'ignore:Function `dev_command` is superseded:FutureWarning' \
+	  -m dagster dev -w $(CURDIR)/workspace.yaml -h 127.0.0.1 -p 3000
 
 mlflow: install  ## the MLflow UI on http://127.0.0.1:5000 over the embedded store (after make demo)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/data/mlflow/mlflow.db -h 127.0.0.1 -p 5000
@@ -76,8 +97,11 @@ serve: install  ## the inference service on serving.host:serving.port (after mak
 web: web-install  ## the Next.js app on http://127.0.0.1:3001 against the service (make serve)
 	cd web && npm run build && PORT=3001 npm start
 
-up: install web-install  ## the platform as local processes: PostgreSQL-backed Dagster (UI :3000, daemon), MLflow :5000, inference :8000, web :3001
-	$(BIN)/python -m scripts.stack up
+up: install web-install  ## the platform as local processes: PostgreSQL-backed Dagster (UI :3000, daemon), MLflow :5000, inference :8000, web :3001; WORKERS=N adds N Celery workers
+	$(BIN)/python -m scripts.stack up $(if $(WORKERS),--workers $(WORKERS))
+
+worker: install $(DAGSTER_HOME)/dagster.yaml  ## Celery workers for the pipeline's steps: WORKERS=N (default 2), QUEUES=default,train (Ctrl-C stops them)
+	$(BIN)/python -m scripts.stack.workers $(if $(WORKERS),--workers $(WORKERS)) $(if $(QUEUES),--queues $(QUEUES))
 
 down:  ## stop exactly what make up started
 	$(or $(wildcard $(BIN)/python),python3) -m scripts.stack down
@@ -98,6 +122,8 @@ bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_features.py
 	$(BIN)/python bench/bench_labeling.py
 	$(BIN)/python bench/bench_learning.py
+	$(BIN)/python bench/bench_shapes.py
+	$(BIN)/python bench/bench_review_queue.py
 	$(BIN)/python bench/bench_serving.py
 
 constraints:  ## re-pin constraints.txt from the current .venv (after changing pyproject.toml)

@@ -1,4 +1,9 @@
-"""Retraining: a nightly schedule over every partition, and the run requests other sensors can reuse."""
+"""The named jobs, the nightly retraining schedule, and the run requests other sensors can reuse.
+
+Runs launched from a job's page (Jobs > candle_pipeline > Materialize) are listed under that
+job; Dagster files runs launched from the global asset graph, by backfills or by automation
+conditions under "Jobless asset materializations" whatever the jobs defined.
+"""
 
 from collections.abc import Iterable, Iterator
 
@@ -11,6 +16,9 @@ from dagster import (
     schedule,
 )
 
+from assets.candles import raw_candles
+from assets.features import enriched_features
+from assets.labels import labeled_windows
 from assets.models import trained_model
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
 
@@ -20,7 +28,24 @@ retrain_job = define_asset_job(
     "retrain_models",
     selection=AssetSelection.assets(trained_model),
     partitions_def=PAIR_TIMEFRAME_PARTITIONS,
-    description="Retrain trained_model for the requested partition(s).",
+    description="Retrain trained_model for the requested partition(s). The nightly_retrain schedule runs it.",
+)
+
+pipeline_job = define_asset_job(
+    "candle_pipeline",
+    selection=AssetSelection.assets(raw_candles, enriched_features, labeled_windows, trained_model),
+    partitions_def=PAIR_TIMEFRAME_PARTITIONS,
+    description="The whole pipeline of one partition: raw_candles, enriched_features, labeled_windows, "
+    "trained_model (and their checks). Launch it from here so the run is listed under this job; materialize "
+    "the unpartitioned annotations asset from its own page.",
+)
+
+relabel_job = define_asset_job(
+    "relabel_and_retrain",
+    selection=AssetSelection.assets(labeled_windows, trained_model),
+    partitions_def=PAIR_TIMEFRAME_PARTITIONS,
+    description="labeled_windows then trained_model for the requested partition: what annotations_sensor "
+    "launches when a partition's annotations change.",
 )
 
 

@@ -2,17 +2,22 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from assets.metadata import frame_metadata, price_plot
+from assets.execution import queue_tags
+from assets.metadata import frame_metadata, price_chart
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, partition_of
 from ml_platform.candles import find_raw_file, read_raw_candles, write_candles
+from ml_platform.features.descriptions import CANDLE_COLUMN_DESCRIPTIONS
 from resources.pipeline import PipelineResource
 
 
 @asset(
     partitions_def=PAIR_TIMEFRAME_PARTITIONS,
     group_name="candles",
+    op_tags=queue_tags("default"),
     kinds={"pandas", "parquet"},
-    description="Raw OHLCV from data.raw_path, normalised to epoch-second times and float prices, validated.",
+    description="Raw OHLCV from data.raw_path, normalised to epoch-second times and float prices, validated.\n\n"
+    "Automation: none. Materialize it by hand (or `make demo`) after new raw files arrive; with the "
+    "automation_condition_sensor on, enriched_features and trained_model then follow.",
 )
 def raw_candles(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
@@ -21,7 +26,7 @@ def raw_candles(context: AssetExecutionContext, pipeline: PipelineResource) -> M
     candles = read_raw_candles(source, ohlc_inconsistency=config.data.validation.ohlc_inconsistency)
     path = write_candles(candles, config.data.partition_file("candles", partition))
     context.log.info(f"{partition.key}: {len(candles)} candles from {source.name} -> {path}")
-    metadata = frame_metadata(candles, path)
+    metadata = frame_metadata(candles, path, descriptions=CANDLE_COLUMN_DESCRIPTIONS)
     metadata["source"] = MetadataValue.path(str(source))
-    metadata["close"] = price_plot(candles, f"{partition.pair} {partition.timeframe} close")
+    metadata["close_price_chart"] = price_chart(candles, f"{partition.key} close")
     return MaterializeResult(metadata=metadata)

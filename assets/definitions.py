@@ -1,13 +1,16 @@
 """The Dagster `Definitions`: what `dagster dev` and `dagster asset materialize -m assets.definitions` load."""
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetSelection, Definitions
 
-from assets.automation import nightly_retrain, retrain_job
+from assets.automation import nightly_retrain, pipeline_job, relabel_job, retrain_job
 from assets.candles import raw_candles
 from assets.checks import FEATURE_CHECKS, RAW_CANDLE_CHECKS
+from assets.execution import build_executor
 from assets.features import enriched_features
-from assets.labels import LABEL_ASSETS, build_annotations_sensor, labeled_windows
+from assets.labels import LABEL_ASSETS
 from assets.models import trained_model
+from assets.sensors import build_annotations_sensor, build_automation_sensor
+from ml_platform.config import load_config
 from resources.mlflow import MlflowResource
 from resources.pipeline import PipelineResource
 from resources.run_store import RunStoreResource
@@ -15,12 +18,18 @@ from resources.run_store import RunStoreResource
 defs = Definitions(
     assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model],
     asset_checks=[*RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
-    jobs=[retrain_job],
+    jobs=[pipeline_job, relabel_job, retrain_job],
     schedules=[nightly_retrain],
-    # a changed annotations export relabels and retrains exactly the partitions it touches
-    sensors=[build_annotations_sensor([labeled_windows, trained_model])],
+    sensors=[
+        # a changed annotations export relabels and retrains exactly the partitions it touches
+        build_annotations_sensor(relabel_job),
+        # named and described in place of Dagster's default_automation_condition_sensor
+        build_automation_sensor(AssetSelection.assets(enriched_features, trained_model)),
+    ],
     resources={"pipeline": PipelineResource(), "mlflow": MlflowResource(), "run_store": RunStoreResource()},
-    # One process per run: a step is seconds of numpy work, while a process per step costs
-    # ~5 s of imports each on this 2-core machine. Parallelism comes from concurrent runs.
-    executor=in_process_executor,
+    # execution.engine (ML_PLATFORM_EXECUTION_ENGINE) selects it. in_process (the default): one
+    # process per run, since a step is seconds of numpy work while a process per step costs ~5 s
+    # of imports on a 2-core machine; parallelism comes from concurrent runs. celery: each step on
+    # a Celery worker, the workers on as many hosts as there are (assets/execution.py).
+    executor=build_executor(load_config()),
 )

@@ -4,48 +4,42 @@
 and reports per-partition counts and the content hash. `labeled_windows` turns one
 partition's enriched rows, raw candles and annotations into training data with
 `ml_platform.labeling.label_partition` and writes ``{data.labeled_path}/{PAIR}_{TF}.parquet``.
-`annotations_sensor` compares each partition's annotation hash with its cursor and
-requests only the partitions that changed.
+The sensor that requests the partitions whose annotations changed is in `assets.sensors`;
+`labeled_windows` records the hash of the annotations it was built from (``annotations_hash``)
+for it.
 """
-
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from dagster import (
-    AssetExecutionContext,
-    AssetsDefinition,
-    DataVersion,
-    MaterializeResult,
-    MetadataValue,
-    RunRequest,
-    SensorDefinition,
-    SensorEvaluationContext,
-    SkipReason,
-    asset,
-    sensor,
-)
+from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
 from assets.candles import raw_candles
+from assets.execution import queue_tags
 from assets.features import enriched_features
-from assets.metadata import frame_metadata, markdown_table
+from assets.label_metadata import ANNOTATIONS_HASH_KEY, LABEL_COLUMN_DESCRIPTIONS, NO_ANNOTATIONS, labeling_metadata
+from assets.metadata import frame_metadata, frame_table, records_table
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, partition_of
-from ml_platform.labeling import (
-    LabelingError,
-    changed_partitions,
-    label_partition,
-    load_annotations,
-    report_skipped,
-    validate_for_config,
-)
+from ml_platform.features.descriptions import column_description, feature_descriptions
+from ml_platform.labeling import label_partition, load_annotations, report_skipped, validate_for_config
 from ml_platform.storage import write_parquet_atomic
 from resources.pipeline import PipelineResource
+
+ANNOTATION_COLUMNS = [
+    ("partition", "string", "PAIR|TF the annotations belong to"),
+    ("pair", "string", None),
+    ("timeframe", "string", None),
+    ("annotations", "int", "annotations in the export for this partition (negative 'O' ones included)"),
+    ("configured", "bool", "whether the pair and timeframe are in the config's partitions (else skipped)"),
+]
 
 
 @asset(
     group_name="labels",
     kinds={"json"},
-    description="The web's annotation export (data.annotations_path): shape-checked, counted per partition, hashed.",
+    op_tags=queue_tags("default"),
+    description="The web's annotation export (data.annotations_path): shape-checked, counted per partition, hashed."
+    "\n\nAutomation: none (materialize it to record a new export). The annotations_sensor watches the export "
+    "itself and relabels and retrains the partitions whose annotations changed.",
 )
 def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
@@ -56,13 +50,25 @@ def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> M
     if warning:
         context.log.warning(warning)
     counts = loaded.counts()
-    table = pd.DataFrame({"partition": list(counts), "annotations": list(counts.values())})
+    configured = set(config.partition_keys())
+    rows = []
+    for key, count in counts.items():
+        pair, _, timeframe = key.partition("|")
+        rows.append(
+            {
+                "partition": key,
+                "pair": pair,
+                "timeframe": timeframe,
+                "annotations": count,
+                "configured": key in configured,
+            }
+        )
     context.log.info(f"{len(loaded)} annotations in {len(loaded.files)} file(s), {len(invalid)} invalid")
     return MaterializeResult(
         metadata={
             "annotations": MetadataValue.int(len(loaded)),
             "invalid": MetadataValue.int(len(invalid)),
-            "per_partition": MetadataValue.md(table.to_markdown(index=False) if len(table) else "no annotations"),
+            "per_partition": records_table(rows, ANNOTATION_COLUMNS),
             "counts": MetadataValue.json(counts),
             "content_hash": MetadataValue.text(loaded.content_hash),
             "files": MetadataValue.json([str(path) for path in loaded.files]),
@@ -76,8 +82,13 @@ def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> M
     partitions_def=PAIR_TIMEFRAME_PARTITIONS,
     deps=[raw_candles, enriched_features, annotations],
     group_name="labels",
+    op_tags=queue_tags("default"),
     kinds={"pandas", "parquet"},
-    description="Training data: BIO tags per candle (or one row per window) from annotations and TA-Lib CDL labels.",
+    description="Training data: BIO tags per candle (or one row per window) from annotations and TA-Lib CDL labels. "
+    "label_statistics counts the samples per label; labeling_measures explains each measure.\n\n"
+    "Automation: annotations_sensor (job relabel_and_retrain) rebuilds the partitions whose annotations "
+    "changed, once turned on under Automation. No automation condition of its own: the Automation tab "
+    "stays empty.",
 )
 def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
@@ -90,29 +101,22 @@ def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) 
         context.log.warning(result.warning)
     path = write_parquet_atomic(result.frame, config.data.partition_file("labeled", partition))
     statistics = result.statistics
-    table = statistics.to_markdown()
-    context.log.info(f"{partition.key}: {len(result.frame)} rows -> {path}\n{table}")
-    metadata = frame_metadata(result.frame, path)
-    metadata["statistics"] = MetadataValue.md(table)
-    metadata["labels_preview"] = MetadataValue.md(_labels_preview(result.frame))
-    metadata["samples_per_label"] = MetadataValue.json(statistics.samples_per_label())
-    metadata["class_distribution_pct"] = MetadataValue.json(statistics.class_distribution())
-    metadata["invalid_annotations_skipped"] = MetadataValue.int(statistics.invalid_skipped)
-    metadata["below_min_confidence"] = MetadataValue.int(statistics.below_min_confidence)
-    metadata["unknown_label_rows"] = MetadataValue.int(statistics.unknown_rows)
-    metadata["agreement_candles"] = MetadataValue.int(statistics.agreement_candles)
-    if statistics.agreement is not None:
-        metadata["human_programmatic_agreement"] = MetadataValue.float(statistics.agreement)
-    if statistics.cohens_kappa is not None:
-        metadata["cohens_kappa"] = MetadataValue.float(statistics.cohens_kappa)
+    context.log.info(f"{partition.key}: {len(result.frame)} rows -> {path}\n{statistics.to_markdown()}")
+    descriptions = feature_descriptions(config)
+    columns = {str(name): column_description(str(name), descriptions) for name in result.frame.columns}
+    metadata = frame_metadata(result.frame, path, descriptions={**columns, **LABEL_COLUMN_DESCRIPTIONS})
+    metadata.update(labeling_metadata(statistics, config))
+    metadata["labels_preview"] = frame_table(_labels_preview(result.frame))
+    metadata[ANNOTATIONS_HASH_KEY] = MetadataValue.text(loaded.partition_hashes().get(partition.key, NO_ANNOTATIONS))
     if result.skipped:
-        metadata["skipped_annotations"] = MetadataValue.json(
-            [{"id": item.id, "kinds": list(item.kinds), "reason": item.reason} for item in result.skipped]
+        metadata["skipped_annotations"] = records_table(
+            [{"id": item.id, "kinds": ", ".join(item.kinds), "reason": item.reason} for item in result.skipped],
+            [("id", "string", None), ("kinds", "string", None), ("reason", "string", None)],
         )
     return MaterializeResult(metadata=metadata)
 
 
-def _labels_preview(frame: pd.DataFrame, rows: int = 12) -> str:
+def _labels_preview(frame: pd.DataFrame, rows: int = 12) -> pd.DataFrame:
     """The label columns of the first labelled rows (the generic preview cuts wide frames before them)."""
     columns = [
         c
@@ -122,42 +126,8 @@ def _labels_preview(frame: pd.DataFrame, rows: int = 12) -> str:
     if "tag" in frame:
         labelled = frame.index[frame["tag"] != "O"]
         start = max(0, int(np.flatnonzero(frame.index == labelled[0])[0]) - 2) if len(labelled) else 0
-        return markdown_table(frame.iloc[start : start + rows][columns])
-    return markdown_table(frame.head(rows)[columns])
+        return frame.iloc[start : start + rows][columns]
+    return frame.head(rows)[columns]
 
-
-# The assets the sensor requests for a changed partition; add downstream assets (e.g. a
-# trained model) with `build_annotations_sensor([...])` rather than a second hash check.
-ANNOTATION_SENSOR_TARGETS: list[AssetsDefinition] = [labeled_windows]
-
-
-def build_annotations_sensor(
-    targets: Sequence[AssetsDefinition], *, name: str = "annotations_sensor", minimum_interval_seconds: int = 30
-) -> SensorDefinition:
-    """A sensor requesting `targets` for each partition whose annotations changed (cursor: per-partition hashes)."""
-    target_keys = [key for target in targets for key in target.keys]
-
-    @sensor(
-        name=name,
-        target=list(targets),
-        minimum_interval_seconds=minimum_interval_seconds,
-        description="Requests the targets for the partitions whose annotations changed in data.annotations_path.",
-    )
-    def _annotations_sensor(context: SensorEvaluationContext, pipeline: PipelineResource):
-        config = pipeline.load()
-        try:
-            keys, cursor = changed_partitions(context.cursor, config.data.annotations_dir, config.partition_keys())
-        except LabelingError as exc:  # a malformed or missing export: say so, keep the cursor
-            return SkipReason(f"annotations not readable: {exc}")
-        context.update_cursor(cursor)
-        if not keys:
-            return SkipReason("no partition's annotations changed")
-        return [RunRequest(partition_key=key, asset_selection=target_keys) for key in keys]
-
-    return _annotations_sensor
-
-
-annotations_sensor = build_annotations_sensor(ANNOTATION_SENSOR_TARGETS)
 
 LABEL_ASSETS = [annotations, labeled_windows]
-LABEL_SENSORS = [annotations_sensor]

@@ -1,11 +1,11 @@
 """`trained_model`: one model per pair x timeframe from `labeled_windows`, tracked in MLflow and training_runs."""
 
-import base64
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AutomationCondition, MaterializeResult, MetadataValue, asset
 
-from assets.metadata import markdown_table
+from assets.execution import queue_tags
+from assets.metadata import records_table
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, partition_of
 from ml_platform.training.train import TrainingResult, train_partition
 from resources.mlflow import MlflowResource
@@ -19,10 +19,16 @@ LABELED_WINDOWS = AssetKey("labeled_windows")
     partitions_def=PAIR_TIMEFRAME_PARTITIONS,
     deps=[LABELED_WINDOWS],
     group_name="models",
+    op_tags=queue_tags("train"),
     kinds={"xgboost", "scikitlearn", "mlflow"},
     automation_condition=AutomationCondition.eager(),
     description="A RandomForest/XGBoost model per partition: model bundle in data.models_path, MLflow run "
-    "(registered, alias moved when not worse), training_runs row.",
+    "(registered, alias moved when not worse), training_runs row. mlflow_run links the run in the MLflow UI "
+    "(mlflow.ui_url: start it with `make mlflow`).\n\n"
+    "Automation: the nightly_retrain schedule (02:00 UTC, job retrain_models, on by default); annotations_sensor "
+    "(job relabel_and_retrain) when a partition's annotations change; and an eager condition (after "
+    "labeled_windows changes) evaluated by automation_condition_sensor, which is off until turned on under "
+    "Automation: this asset's Automation tab stays empty until then.",
 )
 def trained_model(
     context: AssetExecutionContext, pipeline: PipelineResource, mlflow: MlflowResource, run_store: RunStoreResource
@@ -49,25 +55,57 @@ def trained_model(
     return MaterializeResult(metadata=model_metadata(result))
 
 
-def model_metadata(result: TrainingResult) -> dict[str, Any]:
-    """Metrics tables, the confusion matrix image, the MLflow run and the registered version."""
-    import pandas as pd
+# The metrics table stays three columns wide so it fits the metadata pane; its schema says what the rows mean.
+METRICS_HELP = (
+    "f1_macro: F1 averaged over the classes, each weighing the same (validation's moves the alias); "
+    "f1_weighted: weighted by support; span_*: predicted spans matching a true span of the same label "
+    "at IoU >= 0.5 (precision over predicted, recall over true spans)"
+)
 
+
+def model_metadata(result: TrainingResult) -> dict[str, Any]:
+    """Metrics and confusion tables, links to the MLflow run, its confusion matrix image and the registered version."""
     meta = result.meta
     parts = {part: meta.metrics[part] for part in ("validation", "test")}
-    scores = pd.DataFrame(parts).T.rename_axis("part").reset_index()
-    per_class = pd.DataFrame(meta.metrics["per_class"]).T.rename_axis("class (test)").reset_index()
-    image = base64.b64encode(result.confusion_matrix_png).decode("ascii")
+    names = [name for name in parts["validation"] if not isinstance(parts["validation"][name], dict)]
+    scores = [{"metric": name, **{part: _round(parts[part].get(name)) for part in parts}} for name in names]
+    per_class = [
+        {"class": cls, **{key: _round(values.get(key)) for key in ("precision", "recall", "f1", "support")}}
+        for cls, values in meta.metrics["per_class"].items()
+    ]
+    confusion = confusion_rows(result.confusion)
+    class_rows = [
+        {"class": cls, **{part: counts.get(cls, 0) for part, counts in result.class_counts.items()}}
+        for cls in result.class_counts.get("all", {})
+    ]
     metadata: dict[str, Any] = {
         "model_version": MetadataValue.text(meta.model_version),
         "model_type": MetadataValue.text(meta.model_type),
         "bundle": MetadataValue.path(str(result.bundle_path)),
         "validation_f1_macro": MetadataValue.float(float(meta.metrics["validation"]["f1_macro"])),
         "test_f1_macro": MetadataValue.float(float(meta.metrics["test"]["f1_macro"])),
-        "metrics": MetadataValue.md(markdown_table(scores, max_columns=20)),
-        "per_class_metrics": MetadataValue.md(markdown_table(per_class)),
-        "confusion_matrix": MetadataValue.md(f"![confusion matrix](data:image/png;base64,{image})"),
-        "class_counts": MetadataValue.json(result.class_counts),
+        "metrics": records_table(
+            scores,
+            [("metric", "string", METRICS_HELP), ("validation", "float", None), ("test", "float", None)],
+        ),
+        "per_class_metrics_test": records_table(
+            per_class,
+            [("class", "string", None)]
+            + [(key, "float", None) for key in ("precision", "recall", "f1")]
+            + [("support", "int", "test rows of the class")],
+        ),
+        "confusion_test": records_table(
+            confusion,
+            [
+                ("true class", "string", None),
+                ("rows", "int", "test rows of the class"),
+                ("predicted right", "int", "recall: per_class_metrics_test"),
+                ("mostly mistaken for", "string", "the class most often predicted instead (full matrix: the image)"),
+            ],
+        ),
+        "class_counts": records_table(
+            class_rows, [("class", "string", None)] + [(part, "int", None) for part in result.class_counts]
+        ),
         "dataset_version": MetadataValue.text(meta.dataset_version),
         "rows": MetadataValue.int(int(result.dataset["rows"])),
         "training_run_id": MetadataValue.text(result.run_id),
@@ -76,17 +114,45 @@ def model_metadata(result: TrainingResult) -> dict[str, Any]:
     }
     if "span_f1" in meta.metrics["test"]:
         metadata["test_span_f1"] = MetadataValue.float(float(meta.metrics["test"]["span_f1"]))
-    if result.tracking_uri.startswith(("http://", "https://")):
-        metadata["mlflow_run"] = MetadataValue.url(
-            f"{result.tracking_uri.rstrip('/')}/#/experiments/{result.experiment_id}/runs/{result.mlflow_run_id}"
+    if result.mlflow_run_url:
+        metadata["mlflow_run"] = MetadataValue.url(result.mlflow_run_url)
+        # a short Markdown image renders inline (the UI hides Markdown over 1,000 characters behind a button)
+        metadata["confusion_matrix_image"] = MetadataValue.md(
+            f"![confusion matrix, test part]({result.confusion_matrix_url})"
         )
-    else:
-        metadata["mlflow_run"] = MetadataValue.md(
-            f"`runs:/{result.mlflow_run_id}` in `{result.tracking_uri}`: open it with "
-            f"`mlflow ui --backend-store-uri {result.tracking_uri}` then "
-            f"`#/experiments/{result.experiment_id}/runs/{result.mlflow_run_id}`"
-        )
+    else:  # no MLflow UI configured (mlflow.ui_url empty, a file or database store)
+        metadata["mlflow_run"] = MetadataValue.text(f"runs:/{result.mlflow_run_id} in {result.tracking_uri}")
     if result.registration is not None:
-        metadata["registered_model"] = MetadataValue.text(result.registration.name)
+        metadata["registered_model"] = (
+            MetadataValue.url(result.registered_model_url)
+            if result.registered_model_url
+            else MetadataValue.text(result.registration.name)
+        )
         metadata["alias_moved"] = MetadataValue.bool(result.registration.promoted)
     return metadata
+
+
+def _round(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def confusion_rows(confusion: dict[str, dict[str, int]], *, top: int = 1) -> list[dict[str, Any]]:
+    """Per true class: its rows, how many were predicted right, and the class(es) most often predicted instead.
+
+    A narrow table that fits the metadata pane whatever the number of classes (the full matrix
+    of 17 BIO classes does not).
+    """
+    rows = []
+    for true, predicted in confusion.items():
+        total = sum(predicted.values())
+        right = predicted.get(true, 0)
+        wrong = sorted(((n, cls) for cls, n in predicted.items() if cls != true and n), reverse=True)[:top]
+        rows.append(
+            {
+                "true class": true,
+                "rows": total,
+                "predicted right": right,
+                "mostly mistaken for": ", ".join(f"{cls} {n}" for n, cls in wrong) or "none",
+            }
+        )
+    return rows

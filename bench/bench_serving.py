@@ -56,9 +56,10 @@ from ml_platform.partitions import Partition  # noqa: E402
 from ml_platform.sample_data import generate_partition  # noqa: E402
 from ml_platform.training.models import get_model_type  # noqa: E402
 from serving import service  # noqa: E402
-from serving.registry import ModelRegistry, source_for  # noqa: E402
+from serving.registry import ModelRegistry  # noqa: E402
 from serving.schemas import PredictRequest  # noqa: E402
 from serving.settings import load_settings  # noqa: E402
+from serving.sources import source_for  # noqa: E402
 
 PAIR, TIMEFRAME = "EURUSD", "1h"
 REQUEST_CANDLES = 500
@@ -350,7 +351,7 @@ def batch_breakdown(
     predictor: Predictor, candles: pd.DataFrame, batch_size: int, encoder: msgspec.json.Encoder
 ) -> dict[str, object]:
     """Where the in-process time of a whole-partition batch goes (seconds, one run each after a warm-up)."""
-    from serving.registry import LoadedModel
+    from serving.sources import LoadedModel
 
     predictor.predict_range(candles, 0, len(candles) - 1, batch_size=batch_size)
     started = time.perf_counter()

@@ -9,7 +9,7 @@ A bundle is one folder, ``{data.models_path}/{PAIR}_{TF}/``, holding
   ``model-{model_version}.skops`` (RandomForest through skops, trusted types listed).
 
 Writing order makes hot reload safe: the model file is written under a new, unique name
-first, then ``bundle.json`` is replaced atomically (temp file + ``os.replace``). A reader
+first, then ``bundle.json`` is replaced atomically (temp file + ``os.replace``, fsynced). A reader
 sees either the old json naming the old (still present) model file, or the new json naming
 the new one. Model files older than the previous one are removed.
 
@@ -35,6 +35,7 @@ import msgspec
 import numpy as np
 
 from ml_platform.config import LabelSpec, PipelineConfig, config_from_dict
+from ml_platform.storage import replace_durably
 
 FORMAT_VERSION = 1
 BUNDLE_FILE = "bundle.json"
@@ -134,12 +135,6 @@ class ModelBundle:
         out[:, order] = raw
         return out
 
-    def predict_tags(self, X: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """The most probable tag of each row and its probability."""
-        proba = self.predict_proba(X)
-        best = proba.argmax(axis=1)
-        return [self.meta.classes[i] for i in best], proba[np.arange(len(best)), best]
-
 
 # --------------------------------------------------------------------------- labels and colours
 
@@ -195,7 +190,7 @@ def save_bundle(directory: Path, meta: BundleMeta, model: Any) -> Path:
     temp_model = directory / f".tmp-{model_file}"  # keeps the suffix: savers pick the format from it
     try:
         model_type.save(model, temp_model)
-        os.replace(temp_model, directory / model_file)
+        replace_durably(temp_model, directory / model_file)
     finally:
         temp_model.unlink(missing_ok=True)
     final_meta = msgspec.structs.replace(meta, model_file=model_file)
@@ -204,7 +199,7 @@ def save_bundle(directory: Path, meta: BundleMeta, model: Any) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(msgspec.json.format(msgspec.json.encode(final_meta), indent=2) + b"\n")
-        os.replace(temp_name, bundle_path)
+        replace_durably(temp_name, bundle_path)
     finally:
         Path(temp_name).unlink(missing_ok=True)
     keep = {model_file, previous}

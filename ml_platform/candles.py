@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.storage import write_parquet_atomic
+from ml_platform.timestamps import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,12 @@ def _read_table(path: Path) -> pd.DataFrame:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         if path.suffix == ".csv":
-            return pd.read_csv(path, skipinitialspace=True)
+            table = pd.read_csv(path, skipinitialspace=True)
+            if table.isna().to_numpy().any():
+                _check_field_counts(path)  # a short row reads as empty cells: say so, not "nan"
+            return table
+    except CandleDataError:
+        raise
     except pd.errors.EmptyDataError:
         raise CandleDataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
@@ -223,11 +229,32 @@ def _epoch_to_seconds(values: np.ndarray, where: _RowNamer, column: str) -> np.n
     return np.floor(seconds).astype(np.int64)
 
 
+def _check_field_counts(path: Path) -> None:
+    """CandleDataError for the first CSV line with fewer fields than the header (pandas pads it with NaN)."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8", errors="replace") as stream:
+        reader = csv.reader(stream, skipinitialspace=True)
+        header = next(reader, [])
+        for fields in reader:
+            if fields and len(fields) < len(header):
+                raise CandleDataError(
+                    f"{path}: line {reader.line_num}: {len(fields)} fields, but the header has {len(header)} "
+                    f"({', '.join(header)}): write a value for every column on every line"
+                )
+
+
 def _parse_numbers(values: pd.Series, where: _RowNamer, column: str) -> np.ndarray:
+    empty = values.isna().to_numpy()
+    if empty.any():
+        position = _first(empty)
+        raise CandleDataError(
+            f"{where(position, column)}: no value (an empty cell or NaN): every candle needs a finite number here"
+        )
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=np.float64)
     numeric = pd.to_numeric(values, errors="coerce")
-    bad = (numeric.isna() & values.notna()).to_numpy()
+    bad = numeric.isna().to_numpy()
     if bad.any():
         position = _first(bad)
         raise CandleDataError(f"{where(position, column)}: {values.iloc[position]!r} is not a number")
@@ -264,7 +291,7 @@ def _check_no_duplicates(candles: pd.DataFrame, where: _RowNamer) -> None:
     duplicated = np.flatnonzero(times[1:] == times[:-1])
     if duplicated.size:
         first, second = candles.index[duplicated[0]], candles.index[duplicated[0] + 1]
-        stamp = pd.Timestamp(int(times[duplicated[0]]), unit="s", tz="UTC").isoformat()
+        stamp = iso_utc(times[duplicated[0]])
         raise CandleDataError(
             f"{where(int(second), 'time')}: duplicate timestamp {stamp} "
             f"(also at {where(int(first), 'time').rsplit(': ', 1)[-1].split(',')[0]})"

@@ -119,7 +119,7 @@ def resolve_dataset_version(config: PipelineConfig, partition: Partition, *, con
         ``data.raw_path`` and ``data.annotations_path``.
     partition : Partition
     content_hash : str
-        The labeled file's hash (`ml_platform.training.train.dataset_version`): the fallback,
+        The labeled file's hash (`ml_platform.training.dataset.dataset_version`): the fallback,
         and logged as the ``dataset.content_hash`` param either way.
     """
     try:

@@ -20,7 +20,7 @@ import importlib.util
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,7 +52,7 @@ class Base(DeclarativeBase):
 
 
 class TrainingRun(Base):
-    """One training attempt (see DESIGN.md, "Databases")."""
+    """One training attempt (see docs/DESIGN.md, "Databases")."""
 
     __tablename__ = "training_runs"
     __table_args__ = (
@@ -104,11 +104,13 @@ class TrainingRunRecord:
 # --------------------------------------------------------------------------- URL and engine
 
 
-def database_url(config: PipelineConfig | None = None) -> str:
-    """``DATABASE_URL``, else ``database.url``; relative SQLite paths anchored at the project root."""
-    url = os.environ.get(DATABASE_URL_ENV) or (
-        config.database.url if config is not None else PipelineConfig().database.url
-    )
+def database_url(config: PipelineConfig | None = None, *, env: Mapping[str, str] | None = None) -> str:
+    """``DATABASE_URL`` of `env` (default ``os.environ``; blank = unset), else ``database.url``.
+
+    Normalized by `normalize_url` (relative SQLite paths anchored at the project root).
+    """
+    override = ((os.environ if env is None else env).get(DATABASE_URL_ENV) or "").strip()
+    url = override or (config.database.url if config is not None else PipelineConfig().database.url)
     return normalize_url(url)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml_platform.timestamps import iso_utc
+
 _EXAMPLES = 5
 
 
@@ -25,10 +27,6 @@ class CheckOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _iso(seconds: int) -> str:
-    return pd.Timestamp(int(seconds), unit="s", tz="UTC").isoformat()
-
-
 def check_strictly_increasing(times: np.ndarray) -> CheckOutcome:
     """Every time is later than the one before it."""
     steps = np.diff(times)
@@ -36,7 +34,7 @@ def check_strictly_increasing(times: np.ndarray) -> CheckOutcome:
     if bad.size:
         return CheckOutcome(
             False,
-            f"{bad.size} rows go back in time, first at row {bad[0] + 1} ({_iso(times[bad[0] + 1])})",
+            f"{bad.size} rows go back in time, first at row {bad[0] + 1} ({iso_utc(times[bad[0] + 1])})",
             {"rows_out_of_order": int(bad.size)},
         )
     return CheckOutcome(True, "times are increasing", {"rows": int(len(times))})
@@ -47,7 +45,7 @@ def check_no_duplicates(times: np.ndarray) -> CheckOutcome:
     unique, counts = np.unique(times, return_counts=True)
     duplicated = unique[counts > 1]
     if duplicated.size:
-        examples = ", ".join(_iso(value) for value in duplicated[:_EXAMPLES])
+        examples = ", ".join(iso_utc(value) for value in duplicated[:_EXAMPLES])
         return CheckOutcome(
             False,
             f"{duplicated.size} duplicated timestamps, e.g. {examples}",
@@ -62,7 +60,7 @@ def check_ohlc_consistency(candles: pd.DataFrame) -> CheckOutcome:
     bad = (h < np.maximum(np.maximum(o, c), l)) | (l > np.minimum(o, c))
     if bad.any():
         rows = np.flatnonzero(bad)
-        examples = ", ".join(_iso(candles["time"].iloc[row]) for row in rows[:_EXAMPLES])
+        examples = ", ".join(iso_utc(candles["time"].iloc[row]) for row in rows[:_EXAMPLES])
         return CheckOutcome(
             False,
             f"{rows.size} candles with high/low outside open/close, e.g. {examples}",
@@ -83,7 +81,7 @@ def check_gaps(times: np.ndarray, timeframe_seconds: int, max_multiple: float) -
         "limit_in_timeframes": max_multiple,
     }
     if bad.size:
-        examples = ", ".join(f"{_iso(times[i])} -> {_iso(times[i + 1])}" for i in bad[:_EXAMPLES])
+        examples = ", ".join(f"{iso_utc(times[i])} -> {iso_utc(times[i + 1])}" for i in bad[:_EXAMPLES])
         return CheckOutcome(
             False, f"{bad.size} gaps longer than {max_multiple:g} timeframes, e.g. {examples}", metadata
         )

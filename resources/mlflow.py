@@ -9,10 +9,6 @@ The tracking URI: the resource's ``tracking_uri`` if set, else ``MLFLOW_TRACKING
 else ``mlflow.tracking_uri`` of the pipeline config (embedded SQLite by default).
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from dagster import ConfigurableResource
 
 from ml_platform.config import PipelineConfig
@@ -34,9 +30,3 @@ class MlflowResource(ConfigurableResource):
     def tracker(self, config: PipelineConfig) -> Tracker:
         """Where runs of `config` are tracked, and whether/how models are registered."""
         return Tracker.from_config(config, uri=self.tracking_uri, experiment_name=self.experiment_name)
-
-    @contextmanager
-    def start_run(self, config: PipelineConfig, *, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
-        """An MLflow run that ends FINISHED on success and FAILED on any exception."""
-        with self.tracker(config).run(run_name=run_name, tags=tags) as run:
-            yield run

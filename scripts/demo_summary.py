@@ -15,6 +15,7 @@ import pandas as pd
 
 from ml_platform.config import PipelineConfig, config_path_from_env
 from ml_platform.partitions import Partition
+from ml_platform.timestamps import iso_utc
 
 SLICE = 500
 
@@ -23,10 +24,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _iso(seconds: int) -> str:
-    return pd.Timestamp(int(seconds), unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M")
 
 
 def _wait_healthy(base: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -76,12 +73,12 @@ def print_prediction(config: PipelineConfig) -> None:
         f"  {answer['unlabeled_leading']} leading / {answer['unlabeled_trailing']} trailing candles unlabeled "
         f"({answer.get('reason') or 'warm-up and context'})"
     )
-    print(f"  {'found by the model':<48} {'planted (' + _iso(first) + ' .. ' + _iso(last) + ')':<40}")
+    print(f"  {'found by the model':<52} {'planted (' + iso_utc(first) + ' .. ' + iso_utc(last) + ')'}")
     found = [s for s in answer["spans"] if s["label"] in human]
     for row in range(max(len(found), len(planted))):
         left = (
             (
-                f"{found[row]['label']:<19} {_iso(found[row]['start_time'])} "
+                f"{found[row]['label']:<19} {iso_utc(found[row]['start_time'])} "
                 f"+{found[row]['end_index'] - found[row]['start_index'] + 1:<3}"
                 f" {found[row]['avg_confidence']:.2f}"
             )
@@ -90,13 +87,13 @@ def print_prediction(config: PipelineConfig) -> None:
         )
         right = (
             (
-                f"{planted[row]['label']:<19} {_iso(planted[row]['start_time'])} "
+                f"{planted[row]['label']:<19} {iso_utc(planted[row]['start_time'])} "
                 f"+{planted[row]['end_index'] - planted[row]['start_index'] + 1}"
             )
             if row < len(planted)
             else ""
         )
-        print(f"  {left:<48} {right:<40}")
+        print(f"  {left:<52} {right}")
     programmatic = len(answer["spans"]) - len(found)
     print(f"  (+ {programmatic} programmatic TA-Lib candle-pattern spans)")
 

@@ -20,11 +20,12 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from serving.auth import require_token
 from serving.candle_store import CandleStore
 from serving.controllers import DataController, HealthController, ModelController, PredictController
-from serving.controllers.dependencies import DEPENDENCIES
 from serving.errors import exception_handlers
 from serving.health import HealthChecker
-from serving.registry import ModelRegistry, source_for
+from serving.registry import ModelRegistry
+from serving.request import ServiceRequest
 from serving.settings import Settings, load_settings
+from serving.sources import source_for
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +60,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """A new app for `settings` (default: `load_settings()` from ``ML_PLATFORM_CONFIG``)."""
     settings = settings or load_settings()
     serving = settings.serving
+    models = ModelRegistry(source_for(settings))
     state = State(
         {
             "settings": settings,
-            "models": ModelRegistry(source_for(settings)),
+            "models": models,
             "candles": CandleStore(settings.config.data),
-            "health": HealthChecker(settings),
+            "health": HealthChecker(settings, models),
         }
     )
     return Litestar(
         route_handlers=[PredictController, DataController, ModelController, HealthController],
-        dependencies=DEPENDENCIES,
         guards=[require_token],
+        request_class=ServiceRequest,
         state=state,
         lifespan=[_lifespan],
         exception_handlers=exception_handlers(),
@@ -84,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Candle pattern inference",
             version=API_VERSION,
             description="Per-candle pattern labels and spans from the models the pipeline trained "
-            "(DESIGN.md, 'Inference HTTP API'). Errors are ErrorResponse JSON.",
+            "(docs/DESIGN.md, 'Inference HTTP API'). Errors are ErrorResponse JSON.",
             path="/schema",
             render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         ),

@@ -42,9 +42,6 @@ class CandleStore:
     def path(self, partition: Partition) -> Path:
         return self.data.partition_file("candles", partition)
 
-    def exists(self, partition: Partition) -> bool:
-        return self.path(partition).is_file()
-
     def read(self, partition: Partition) -> pd.DataFrame | None:
         """The canonical candle frame of a partition (treat as read-only), or None when not stored."""
         keyed = self.read_keyed(partition)

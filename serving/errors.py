@@ -2,7 +2,7 @@
 
 Handlers and helpers raise a `ServiceError` subclass (or a domain error from
 `ml_platform`, mapped in `DOMAIN_ERRORS`); `exception_handlers()` turns every exception into
-an `ErrorResponse` JSON body. Codes follow DESIGN.md: 400 malformed body, 401 missing or
+an `ErrorResponse` JSON body. Codes follow docs/DESIGN.md: 400 malformed body, 401 missing or
 wrong token, 404 unknown pair/timeframe or no model, 413 too large, 422 valid JSON that
 cannot be predicted, 503 no model loaded. Bad input never becomes a 500: anything
 unexpected is logged with its traceback and answered 500 without internals.
@@ -128,6 +128,7 @@ def to_service_error(exc: Exception) -> ServiceError | None:
     return None
 
 
+MAX_DETAIL_CHARS = 2000
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
 _CANDLE_KEY = re.compile(r"^candles\[(\d+)\]")  # a validation error's key inside a candle
 _OUT_OF_RANGE = re.compile(r"^Number out of range - at `\$\[\.\.\.\]\[(\d+)\]")  # 1e999 in candles[N]
@@ -142,6 +143,8 @@ def _respond(
     extra: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[ErrorResponse]:
+    if len(detail) > MAX_DETAIL_CHARS:  # never echo a huge request value back whole
+        detail = f"{detail[:MAX_DETAIL_CHARS]}... (message cut at {MAX_DETAIL_CHARS} characters)"
     body = ErrorResponse(status_code=status_code, error=code, detail=detail, index=index, extra=extra)
     return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 

@@ -1,4 +1,4 @@
-"""Request and response bodies: small msgspec Structs on one base (DESIGN.md, "Inference HTTP API").
+"""Request and response bodies: small msgspec Structs on one base (docs/DESIGN.md, "Inference HTTP API").
 
 Field names are the contract's snake_case. Fields beyond the contract are additive:
 `CandlePrediction.tag`/`index`, the ``unlabeled_*``/``reason`` fields of `PredictResponse`,
@@ -19,6 +19,16 @@ class Schema(msgspec.Struct, kw_only=True):
 MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 EpochSeconds = Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH_SECONDS, description="Epoch seconds, UTC.")]
 
+# Litestar drops a constraint whose value is 0 from the OpenAPI schema (it tests truthiness), so
+# zero bounds are also stated as schema extras ("extra" of msgspec's extra_json_schema).
+_MINIMUM_ZERO = {"extra": {"minimum": 0}}
+# Checked by the service (422 with the candle's index), stated here so the schema says so.
+Price = Annotated[
+    float,
+    msgspec.Meta(description="A finite positive price.", extra_json_schema={"extra": {"exclusive_minimum": 0}}),
+]
+Volume = Annotated[float, msgspec.Meta(description="Finite, >= 0.", extra_json_schema=_MINIMUM_ZERO)]
+
 
 # --------------------------------------------------------------------------- candles
 
@@ -27,11 +37,11 @@ class Candle(Schema):
     """One OHLCV candle. Prices must be finite and positive, high >= open/close/low, low <= open/close."""
 
     time: EpochSeconds
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float = 0.0
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: Volume = 0.0
 
 
 class PartitionInfo(Schema):
@@ -49,15 +59,17 @@ class PartitionInfo(Schema):
 
 
 class PredictRequest(Schema):
-    """Candles of one pair and timeframe, consecutive and in time order (strictly increasing times)."""
+    """Candles of one pair and timeframe in time order (strictly increasing times), a whole number of
+    timeframes apart (gaps such as weekends are fine; 1 s apart for a 1h model is not)."""
 
     pair: Annotated[str, msgspec.Meta(description="E.g. EURUSD or BTC-USDT; must have a loaded model.")]
     timeframe: Annotated[str, msgspec.Meta(description="One of 1m 5m 15m 30m 1h 4h 1d 1w.")]
     candles: Annotated[
         list[Candle],
         msgspec.Meta(
-            description="At most serving.max_candles; enough history for the indicators' warm-up (see /model/info "
-            "min_candles)."
+            min_length=1,
+            description="At least one; at most serving.max_candles (413 beyond); enough history for the "
+            "indicators' warm-up (see /model/info min_candles).",
         ),
     ]
 
@@ -73,6 +85,7 @@ class BatchPredictRequest(Schema):
             msgspec.Meta(
                 ge=0,
                 le=MAX_EPOCH_SECONDS,
+                extra_json_schema=_MINIMUM_ZERO,
                 description=("First candle time, epoch seconds (inclusive); default: the first stored."),
             ),
         ]
@@ -84,6 +97,7 @@ class BatchPredictRequest(Schema):
             msgspec.Meta(
                 ge=0,
                 le=MAX_EPOCH_SECONDS,
+                extra_json_schema=_MINIMUM_ZERO,
                 description=("Last candle time, epoch seconds (inclusive); default: the last stored."),
             ),
         ]

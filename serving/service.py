@@ -1,4 +1,9 @@
-"""What the handlers do, as plain functions of the registry snapshot, the stored candles and the settings.
+"""What the prediction and data handlers do: `PredictService` and `DataService`, one per request.
+
+A service object binds the settings, the registry snapshot read once for the request, and
+the candle store (`serving.controllers.dependencies` builds it), so a handler is one call.
+The prediction path is also plain functions of explicit arguments (`predict`,
+`predict_batch`, `to_response`), which the benchmark runs in-process.
 
 Every pair/timeframe is checked against the partitions the service knows (configured,
 stored or with a model) before any file is touched.
@@ -7,11 +12,11 @@ stored or with a model) before any file is touched.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ml_platform.bundle import generated_color
 from ml_platform.inference import (
     CandlePredictions,
     NotEnoughCandlesError,
@@ -29,21 +34,18 @@ from serving.errors import (
     UnknownPartitionError,
     UnprocessableError,
 )
-from serving.registry import LoadedModel, Registry
+from serving.registry import Registry
 from serving.schemas import (
     BatchPredictRequest,
     Candle,
     CandlePrediction,
-    LabelInfo,
-    LoadedModelInfo,
-    ModelInfoResponse,
     PartitionInfo,
     PredictRequest,
     PredictResponse,
     Span,
 )
-from serving.schemas import LoadFailure as LoadFailureSchema
 from serving.settings import Settings
+from serving.sources import LoadedModel
 
 # --------------------------------------------------------------------------- partitions
 
@@ -60,8 +62,22 @@ def _available(partitions: Sequence[Partition]) -> str:
     return ", ".join(f"{p.pair} {p.timeframe}" for p in partitions) or "none"
 
 
+MAX_ECHOED_CHARS = 64
+"""Longest request value quoted back in an error message; longer ones are cut (a 5 MB pair is not echoed)."""
+
+
+def shown(value: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    """`value` as quoted in an error: cut to `limit` characters, saying how long it was."""
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
+
 def parse_partition(pair: str, timeframe: str, settings: Settings, registry: Registry) -> Partition:
     """The Partition for a known pair and timeframe, else UnknownPartitionError (404) listing the known ones."""
+    if len(pair) > MAX_ECHOED_CHARS or len(timeframe) > MAX_ECHOED_CHARS:
+        known = known_partitions(settings, registry)
+        raise UnknownPartitionError(
+            f"unknown pair/timeframe {shown(pair)} {shown(timeframe)}: this service knows {_available(known)}"
+        )
     try:
         partition = Partition(pair, timeframe)
     except PartitionError as exc:
@@ -116,6 +132,7 @@ def predict(request: PredictRequest, settings: Settings, registry: Registry) -> 
         [c.low for c in candles],
         [c.close for c in candles],
         [c.volume for c in candles],
+        timeframe_seconds=model.partition.seconds,
     )
     result = model.predictor.predict(frame, batch_size=settings.serving.batch_size)
     return to_response(result, model, frame["time"].to_numpy())
@@ -217,126 +234,67 @@ def to_response(result: CandlePredictions, model: LoadedModel, times: np.ndarray
     )
 
 
-# --------------------------------------------------------------------------- stored candles
+# --------------------------------------------------------------------------- the service objects
 
 
-def list_partitions(settings: Settings, registry: Registry, store: CandleStore) -> list[PartitionInfo]:
-    """GET /partitions: every known partition with stored candles."""
-    out = []
-    for partition in known_partitions(settings, registry):
-        summary = store.summary(partition)
-        if summary is None:
-            continue
-        out.append(
-            PartitionInfo(
-                pair=partition.pair,
-                timeframe=partition.timeframe,
-                candles=summary.candles,
-                first_time=summary.first_time,
-                last_time=summary.last_time,
-                has_model=registry.get(partition) is not None,
+@dataclass(frozen=True)
+class PredictService:
+    """``POST /predict`` and ``POST /predict/batch`` over one registry snapshot."""
+
+    settings: Settings
+    registry: Registry
+    store: CandleStore
+
+    def predict(self, request: PredictRequest) -> PredictResponse:
+        return predict(request, self.settings, self.registry)
+
+    def predict_batch(self, request: BatchPredictRequest) -> PredictResponse:
+        return predict_batch(request, self.settings, self.registry, self.store)
+
+
+@dataclass(frozen=True)
+class DataService:
+    """``GET /partitions`` and ``GET /candles``: the stored candles, for the chart."""
+
+    settings: Settings
+    registry: Registry
+    store: CandleStore
+
+    def partitions(self) -> list[PartitionInfo]:
+        """Every known partition with stored candles."""
+        out = []
+        for partition in known_partitions(self.settings, self.registry):
+            summary = self.store.summary(partition)
+            if summary is None:
+                continue
+            out.append(
+                PartitionInfo(
+                    pair=partition.pair,
+                    timeframe=partition.timeframe,
+                    candles=summary.candles,
+                    first_time=summary.first_time,
+                    last_time=summary.last_time,
+                    has_model=self.registry.get(partition) is not None,
+                )
             )
-        )
-    return out
+        return out
 
-
-def get_candles(
-    pair: str,
-    timeframe: str,
-    start: int | None,
-    end: int | None,
-    limit: int | None,
-    settings: Settings,
-    registry: Registry,
-    store: CandleStore,
-) -> list[Candle]:
-    """GET /candles: stored candles with start <= time <= end; `limit` without `start` takes the last ones."""
-    partition = parse_partition(pair, timeframe, settings, registry)
-    if start is not None and end is not None and start > end:
-        raise UnprocessableError(f"start {start} is after end {end}: swap them")
-    candles = store.read(partition)
-    if candles is None:
-        raise NoStoredCandlesError(
-            f"no stored candles for {pair} {timeframe}: materialize raw_candles for '{partition.key}'"
-        )
-    window = select_range(candles["time"].to_numpy(), start=start, end=end, limit=limit)
-    part = candles.iloc[window]
-    columns = [part[name].tolist() for name in ("time", "open", "high", "low", "close", "volume")]
-    return [
-        Candle(time=t, open=o, high=h, low=lo, close=c, volume=v) for t, o, h, lo, c, v in zip(*columns, strict=True)
-    ]
-
-
-# --------------------------------------------------------------------------- model info and labels
-
-
-def _label_colors(model: LoadedModel, settings: Settings) -> list[LabelInfo]:
-    configured = {spec.name: spec.color for spec in settings.config.labeling.labels}
-    from_bundle = {entry.get("name"): entry.get("color") for entry in model.meta.labels}
-    names = [name for name in dict.fromkeys(class_labels(model.meta.classes)) if name != "O"]
-    return [
-        LabelInfo(name=name, color=configured.get(name) or from_bundle.get(name) or generated_color(name))
-        for name in names
-    ]
-
-
-def labels(settings: Settings, registry: Registry) -> list[LabelInfo]:
-    """GET /model/labels: every label a loaded model can emit.
-
-    Colour: the serving config's ``labeling.labels``, else the bundle's, else a stable generated one.
-    """
-    seen: dict[str, LabelInfo] = {}
-    for model in registry.models.values():
-        for label in _label_colors(model, settings):
-            seen.setdefault(label.name, label)
-    return list(seen.values())
-
-
-def failures(registry: Registry) -> list[LoadFailureSchema]:
-    return [
-        LoadFailureSchema(
-            partition=f.partition, location=f.location, error=f.error, at=f.at, serving_version=f.serving_version
-        )
-        for f in registry.failures
-    ]
-
-
-def model_info(settings: Settings, registry: Registry) -> ModelInfoResponse:
-    """GET /model/info: loaded models with versions and metrics, and load failures."""
-    models = []
-    for model in registry.models.values():
-        meta, predictor = model.meta, model.predictor
-        leading = None if predictor.warmup_rows is None else predictor.warmup_rows + predictor.before
-        models.append(
-            LoadedModelInfo(
-                name=model.name,
-                version=model.version,
-                pair=model.partition.pair,
-                timeframe=model.partition.timeframe,
-                trained_at=meta.trained_at,
-                model_type=meta.model_type,
-                mode=predictor.mode,
-                source=model.source,
-                runtime=model.runtime,
-                location=model.location,
-                loaded_at=model.loaded_at,
-                classes=list(meta.classes),
-                labels=_label_colors(model, settings),
-                feature_count=len(meta.feature_columns),
-                min_candles=predictor.min_candles,
-                unlabeled_leading=leading,
-                unlabeled_trailing=predictor.after,
-                dataset_version=meta.dataset_version,
-                mlflow_run_id=meta.mlflow_run_id,
-                registered_model_name=meta.registered_model_name,
-                registered_version=meta.registered_version,
-                metrics=dict(model.metrics),
+    def candles(
+        self, pair: str, timeframe: str, *, start: int | None = None, end: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        """Stored candles with start <= time <= end; `limit` without `start` takes the last ones."""
+        partition = parse_partition(pair, timeframe, self.settings, self.registry)
+        if start is not None and end is not None and start > end:
+            raise UnprocessableError(f"start {start} is after end {end}: swap them")
+        candles = self.store.read(partition)
+        if candles is None:
+            raise NoStoredCandlesError(
+                f"no stored candles for {pair} {timeframe}: materialize raw_candles for '{partition.key}'"
             )
-        )
-    return ModelInfoResponse(
-        source=settings.serving.model_source,
-        models=models,
-        failures=failures(registry),
-        last_reload=registry.loaded_at,
-        reload_interval_seconds=settings.serving.reload_interval_seconds,
-    )
+        window = select_range(candles["time"].to_numpy(), start=start, end=end, limit=limit)
+        part = candles.iloc[window]
+        columns = [part[name].tolist() for name in ("time", "open", "high", "low", "close", "volume")]
+        return [
+            Candle(time=t, open=o, high=h, low=lo, close=c, volume=v)
+            for t, o, h, lo, c, v in zip(*columns, strict=True)
+        ]

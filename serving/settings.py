@@ -6,8 +6,9 @@ Read from the environment (nowhere else in `serving/`):
   ``python -m serving --config PATH`` overrides it.
 - ``INFERENCE_API_TOKEN``: when set, every endpoint but ``/health`` requires
   ``Authorization: Bearer <token>``.
-- ``MLFLOW_TRACKING_URI``: overrides ``mlflow.tracking_uri``.
-- ``DATABASE_URL``: overrides ``database.url``.
+- ``MLFLOW_TRACKING_URI``: overrides ``mlflow.tracking_uri``, and ``DATABASE_URL`` overrides
+  ``database.url``, exactly as in the pipeline: ``ml_platform.training.tracking.tracking_uri``
+  and ``ml_platform.db.database_url`` read them (a blank value counts as unset).
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ from ml_platform.config import (
     ServingConfig,
     load_config,
     resolve_path,
-    resolve_sqlite_url,
 )
+from ml_platform.db import database_url
+from ml_platform.training.tracking import tracking_uri
 
 TOKEN_ENV_VAR = "INFERENCE_API_TOKEN"
-MLFLOW_ENV_VAR = "MLFLOW_TRACKING_URI"
-DATABASE_ENV_VAR = "DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class Settings:
     api_token : str or None
         The bearer token every endpoint but ``/health`` requires; None disables auth.
     mlflow_tracking_uri, database_url : str
-        After the environment overrides, relative SQLite paths anchored at the project root.
+        After the environment overrides, as the pipeline resolves them (relative SQLite paths
+        anchored at the project root; a driverless PostgreSQL URL mapped to psycopg2 when
+        psycopg 3 is not installed).
     """
 
     config: PipelineConfig
@@ -65,13 +67,11 @@ class Settings:
         """Settings for `config`, with the environment overrides of `env` (default ``os.environ``)."""
         env = os.environ if env is None else env
         token = (env.get(TOKEN_ENV_VAR) or "").strip() or None
-        mlflow_uri = (env.get(MLFLOW_ENV_VAR) or "").strip() or config.mlflow.tracking_uri
-        database_url = (env.get(DATABASE_ENV_VAR) or "").strip() or config.database.url
         return cls(
             config=config,
             api_token=token,
-            mlflow_tracking_uri=resolve_sqlite_url(mlflow_uri),
-            database_url=resolve_sqlite_url(database_url),
+            mlflow_tracking_uri=tracking_uri(config, env=env),
+            database_url=database_url(config, env=env),
             config_path=config_path,
         )
 

@@ -98,7 +98,15 @@ SECOND = "2024-01-01T01:00:00Z,1.15,1.2,1.1,1.12,11\n"
         ),
         (
             CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2,1.1,nan,11\n",
-            "line 3, column 'close': nan is not a finite number",
+            "line 3, column 'close': no value (an empty cell or NaN): every candle needs a finite number here",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,,1.1,1.12,11\n",
+            "line 3, column 'high': no value (an empty cell or NaN)",
+        ),
+        (
+            CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.2\n",
+            "line 3: 3 fields, but the header has 6 (timestamp, open, high, low, close, volume): write a value",
         ),
         (
             CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,inf,1.1,1.12,11\n",
@@ -106,7 +114,7 @@ SECOND = "2024-01-01T01:00:00Z,1.15,1.2,1.1,1.12,11\n"
         ),
         (
             CSV_HEADER + GOOD + "2024-01-01T00:00:00Z,1.15,1.2,1.1,1.12,11\n",
-            "line 3, column 'time': duplicate timestamp 2024-01-01T00:00:00+00:00 (also at line 2)",
+            "line 3, column 'time': duplicate timestamp 2024-01-01T00:00:00Z (also at line 2)",
         ),
         (
             CSV_HEADER + GOOD + "2024-01-01T01:00:00Z,1.15,1.13,1.1,1.14,11\n",

@@ -229,7 +229,10 @@ def test_custom_feature_missing_module_and_bad_reference(tmp_path: Path) -> None
 
 
 def test_too_few_candles_for_the_warm_up() -> None:
-    with pytest.raises(InsufficientCandlesError, match="30 candles are fewer than the features' warm-up of 30"):
+    with pytest.raises(
+        InsufficientCandlesError,
+        match="30 candles are not enough for the features' warm-up: .* no value after all 30 candles",
+    ):
         build_features(synthetic_candles(30), PipelineConfig())
 
 

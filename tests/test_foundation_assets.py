@@ -53,7 +53,15 @@ def test_materialize_one_partition_in_process(config_path: Path, tmp_path: Path)
         materializations = {m.asset_key: m for m in result.asset_materializations_for_node("enriched_features")}
         metadata = materializations[AssetKey("enriched_features")].metadata
         assert metadata["rows"].value == 300 - metadata["warmup_rows_dropped"].value
-        assert "preview" in metadata and "dagster/column_schema" in metadata
+        preview = next(value for key, value in metadata.items() if key.startswith("preview_last_10_rows"))
+        assert preview.records[-1].data["time"] == "2023-11-27T09:00:00Z"  # ISO, not 1.70195e+09
+        columns = metadata["dagster/column_schema"].schema.columns
+        assert [c.name for c in columns] == list(build_features(candles, load_config(config_path)).frame.columns)
+        undescribed = [c.name for c in columns if not c.description]
+        assert undescribed == [], f"feature columns without a description: {undescribed}"
+        raw = {m.asset_key: m for m in result.asset_materializations_for_node("raw_candles")}[AssetKey("raw_candles")]
+        chart = raw.metadata["close_price_chart"]
+        assert chart.value.startswith("![close price](data:image/svg+xml;base64,") and len(chart.value) < 1000
 
     stored = pd.read_parquet(tmp_path / "candles" / "EURUSD_1h.parquet")
     pd.testing.assert_frame_equal(stored, candles)

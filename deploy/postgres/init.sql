@@ -4,4 +4,4 @@
 CREATE DATABASE dagster;        -- Dagster's runs, events, schedules (dagster.postgres.yaml)
 CREATE DATABASE mlflow;         -- MLflow's tracking and model registry (artifacts: the mlartifacts volume)
 CREATE DATABASE training_runs;  -- ml_platform's training_runs table (DATABASE_URL of the pipeline and service)
-CREATE DATABASE annotations;    -- the web app's span annotations (Drizzle, DATABASE_URL of the web)
+CREATE DATABASE annotations;    -- the web app's span annotations (Drizzle, ANNOTATIONS_DATABASE_URL of the web)

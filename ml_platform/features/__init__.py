@@ -97,8 +97,13 @@ def build_features(candles: pd.DataFrame, config: FeaturesConfig | PipelineConfi
         columns.update(compute_custom(pd.DataFrame(columns, copy=False), spec))
     warmup = _warmup_rows(look_back, len(candles))
     if warmup >= len(candles):
+        # Some look-back column has no value at all: the warm-up is longer than the candles, by how much is unknown.
+        still_empty = [name for name, values in look_back.items() if not (~np.isnan(values)).any()]
+        shown = ", ".join(still_empty[:3]) + (f" and {len(still_empty) - 3} more" if len(still_empty) > 3 else "")
         raise InsufficientCandlesError(
-            f"{len(candles)} candles are fewer than the features' warm-up of {warmup} candles: send more history"
+            f"{len(candles)} candles are not enough for the features' warm-up: {shown} still "
+            f"{'has' if len(still_empty) == 1 else 'have'} no value after all {len(candles)} candles (a longer "
+            "look-back): send more history (a served model's /model/info min_candles says how many)"
         )
     frame = pd.DataFrame({name: values[warmup:] for name, values in columns.items()})
     if warmup:

@@ -1,4 +1,4 @@
-"""Ingestion of the web's annotation export (DESIGN.md, "Annotations").
+"""Ingestion of the web's annotation export (docs/DESIGN.md, "Annotations").
 
 ``data.annotations_path`` is one export file or a folder of them (``*.json``, read in name
 order; hidden files are ignored). The export is decoded straight into msgspec Structs,
@@ -17,8 +17,10 @@ are made by `ml_platform.labeling.validation`, which skips and counts such annot
 
 When a folder holds several exports and one annotation id occurs more than once, the
 version from the latest export wins (by ``exported_at``, then file name; within one file
-the later entry wins). A folder of exports is a union: an annotation deleted in the web
-survives in an older export until that file is removed.
+the later entry wins), it is counted once, and a warning names the duplicated ids (warn and
+deduplicate, not fail: re-exporting into the same folder is the normal workflow, so the
+same id in an older and a newer export is expected, not corrupt data). A folder of exports
+is a union: an annotation deleted in the web survives in an older export until that file is removed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ EXPORT_VERSION = 1
 AnnotationSource = Literal["human", "human_correction", "model"]
 _FORMAT_HINT = (
     'expected {"version": 1, "exported_at": ..., "annotations": [{"id", "pair", "timeframe", "label", '
-    '"start_time", "end_time", "confidence", "source", ...}]} (DESIGN.md, "Annotations")'
+    '"start_time", "end_time", "confidence", "source", ...}]} (docs/DESIGN.md, "Annotations")'
 )
 
 
@@ -106,10 +108,13 @@ class AnnotationSet:
         Sorted by pair, timeframe, start_time, end_time, id; ids are unique.
     files : tuple of Path
         The export files read, in name order.
+    duplicate_ids : tuple of str
+        Ids found more than once (across files or within one), each kept once (latest export).
     """
 
     annotations: tuple[Annotation, ...]
     files: tuple[Path, ...]
+    duplicate_ids: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.annotations)
@@ -176,15 +181,24 @@ def load_annotations(path: str | os.PathLike[str]) -> AnnotationSet:
     exports = [(read_export(file), file) for file in files]
     exports.sort(key=lambda pair: (pair[0].exported_at or "", pair[1].name))
     by_id: dict[str, Annotation] = {}
-    replaced = 0
-    for export, _ in exports:
+    found_in: dict[str, list[str]] = {}
+    for export, file in exports:
         for annotation in export.annotations:
-            replaced += annotation.id in by_id
             by_id[annotation.id] = annotation
-    if replaced:
-        logger.info("%s: %d annotation ids occur more than once; the latest export's version is used", path, replaced)
+            found_in.setdefault(annotation.id, []).append(file.name)
+    duplicates = {key: names for key, names in found_in.items() if len(names) > 1}
+    if duplicates:
+        examples = "; ".join(f"{key!r} in {', '.join(names)}" for key, names in list(duplicates.items())[:3])
+        logger.warning(
+            "%s: %d annotation ids occur more than once (%s%s); each is counted once, with the latest export's "
+            "version (by exported_at, then file name): remove the older exports to silence this",
+            path,
+            len(duplicates),
+            examples,
+            ", ..." if len(duplicates) > 3 else "",
+        )
     ordered = sorted(by_id.values(), key=lambda a: (a.pair, a.timeframe, a.start_time, a.end_time, a.id))
-    return AnnotationSet(annotations=tuple(ordered), files=tuple(files))
+    return AnnotationSet(annotations=tuple(ordered), files=tuple(files), duplicate_ids=tuple(sorted(duplicates)))
 
 
 def read_export(file: str | os.PathLike[str]) -> AnnotationExport:

@@ -8,7 +8,7 @@ class LabelingError(ValueError):
 
 
 class AnnotationFormatError(LabelingError):
-    """An annotations file that is not valid JSON or not the export shape of DESIGN.md.
+    """An annotations file that is not valid JSON or not the export shape of docs/DESIGN.md.
 
     The message starts with the file and the position: ``line L, column C`` for malformed
     JSON, the JSON path (``$.annotations[3].start_time``) for a value of the wrong shape.

@@ -106,7 +106,7 @@ def label_partition(
     Raises
     ------
     InvalidAnnotationsError
-        ``labeling.strict`` is set and an annotation is skipped (any reason).
+        ``labeling.strict`` is set and an annotation is invalid (any reason): nothing is skipped.
     LabelingError
         `enriched` has rows that are not in `raw_candles` (stale upstream), a column
         named like an output column, or an unknown CDL pattern is configured.

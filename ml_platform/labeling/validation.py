@@ -156,11 +156,15 @@ def filter_confidence(annotations: Iterable[Annotation], min_confidence: float) 
     return kept, len(annotations) - len(kept)
 
 
-def skipped_summary(skipped: Sequence[SkippedAnnotation], where: str) -> str:
-    """The one warning for a batch of skipped annotations: a count by reason, then each id and reason."""
+def skipped_summary(skipped: Sequence[SkippedAnnotation], where: str, *, verb: str = "skipped") -> str:
+    """The one warning for a batch of skipped annotations: a count by reason, then each id and reason.
+
+    `verb` heads the first line: "skipped" for the warning, "found" for the strict-mode error
+    (which skips nothing: it stops).
+    """
     by_kind = Counter(kind for item in skipped for kind in item.kinds)
     counts = ", ".join(f"{kind} {count}" for kind, count in sorted(by_kind.items()))
-    lines = [f"{where}: skipped {len(skipped)} invalid annotation{'s' if len(skipped) != 1 else ''} ({counts}):"]
+    lines = [f"{where}: {verb} {len(skipped)} invalid annotation{'s' if len(skipped) != 1 else ''} ({counts}):"]
     lines += [f"  {item.id} ({item.pair}|{item.timeframe}): {item.reason}" for item in skipped[:_LISTED_IN_WARNING]]
     if len(skipped) > _LISTED_IN_WARNING:
         lines.append(f"  ... and {len(skipped) - _LISTED_IN_WARNING} more")
@@ -177,10 +181,12 @@ def report_skipped(skipped: Sequence[SkippedAnnotation], *, strict: bool, where:
     """
     if not skipped:
         return None
-    text = skipped_summary(skipped, where)
     if strict:
         raise InvalidAnnotationsError(
-            text + "\n(labeling.strict is true: fix these annotations or set it to false to skip them)"
+            skipped_summary(skipped, where, verb="found")
+            + "\nlabeling.strict is true, so labeling stopped and nothing was written: fix these annotations in "
+            "the web (or the export file), or set labeling.strict: false to skip them with a warning"
         )
+    text = skipped_summary(skipped, where)
     logger.warning(text)
     return text

@@ -3,8 +3,8 @@
 Per-row metrics (on class labels, i.e. BIO tags or window labels): accuracy, macro and
 weighted F1, and per-class precision/recall/F1/support.
 
-Span metrics (BIO mode only): predicted tags are turned into spans (`bio_spans`) and
-matched one-to-one against the true spans. **A predicted span matches a true span of the
+Span metrics (BIO mode, or span lists with `match_spans`): predicted tags are turned into
+spans (`bio_spans`) and matched one-to-one against the true spans. **A predicted span matches a true span of the
 same label when their intersection over union (IoU, in candles) is >= 0.5**; each true
 span matches at most one predicted span (greedy, highest IoU first). Span precision =
 matched / predicted spans, recall = matched / true spans, F1 their harmonic mean (0 when
@@ -81,46 +81,84 @@ def span_iou(a: Span, b: Span) -> float:
     return inter / (max(a.end, b.end) - min(a.start, b.start) + 1)
 
 
+def _prf(matched: int, n_true: int, n_predicted: int) -> tuple[float, float, float]:
+    """Precision, recall, F1 with the module's conventions (1.0 when nothing to find and nothing predicted)."""
+    precision = matched / n_predicted if n_predicted else (1.0 if not n_true else 0.0)
+    recall = matched / n_true if n_true else (1.0 if not n_predicted else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def match_spans(true: Sequence[Span], predicted: Sequence[Span], *, min_iou: float = MIN_IOU) -> dict[str, Any]:
+    """Span precision, recall and F1 of two span lists, overall and per label.
+
+    A predicted span matches a true span of the same label when their IoU is >= `min_iou`;
+    each span matches at most once (greedy, highest IoU first). Spans may overlap (a span
+    detector's output can), which BIO tags cannot hold.
+
+    Parameters
+    ----------
+    true, predicted : sequences of Span
+        Positions must index the same series (offset spans of several series apart).
+    min_iou : float, default=0.5
+
+    Returns
+    -------
+    dict with ``span_precision``, ``span_recall``, ``span_f1``, ``true_spans``,
+    ``predicted_spans``, ``matched_spans`` (floats) and ``per_label``: label -> the same six
+    keys, for every label among the true or predicted spans.
+    """
+    true, predicted = list(true), list(predicted)
+    pairs = sorted(
+        ((span_iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(true) if p.label == t.label),
+        reverse=True,
+    )
+    used_pred: set[int] = set()
+    used_true: set[int] = set()
+    for iou, i, j in pairs:
+        if iou < min_iou:
+            break
+        if i not in used_pred and j not in used_true:
+            used_pred.add(i)
+            used_true.add(j)
+
+    def scores(n_matched: int, n_true: int, n_predicted: int) -> dict[str, float]:
+        precision, recall, f1 = _prf(n_matched, n_true, n_predicted)
+        return {
+            "span_precision": precision,
+            "span_recall": recall,
+            "span_f1": f1,
+            "true_spans": float(n_true),
+            "predicted_spans": float(n_predicted),
+            "matched_spans": float(n_matched),
+        }
+
+    result: dict[str, Any] = scores(len(used_pred), len(true), len(predicted))
+    labels = sorted({s.label for s in true} | {s.label for s in predicted})
+    result["per_label"] = {
+        label: scores(
+            sum(1 for i in used_pred if predicted[i].label == label),
+            sum(1 for t in true if t.label == label),
+            sum(1 for p in predicted if p.label == label),
+        )
+        for label in labels
+    }
+    return result
+
+
 def span_scores(
     true_tags: Sequence[str], pred_tags: Sequence[str], *, min_iou: float = MIN_IOU, split_on_begin: bool = True
 ) -> dict[str, float]:
-    """Span precision, recall and F1 (match: same label and IoU >= `min_iou`; see the module docstring).
+    """Span precision, recall and F1 of BIO tags (match: same label and IoU >= `min_iou`; see `match_spans`).
 
     Returns
     -------
     dict with ``span_precision``, ``span_recall``, ``span_f1``, ``true_spans``,
     ``predicted_spans``, ``matched_spans``.
     """
-    true_spans, predicted = bio_spans(true_tags), bio_spans(pred_tags, split_on_begin=split_on_begin)
-    candidates = sorted(
-        (
-            (span_iou(p, t), i, j)
-            for i, p in enumerate(predicted)
-            for j, t in enumerate(true_spans)
-            if p.label == t.label
-        ),
-        reverse=True,
-    )
-    used_pred: set[int] = set()
-    used_true: set[int] = set()
-    for iou, i, j in candidates:
-        if iou < min_iou:
-            break
-        if i not in used_pred and j not in used_true:
-            used_pred.add(i)
-            used_true.add(j)
-    matched = len(used_pred)
-    precision = matched / len(predicted) if predicted else (1.0 if not true_spans else 0.0)
-    recall = matched / len(true_spans) if true_spans else (1.0 if not predicted else 0.0)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "span_precision": precision,
-        "span_recall": recall,
-        "span_f1": f1,
-        "true_spans": float(len(true_spans)),
-        "predicted_spans": float(len(predicted)),
-        "matched_spans": float(matched),
-    }
+    matched = match_spans(bio_spans(true_tags), bio_spans(pred_tags, split_on_begin=split_on_begin), min_iou=min_iou)
+    matched.pop("per_label")
+    return matched
 
 
 def classification_metrics(

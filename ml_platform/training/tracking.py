@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +33,31 @@ logger = logging.getLogger(__name__)
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 PROMOTION_METRIC = "validation_f1_macro"
+# MLflow 3's UI opens in its GenAI view; this query (or the sidebar's "Model training" switch) selects the other.
+ML_WORKFLOW_QUERY = "workflowType=machine_learning"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
+EXPERIMENT_DESCRIPTION = (
+    "One run per training of a pair x timeframe partition (the Dagster asset `trained_model`). "
+    "Each run's description names its partition, links its Dagster run and gives its key metrics; "
+    "compare runs on `validation_f1_macro` (what moves the `champion` alias) and `test_f1_macro`: "
+    "add them with Columns, or open a run's Model metrics tab."
+)
 
 
 class TrackingUnavailableError(RuntimeError):
     """The MLflow tracking store cannot be reached; the message says what to check."""
 
 
-def tracking_uri(config: PipelineConfig) -> str:
-    """``MLFLOW_TRACKING_URI``, else the configured URI with a relative SQLite path anchored."""
-    return resolve_sqlite_url(os.environ.get(TRACKING_URI_ENV) or config.mlflow.tracking_uri)
+def tracking_uri(config: PipelineConfig, *, env: Mapping[str, str] | None = None) -> str:
+    """``MLFLOW_TRACKING_URI`` of `env` (default ``os.environ``; blank = unset), else the configured URI.
+
+    A relative SQLite path is anchored at the project root.
+    """
+    override = ((os.environ if env is None else env).get(TRACKING_URI_ENV) or "").strip()
+    return resolve_sqlite_url(override or config.mlflow.tracking_uri)
 
 
 def artifact_location(config: PipelineConfig, uri: str | None = None) -> str | None:
@@ -58,6 +74,14 @@ def artifact_location(config: PipelineConfig, uri: str | None = None) -> str | N
     if uri is not None and urllib.parse.urlparse(uri).scheme in ("http", "https"):
         return None
     return resolve_path(location).as_uri()
+
+
+def mlflow_ui_url(config: PipelineConfig, uri: str | None = None) -> str:
+    """Where a browser opens the MLflow UI: ``mlflow.ui_url``; when that is empty, a tracking server's own URI."""
+    configured = config.mlflow.ui_url.strip()
+    if not configured and uri is not None and urllib.parse.urlparse(uri).scheme in ("http", "https"):
+        configured = uri
+    return configured.rstrip("/")
 
 
 def registered_model_name(config: PipelineConfig, pair: str, timeframe: str) -> str:
@@ -116,9 +140,15 @@ def ensure_experiment(uri: str, name: str, location: str | None) -> str:
     if experiment is not None:
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment.experiment_id)
+        if EXPERIMENT_KIND_TAG not in experiment.tags:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         return experiment.experiment_id
     try:
-        return client.create_experiment(name, artifact_location=location)
+        return client.create_experiment(
+            name,
+            artifact_location=location,
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND, "mlflow.note.content": EXPERIMENT_DESCRIPTION},
+        )
     except Exception:  # created concurrently by another partition's run
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
@@ -208,26 +238,42 @@ def register_model(uri: str, model_uri: str, name: str, *, run_id: str, alias: s
 def promote_if_not_worse(uri: str, name: str, version: str, *, alias: str, score: float) -> tuple[bool, str | None]:
     """Point `alias` at `version` when its validation f1_macro (`score`) >= the current holder's.
 
-    The holder's score is its run's ``validation_f1_macro`` metric. Returns
-    ``(promoted, previous holder's version or None)``.
+    Both scores are compared at full precision, each read from one stored value: the
+    version's ``validation_f1_macro`` tag, written here as the float's exact ``repr``
+    (round-trips bit for bit); a holder registered before that tag existed falls back to
+    its run's metric (a double in the store). A tie is "not worse": the alias moves, so a
+    retrain on identical data always leaves the registry pointing at the bundle just
+    written. Returns ``(promoted, previous holder's version or None)``.
     """
     from mlflow.exceptions import MlflowException
 
     client = _client(uri)
-    client.set_model_version_tag(name, version, PROMOTION_METRIC, f"{score:.6f}")
+    client.set_model_version_tag(name, version, PROMOTION_METRIC, repr(float(score)))
+    stored = _version_score(client, client.get_model_version(name, version))  # read back like the holder's
+    score = float(score) if stored is None else stored
     try:
         holder = client.get_model_version_by_alias(name, alias)
     except MlflowException:
         holder = None
     if holder is None:
         client.set_registered_model_alias(name, alias, version)
+        logger.info("%s v%s: validation f1_macro %r; no version held %r: alias set", name, version, score, alias)
         return True, None
     held_score = _version_score(client, holder)
     if held_score is None or score >= held_score:
         client.set_registered_model_alias(name, alias, version)
+        logger.info(
+            "%s v%s: validation f1_macro %r >= %r of v%s holding %r; alias moved",
+            name,
+            version,
+            score,
+            held_score,
+            holder.version,
+            alias,
+        )
         return True, str(holder.version)
     logger.info(
-        "%s v%s: validation f1_macro %.4f < %.4f of v%s holding %r; alias not moved",
+        "%s v%s: validation f1_macro %r < %r of v%s holding %r; alias not moved",
         name,
         version,
         score,
@@ -239,6 +285,7 @@ def promote_if_not_worse(uri: str, name: str, version: str, *, alias: str, score
 
 
 def _version_score(client: Any, version: Any) -> float | None:
+    """The version's validation f1_macro: its tag (full precision), else its run's metric."""
     tag = (version.tags or {}).get(PROMOTION_METRIC)
     if tag is not None:
         return float(tag)
@@ -257,6 +304,8 @@ class Tracker:
     artifact_location: str | None
     register: bool
     alias: str
+    ui_url: str = ""
+    dagster_ui_url: str = ""
 
     @classmethod
     def from_config(
@@ -269,7 +318,23 @@ class Tracker:
             artifact_location=artifact_location(config, resolved),
             register=config.mlflow.register,
             alias=config.mlflow.alias,
+            ui_url=mlflow_ui_url(config, resolved),
+            dagster_ui_url=config.mlflow.dagster_ui_url.rstrip("/"),
         )
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        """The run's page in the MLflow UI (opened in its model-training view)."""
+        return f"{self.ui_url}/#/experiments/{experiment_id}/runs/{run_id}?{ML_WORKFLOW_QUERY}"
+
+    def artifact_url(self, run_id: str, path: str) -> str:
+        """A run's artifact file as the MLflow UI server serves it (what the UI's artifact preview loads)."""
+        return f"{self.ui_url}/get-artifact?" + urllib.parse.urlencode({"path": path, "run_uuid": run_id})
+
+    def model_url(self, name: str, version: str) -> str:
+        return f"{self.ui_url}/#/models/{urllib.parse.quote(name)}/versions/{version}?{ML_WORKFLOW_QUERY}"
+
+    def dagster_run_url(self, dagster_run_id: str) -> str:
+        return f"{self.dagster_ui_url}/runs/{dagster_run_id}"
 
     def check(self) -> None:
         """Raise TrackingUnavailableError unless the store answers."""

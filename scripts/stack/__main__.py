@@ -238,6 +238,10 @@ def up(settings: StackSettings, args: argparse.Namespace) -> int:
     parts = build_parts(settings)
     _check_ports(parts)
     check_reachable(settings.server)
+    if settings.workers:  # --workers N: the Celery broker must answer
+        from scripts.stack.workers import check_broker
+
+        check_broker(settings)
     config = _load_config(settings)
     _say(
         f"config {_short(settings.config_path)}, state {_short(settings.state_dir)}, "
@@ -326,6 +330,8 @@ def _print_urls(settings: StackSettings, config, details: dict[str, str], second
     for title, url, detail in rows:
         _say(f"  {title:<18} {url:<24} {detail}")
     _say(f"\n  training runs: PostgreSQL '{databases.training_runs}'; config {_short(settings.config_path)}")
+    if settings.workers:
+        _say(f"  steps: on {settings.workers} Celery worker(s) (logs {_short(settings.logs_dir)}/worker-*.log)")
     _say(
         f"\nNext: in the Dagster UI, Assets → select every asset → Materialize → partition {pair}|{timeframe} → "
         f"Launch; then the run in MLflow (experiment {config.mlflow.experiment_name!r}) and the predictions "

@@ -11,6 +11,7 @@ dagster-daemon         ``dagster-daemon run -w workspace.yaml``                 
 inference              ``python -m serving``                                       ``GET /health`` answers (200: a model
                                                                                    is loaded; 503: none yet)
 web                    ``next start``                                              ``GET /api/span-annotations`` is 200
+worker-workerN         ``dagster-celery worker start`` (``--workers N``)           it answers a ping through the broker
 =====================  ==========================================================  ==================================
 """
 
@@ -199,6 +200,8 @@ def _executable(name: str) -> str:
 
 def build_parts(settings: StackSettings) -> list[Part]:
     """The parts in start order (their health checks are awaited in this order too)."""
+    from scripts.stack.workers import worker_parts
+
     ports = settings.ports
     python_env = settings.python_env()
     dagster_url = settings.http(ports.dagster)
@@ -301,4 +304,5 @@ def build_parts(settings: StackSettings) -> list[Part]:
             _web_health(web_url),
             web_url,
         ),
+        *worker_parts(settings),  # --workers N: Celery workers (scripts/stack/workers.py)
     ]

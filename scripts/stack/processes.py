@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ml_platform.storage import replace_durably
 from scripts.stack.settings import HOST, StackError
 
 LOG_MARKER = "==== "  # start_process writes this line (and the command) before each start
@@ -200,7 +201,7 @@ class StateFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(state, indent=2) + "\n")
-        os.replace(temporary, self.path)
+        replace_durably(temporary, self.path)
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ option             environment              default
 --web-port         STACK_WEB_PORT           3001
 --timeout          STACK_TIMEOUT            180 (seconds per part's health check)
 --web-build        STACK_WEB_BUILD          ``auto`` (build when the sources are newer than .next)
+--workers          STACK_WORKERS            0 (N > 0: N Celery workers run the steps, scripts/stack/workers.py)
 =================  =======================  ============================================
 """
 
@@ -110,6 +111,7 @@ class StackSettings:
     ports: Ports
     timeout: float = 180.0
     web_build: str = "auto"
+    workers: int = 0  # Celery workers; 0: every step in its run's process
 
     # ------------------------------------------------------------------ paths
     @property
@@ -163,6 +165,8 @@ class StackSettings:
             }
         )
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # XGBoost's OpenMP threads: see the Makefile
+        if self.workers > 0:  # the runs send their steps to the workers
+            env["ML_PLATFORM_EXECUTION_ENGINE"] = "celery"
         return env
 
     def web_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -171,7 +175,7 @@ class StackSettings:
         env.update(
             {
                 "INFERENCE_API_URL": self.http(self.ports.inference),
-                "DATABASE_URL": self.server.url(self.databases.annotations, "postgres"),
+                "ANNOTATIONS_DATABASE_URL": self.server.url(self.databases.annotations, "postgres"),
                 "NEXT_TELEMETRY_DISABLED": "1",
             }
         )
@@ -245,6 +249,13 @@ def add_options(parser: argparse.ArgumentParser, env: Mapping[str, str] | None =
         help="next build: when the sources are newer than web/.next (auto), always, never "
         "(STACK_WEB_BUILD, default auto)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=_env_int(env, "STACK_WORKERS", 0),
+        help="Celery workers running the pipeline's steps, over the broker of execution.celery "
+        "(STACK_WORKERS, default 0: steps run in their run's process)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> StackSettings:
@@ -259,6 +270,8 @@ def settings_from_args(args: argparse.Namespace) -> StackSettings:
     values = [ports.dagster, ports.mlflow, ports.inference, ports.web]
     if len(set(values)) != len(values) or not all(0 < port < 65536 for port in values):
         raise StackError(f"ports must be distinct and in 1-65535, got {ports}")
+    if not 0 <= args.workers <= 32:
+        raise StackError(f"--workers {args.workers}: between 0 and 32")
     config = args.config if args.config.is_absolute() else REPO / args.config
     return StackSettings(
         state_dir=args.state_dir.resolve(),
@@ -268,4 +281,5 @@ def settings_from_args(args: argparse.Namespace) -> StackSettings:
         ports=ports,
         timeout=args.timeout,
         web_build=args.web_build,
+        workers=args.workers,
     )

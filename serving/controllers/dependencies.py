@@ -1,36 +1,36 @@
-"""Dependencies the handlers receive: the settings, the current registry snapshot, the candle store."""
+"""The one dependency each controller's handlers receive: its service object, built from ``app.state``.
+
+A provider reads the registry snapshot once, so a reload in the middle of a request changes
+nothing for it. Each controller declares its own provider (``dependencies = {...}``).
+"""
 
 from __future__ import annotations
 
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from serving.candle_store import CandleStore
 from serving.health import HealthChecker
-from serving.registry import Registry
-from serving.settings import Settings
+from serving.model_service import ModelService
+from serving.service import DataService, PredictService
 
 
-def provide_settings(state: State) -> Settings:
-    return state.settings
+def provide_predict_service(state: State) -> PredictService:
+    return PredictService(state.settings, state.models.current, state.candles)
 
 
-def provide_registry(state: State) -> Registry:
-    """The snapshot for this request: read once, so a reload mid-request changes nothing."""
-    return state.models.current
+def provide_data_service(state: State) -> DataService:
+    return DataService(state.settings, state.models.current, state.candles)
 
 
-def provide_store(state: State) -> CandleStore:
-    return state.candles
+def provide_model_service(state: State) -> ModelService:
+    return ModelService(state.settings, state.models.current, state.models)
 
 
-def provide_health(state: State) -> HealthChecker:
+def provide_health_checker(state: State) -> HealthChecker:
     return state.health
 
 
-DEPENDENCIES = {
-    "settings": Provide(provide_settings, sync_to_thread=False),
-    "registry": Provide(provide_registry, sync_to_thread=False),
-    "store": Provide(provide_store, sync_to_thread=False),
-    "health": Provide(provide_health, sync_to_thread=False),
-}
+PREDICT = {"predict_service": Provide(provide_predict_service, sync_to_thread=False)}
+DATA = {"data_service": Provide(provide_data_service, sync_to_thread=False)}
+MODEL = {"model_service": Provide(provide_model_service, sync_to_thread=False)}
+HEALTH = {"health_checker": Provide(provide_health_checker, sync_to_thread=False)}

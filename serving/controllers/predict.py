@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
 
-from serving import service
-from serving.candle_store import CandleStore
+from serving.controllers.dependencies import PREDICT
 from serving.errors import error_responses
-from serving.registry import Registry
 from serving.schemas import BatchPredictRequest, PredictRequest, PredictResponse
-from serving.settings import Settings
+from serving.service import PredictService
 
 
 class PredictController(Controller):
     tags = ["predict"]
+    dependencies = PREDICT
 
     @post(
         "/predict",
@@ -22,7 +22,7 @@ class PredictController(Controller):
         sync_to_thread=True,
         responses=error_responses(400, 401, 404, 413, 422, 503),
     )
-    def predict(self, data: PredictRequest, settings: Settings, registry: Registry) -> PredictResponse:
+    def predict(self, data: PredictRequest, predict_service: NamedDependency[PredictService]) -> PredictResponse:
         """Label each candle of the request and group the labels into spans.
 
         Features are computed with the model bundle's own config (the training code), so
@@ -34,7 +34,7 @@ class PredictController(Controller):
         `reason` says why. `spans` group consecutive candles with the same pattern (a `B-`
         tag starts a new span); their indices point into `candles`.
         """
-        return service.predict(data, settings, registry)
+        return predict_service.predict(data)
 
     @post(
         "/predict/batch",
@@ -44,7 +44,7 @@ class PredictController(Controller):
         responses=error_responses(400, 401, 404, 422, 503),
     )
     def predict_batch(
-        self, data: BatchPredictRequest, settings: Settings, registry: Registry, store: CandleStore
+        self, data: BatchPredictRequest, predict_service: NamedDependency[PredictService]
     ) -> PredictResponse:
         """Label the stored candles with `start <= time <= end`, in `batch_size` chunks.
 
@@ -54,4 +54,4 @@ class PredictController(Controller):
         whatever `batch_size`. Indices point into the range's candles (0 = the first
         candle at or after `start`).
         """
-        return service.predict_batch(data, settings, registry, store)
+        return predict_service.predict_batch(data)

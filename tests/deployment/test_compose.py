@@ -34,8 +34,9 @@ INSTANCE_CONFIG = ROOT / "dagster.postgres.yaml"
 DEPLOY_CONFIG = ROOT / "deploy" / "pipeline.yaml"
 INIT_SQL = ROOT / "deploy" / "postgres" / "init.sql"
 
-SERVICES = {"postgres", "mlflow", "dagster-webserver", "dagster-daemon", "inference", "web"}
-PIPELINE_SERVICES = ("dagster-webserver", "dagster-daemon")
+SERVICES = {"postgres", "mlflow", "dagster-webserver", "dagster-daemon", "inference", "web", "redis", "worker"}
+# The services that run pipeline code: the Dagster services and the Celery workers (the steps).
+PIPELINE_SERVICES = ("dagster-webserver", "dagster-daemon", "worker")
 # Settings docker-compose.yml reads from the environment or .env; all have defaults there.
 STACK_SETTINGS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "INFERENCE_API_TOKEN", "MLFLOW_SERVER_ALLOWED_HOSTS")
 PAIR_TAG = "dagster/partition/pair"
@@ -140,7 +141,7 @@ def test_compose_file_is_valid_and_needs_no_settings(docker_compose: str) -> Non
     assert "is not set" not in result.stderr, result.stderr
 
 
-def test_the_six_services(stack: dict[str, Any]) -> None:
+def test_the_services(stack: dict[str, Any]) -> None:
     assert set(stack["services"]) == SERVICES
 
 
@@ -148,6 +149,7 @@ def test_the_six_services(stack: dict[str, Any]) -> None:
     ("name", "path"),
     [
         ("postgres", None),
+        ("redis", None),
         ("mlflow", "/health"),
         ("dagster-webserver", "/server_info"),
         ("inference", "/health"),
@@ -179,8 +181,10 @@ def _depends_on(stack: dict[str, Any], name: str) -> dict[str, str]:
     ("name", "expected"),
     [
         ("mlflow", {"postgres": "service_healthy"}),
-        ("dagster-webserver", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
-        ("dagster-daemon", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
+        # Every part that sends steps to the broker or takes them from it waits for its health check.
+        ("dagster-webserver", {"postgres": "service_healthy", "mlflow": "service_healthy", "redis": "service_healthy"}),
+        ("dagster-daemon", {"postgres": "service_healthy", "mlflow": "service_healthy", "redis": "service_healthy"}),
+        ("worker", {"postgres": "service_healthy", "mlflow": "service_healthy", "redis": "service_healthy"}),
         ("inference", {"postgres": "service_healthy", "mlflow": "service_healthy"}),
         # The service is unhealthy until a model is trained; the web works without it.
         ("web", {"postgres": "service_healthy", "inference": "service_started"}),
@@ -255,7 +259,7 @@ def test_databases_and_urls(stack: dict[str, Any]) -> None:
         if name in PIPELINE_SERVICES:
             assert (env["DAGSTER_PG_HOST"], env["DAGSTER_PG_PORT"]) == ("postgres", "5432")
             used[f"{name} DAGSTER_PG_DB"] = ("postgresql+psycopg2", "postgres", env["DAGSTER_PG_DB"])
-    used["web DATABASE_URL"] = _database(_environment(_service(stack, "web"))["DATABASE_URL"])
+    used["web ANNOTATIONS_DATABASE_URL"] = _database(_environment(_service(stack, "web"))["ANNOTATIONS_DATABASE_URL"])
     used["mlflow --backend-store-uri"] = _database(_option(_command(_service(stack, "mlflow")), "--backend-store-uri"))
 
     # SQLAlchemy (Python) needs the psycopg2 driver named; node-postgres takes postgres://.
@@ -292,6 +296,24 @@ def test_the_stack_uses_the_images_targets(stack: dict[str, Any]) -> None:
     )
     config = _environment(_service(stack, "inference"))["ML_PLATFORM_CONFIG"]
     assert re.search(rf"^COPY deploy/pipeline\.yaml {re.escape(config)}$", dockerfile, flags=re.MULTILINE)
+
+
+def test_workers_scale_and_use_the_stacks_broker(stack: dict[str, Any]) -> None:
+    """`--scale worker=N` works (no fixed name or port), and the workers serve the deployed queues."""
+    from ml_platform.config import load_config
+
+    worker = _service(stack, "worker")
+    assert "container_name" not in worker and not worker.get("ports"), "a fixed name or port prevents --scale"
+    command = _command(worker)
+    assert command[:3] == ["python", "-m", "assets.execution"], command
+    execution = load_config(DEPLOY_CONFIG).execution
+    assert execution.engine == "celery"
+    kinds = _option(command, "--queues").split(",")
+    assert set(kinds) == set(execution.celery.queues.names()), "the workers serve every queue kind"
+    for url in (execution.celery.broker, execution.celery.backend):
+        assert urllib.parse.urlsplit(url).hostname == "redis", url
+    redis_check = " ".join(_service(stack, "redis")["healthcheck"]["test"])
+    assert "redis-cli ping" in redis_check
 
 
 # --------------------------------------------------------------------------- Dockerfiles

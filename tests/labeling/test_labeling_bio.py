@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from ml_platform.labeling import Spans, assign_tracks, encode_bio, label_partition
+from ml_platform.labeling.bio import training_tags
 from ml_platform.partitions import Partition
+from ml_platform.training.evaluation import bio_spans
 
 EURUSD_1H = Partition("EURUSD", "1h")
 
@@ -110,3 +112,22 @@ def test_bio_file_keeps_every_enriched_row_and_column_in_order(kit) -> None:
     ]
     assert frame["label_known"].all()
     assert result.skipped == []
+
+
+def test_training_tags_keep_the_second_of_two_patterns_sharing_a_candle() -> None:
+    # Bullish engulfing on candles 1-2, bearish engulfing on 2-3: the second goes to track 2 whole.
+    spans = Spans.build([1, 2], [2, 3], ["bullish_engulfing", "bearish_engulfing"], ["programmatic"] * 2, ["a", "b"])
+    codes = encode_bio(spans, 5)
+    tracks = [codes.tags(track) for track in range(codes.codes.shape[0])]
+    assert list(tracks[0]) == ["O", "B-bullish_engulfing", "I-bullish_engulfing", "O", "O"]
+    merged = training_tags(tracks)
+    assert list(merged) == ["O", "B-bullish_engulfing", "I-bullish_engulfing", "I-bearish_engulfing", "O"]
+    assert [(s.label, s.start, s.end) for s in bio_spans(list(merged))] == [
+        ("bullish_engulfing", 1, 2),
+        ("bearish_engulfing", 3, 3),
+    ]
+
+
+def test_training_tags_need_a_track() -> None:
+    with pytest.raises(ValueError, match="no tag track"):
+        training_tags([])

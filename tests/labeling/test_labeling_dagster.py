@@ -1,4 +1,4 @@
-"""The Dagster wiring on a real (temporary) instance: annotations, labeled_windows, the sensor."""
+"""The Dagster wiring on a real (temporary) instance: annotations, labeled_windows, the deployed sensor."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from dagster import AssetKey, DagsterInstance, Definitions, build_sensor_context, materialize
+from dagster import DagsterInstance, TableMetadataValue, build_sensor_context, materialize
 
+from assets.definitions import defs
 from assets.labels import annotations as annotations_asset
-from assets.labels import annotations_sensor, labeled_windows
+from assets.labels import labeled_windows
 from ml_platform.candles import write_candles
 from ml_platform.config import load_config
 from ml_platform.features import build_features
@@ -82,13 +83,23 @@ def test_labeled_windows_materializes_one_partition_with_statistics(kit, tmp_pat
         materialization = result.asset_materializations_for_node("labeled_windows")[0]
     assert materialization.partition == "EURUSD|1h"
     metadata = materialization.metadata
-    assert "| label | spans | samples | share % | avg span (candles) |" in metadata["statistics"].value
-    assert "| bull_flag | 1 | 5 |" in metadata["statistics"].value
-    assert metadata["samples_per_label"].value["bull_flag"] == 5
+    statistics = metadata["label_statistics"]
+    assert [c.name for c in statistics.schema.columns] == ["label", "spans", "samples", "share_pct", "avg_span_candles"]
+    bull_flag = next(r.data for r in statistics.records if r.data["label"] == "bull_flag")
+    assert bull_flag["spans"] == 1 and bull_flag["samples"] == 5
     assert metadata["invalid_annotations_skipped"].value == 1
     assert metadata["below_min_confidence"].value == 1
-    assert metadata["skipped_annotations"].value[0]["id"] == "c"
-    assert "human_programmatic_agreement" in metadata
+    assert metadata["skipped_annotations"].records[0].data["id"] == "c"
+    # bull_flag, double_top ... and bullish_/bearish_engulfing, doji share no name: agreement is meaningless
+    assert "human_programmatic_agreement" not in metadata and "cohens_kappa" not in metadata
+    measures = {r.data["measure"]: r.data for r in metadata["labeling_measures"].records}
+    assert "share no name" in measures["human vs programmatic agreement"]["meaning"]
+    assert metadata["annotations_hash"].value != "none"
+    preview = metadata["labels_preview"].records[0].data
+    assert str(preview["time"]).endswith("Z") and "T" in str(preview["time"])  # ISO times, not 1.7e+09
+    schema = metadata["dagster/column_schema"].schema
+    described = {c.name: c.description for c in schema.columns}
+    assert described["tag"].startswith("BIO tag") and described["rsi_14"].startswith("TA-Lib RSI")
 
     labeled = pd.read_parquet(tmp_path / "labeled" / "EURUSD_1h.parquet")
     assert list(labeled.columns[: enriched.shape[1]]) == list(enriched.columns) and len(labeled) == len(enriched)
@@ -167,18 +178,30 @@ def test_the_annotations_asset_reports_counts_and_hash(kit, tmp_path: Path) -> N
         materialization = result.asset_materializations_for_node("annotations")[0]
     metadata = materialization.metadata
     assert metadata["counts"].value == {"BTC-USDT|1h": 1, "EURUSD|1h": 2, "XRPUSD|1h": 1}
+    table = metadata["per_partition"]  # a table, not Markdown: the "|" in the keys cannot break it
+    assert isinstance(table, TableMetadataValue)
+    names = [column.name for column in table.schema.columns]
+    assert names == ["partition", "pair", "timeframe", "annotations", "configured"]
+    rows = {record.data["partition"]: record.data for record in table.records}
+    assert rows["EURUSD|1h"] == {
+        "partition": "EURUSD|1h",
+        "pair": "EURUSD",
+        "timeframe": "1h",
+        "annotations": 2,
+        "configured": True,
+    }
+    assert rows["XRPUSD|1h"]["configured"] is False
     assert metadata["invalid"].value == 1  # XRPUSD is not a configured pair
     assert len(metadata["content_hash"].value) == 64
     assert materialization.tags["dagster/data_version"] == metadata["content_hash"].value
 
 
 def _tick(instance, config_path: Path, cursor: str | None):
+    """One tick of the sensor `assets.definitions` deploys, reading the config at `config_path`."""
+    sensor = defs.get_unresolved_sensor_def("annotations_sensor")
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    definitions = Definitions(
-        assets=[annotations_asset, labeled_windows], sensors=[annotations_sensor], resources=resources
-    )
-    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=definitions)
-    return annotations_sensor.evaluate_tick(context)
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
+    return sensor.evaluate_tick(context)
 
 
 def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, tmp_path: Path) -> None:
@@ -188,9 +211,10 @@ def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, 
     btc = [kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
     kit.write_export(export, eurusd + btc)
     with DagsterInstance.ephemeral() as instance:
-        first = _tick(instance, config_path, None)
-        assert sorted(r.partition_key for r in first.run_requests) == ["BTC-USDT|1h", "EURUSD|1h"]
-        assert all(r.asset_selection == [AssetKey("labeled_windows")] for r in first.run_requests)
+        first = _tick(instance, config_path, None)  # switched on for the first time: nothing changed
+        assert first.run_requests == [] and "no partition's annotations changed" in first.skip_message
+        assert sorted(json.loads(first.cursor)) == ["BTC-USDT|1h", "EURUSD|1h"]
+        assert defs.get_unresolved_sensor_def("annotations_sensor").job_name == "relabel_and_retrain"
 
         same = _tick(instance, config_path, first.cursor)
         assert same.run_requests == [] and "no partition's annotations changed" in same.skip_message
@@ -201,6 +225,7 @@ def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, 
         kit.write_export(export, [eurusd[0], kit.ann("O", 30, 32, id="e2")] + btc)  # one EURUSD span edited
         edited = _tick(instance, config_path, first.cursor)
         assert [r.partition_key for r in edited.run_requests] == ["EURUSD|1h"]
+        assert edited.run_requests[0].tags["retrain_reason"] == "annotations changed"
 
         kit.write_export(export, [eurusd[0], kit.ann("O", 30, 32, id="e2")])  # every BTC-USDT annotation deleted
         deleted = _tick(instance, config_path, edited.cursor)
@@ -219,3 +244,22 @@ def test_changed_partitions_is_reusable_without_dagster(kit, tmp_path: Path) -> 
     assert keys == ["EURUSD|1h"] and list(json.loads(cursor)) == ["EURUSD|1h"]
     assert changed_partitions(cursor, tmp_path, ["EURUSD|1h"])[0] == []
     assert changed_partitions("not json", tmp_path)[0] == ["EURUSD|1h"]
+
+
+def test_the_first_tick_requests_what_changed_since_the_last_labelling(kit, tmp_path: Path) -> None:
+    """The initial cursor is what each partition's latest labeled_windows was built from (its annotations_hash)."""
+    config_path = _config_file(tmp_path)
+    _prepare_upstream(kit, config_path)
+    export = tmp_path / "annotations" / "export.json"
+    kit.write_export(
+        export, [kit.ann("bull_flag", 10, 14, id="e1"), kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
+    )
+    with DagsterInstance.ephemeral() as instance:
+        assert _materialize(instance, config_path, partition_key="EURUSD|1h").success
+        assert _tick(instance, config_path, None).run_requests == []  # labelled from exactly these annotations
+
+        kit.write_export(
+            export, [kit.ann("bull_flag", 10, 15, id="e1"), kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
+        )
+        changed = _tick(instance, config_path, None)  # edited while the sensor was off
+        assert [r.partition_key for r in changed.run_requests] == ["EURUSD|1h"]

@@ -107,7 +107,9 @@ def test_one_warning_lists_every_skipped_id_and_reason(kit, caplog) -> None:
 
 def test_strict_mode_makes_invalid_annotations_an_error(kit) -> None:
     annotations = [kit.ann("triangle", 1, 2, id="a1"), kit.ann("bull_flag", 40, 41, id="a2")]
-    with pytest.raises(InvalidAnnotationsError, match=r"(?s)skipped 2 invalid.*a1 .*a2 .*labeling.strict is true"):
+    with pytest.raises(
+        InvalidAnnotationsError, match=r"(?s)found 2 invalid.*a1 .*a2 .*labeling.strict is true, so labeling stopped"
+    ):
         _label(kit, annotations, strict=True)
     assert _label(kit, [kit.ann("bull_flag", 1, 2)], strict=True).skipped == []
 

@@ -195,7 +195,8 @@ def test_random_forest_runs_one_thread_and_onnx_only_with_the_same_labels(tmp_pa
     estimator = load_bundle(bundle_json.parent)
     inputs, valid = Predictor.from_bundle(estimator).model_inputs(build_features(candles, config).frame)
     X = inputs.to_numpy()[valid]
-    tags_expected, confidence = estimator.predict_tags(X)
+    proba = estimator.predict_proba(X)
+    tags_expected, confidence = [estimator.meta.classes[i] for i in proba.argmax(axis=1)], proba.max(axis=1)
     assert [p["tag"] for p in body["predictions"]] == tags_expected
     np.testing.assert_allclose([p["confidence"] for p in body["predictions"]], confidence, atol=1e-6)
     try:
@@ -416,7 +417,7 @@ ERROR_CASES = [
         "candles[41]: time is not after the previous candle's (times must be strictly increasing",
         41,
     ),
-    ("empty", "POST", "/predict", lambda s: _body(s.iloc[:0]), 422, "invalid_candles", "no candles", 0),
+    ("empty", "POST", "/predict", lambda s: _body(s.iloc[:0]), 400, "bad_request", "send at least 1 item(s)", None),
     (
         "too-few",
         "POST",

@@ -1,4 +1,4 @@
-"""serving.model_source: mlflow loads the registered model by name and alias (models:/name@alias)."""
+"""serving.sources.MlflowSource: the registered model by name and alias (models:/name@alias)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from ml_platform.config import load_config
 from tests.serving.conftest import PAIR, TIMEFRAME, candle_dicts, make_client, train_bundle, write_serving_config
 
 mlflow = pytest.importorskip("mlflow")
+
+pytestmark = pytest.mark.slow  # trains a model, logs and registers it in a real MLflow store
 
 
 def _log_and_register(tmp_path: Path, bundle_dir: Path, uri: str, *, aliases: list[str]) -> str:

@@ -1,6 +1,16 @@
-"""Schemathesis against the app's own OpenAPI: no 5xx, answers that match the documented schemas.
+"""Schemathesis against the app's own OpenAPI, every check (`--checks all`), schema-valid and schema-invalid requests.
 
-Every operation gets `MAX_EXAMPLES` generated requests (derandomized, so runs repeat).
+Every operation with parameters or a body gets `MAX_EXAMPLES` schema-valid and `MAX_EXAMPLES`
+schema-invalid requests, the others their one request (derandomized, so runs repeat): at least
+1,000 cases in all. ``call_and_validate()`` without
+``checks`` runs every built-in check (the Python API's ``--checks all``): no 5xx, documented
+status codes, content types and bodies, schema-invalid data refused with a 4xx, and valid data
+accepted. The one adjustment: `positive_data_acceptance` is replaced by
+`valid_data_is_accepted`, which also lets a schema-valid request through with a 413/422 that
+names a rule JSON Schema cannot state (high >= low, increasing times, spacing of the
+timeframe, the warm-up, the per-request candle limit, start <= end), and fails on anything
+else, in particular any 400 (what the schema allows, the service must parse).
+
 The examples are drawn with Hypothesis directly rather than through schemathesis' pytest
 plugin, whose lazy-fixture loader does not run under pytest 9.
 """
@@ -12,20 +22,22 @@ from pathlib import Path
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
+from schemathesis import GenerationMode
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ml_platform.config import load_config
 from serving import Settings, create_app
 from tests.serving.conftest import PAIR, TIMEFRAME
 
-MAX_EXAMPLES = 30  # per operation: bounded, the suite stays quick
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+MAX_EXAMPLES = 175  # per operation with inputs and mode: 3 x 2 x 175 = 1,050 cases (plus one each without inputs)
+CASES_AT_LEAST = 1000
+
+# A schema-valid request may still break a rule JSON Schema cannot express; these errors say which.
+DOMAIN_REFUSALS = {
+    413: {"too_large"},  # more candles than serving.max_candles (a config value)
+    422: {"invalid_candles", "not_enough_candles", "unprocessable"},
+}
 
 
 def _served_partition(case: schemathesis.Case) -> schemathesis.Case:
@@ -38,26 +50,52 @@ def _served_partition(case: schemathesis.Case) -> schemathesis.Case:
     return case
 
 
+def valid_data_is_accepted(ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case):
+    """`positive_data_acceptance`, plus the 413/422 of `DOMAIN_REFUSALS` (with a reason) for schema-valid data."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return None
+    status = response.status_code
+    if 200 <= status < 300 or status in (401, 404):
+        return None
+    if status in DOMAIN_REFUSALS:
+        body = response.json()
+        assert body["error"] in DOMAIN_REFUSALS[status], f"schema-valid request refused: {status} {body}"
+        return None
+    raise AssertionError(f"schema-valid request refused with {status}: {response.text[:500]}")
+
+
 def test_api_conforms_to_its_openapi(config_file: Path, bundle_path: Path) -> None:
     app = create_app(Settings.from_config(load_config(config_file), env={}))
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 8
+    cases = 0
     try:
         for operation in operations:
-            strategy = operation.as_strategy()
+            has_inputs = bool(operation.definition.raw.get("parameters") or operation.definition.raw.get("requestBody"))
+            modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if has_inputs else (GenerationMode.POSITIVE,)
+            for mode in modes:
+                strategy = operation.as_strategy(generation_mode=mode)
 
-            @given(case=st.one_of(strategy, strategy.map(_served_partition)))
-            @settings(
-                max_examples=MAX_EXAMPLES,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            def check(case: schemathesis.Case) -> None:
-                case.call_and_validate(checks=CHECKS)
+                # The served partition only for valid data: it would overwrite a mutated pair in invalid data.
+                served = strategy.map(_served_partition) if mode.is_positive else strategy
 
-            check()
+                @given(case=st.one_of(strategy, served))
+                @settings(
+                    max_examples=MAX_EXAMPLES,
+                    deadline=None,
+                    derandomize=True,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                )
+                def check(case: schemathesis.Case) -> None:
+                    nonlocal cases
+                    cases += 1
+                    case.call_and_validate(
+                        excluded_checks=[positive_data_acceptance], additional_checks=[valid_data_is_accepted]
+                    )
+
+                check()
     finally:
         asgi.shutdown_lifespans()
+    assert cases >= CASES_AT_LEAST

@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from dagster import DagsterInstance, build_schedule_context, materialize
+import pytest
+from dagster import (
+    DagsterInstance,
+    MarkdownMetadataValue,
+    TableMetadataValue,
+    UrlMetadataValue,
+    build_schedule_context,
+    materialize,
+)
 from mlflow import MlflowClient
 
 from assets.automation import nightly_retrain, retrain_job
@@ -22,6 +30,7 @@ from resources.run_store import RunStoreResource
 from .helpers import labeled_bio_frame, small_config, write_config
 
 
+@pytest.mark.slow  # trains and tracks a real model through Dagster (~5 s)
 def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
     experiment = f"assets-{uuid.uuid4().hex[:6]}"
     config = small_config(
@@ -48,11 +57,25 @@ def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
     assert result.success
     (materialization,) = result.asset_materializations_for_node("trained_model")
     metadata = materialization.metadata
-    assert "| test" in metadata["metrics"].value and "f1_macro" in metadata["metrics"].value
-    assert metadata["confusion_matrix"].value.startswith("![confusion matrix](data:image/png;base64,iVBORw0KGgo")
+    metrics = metadata["metrics"]
+    assert isinstance(metrics, TableMetadataValue)  # inline, narrow: one row per metric
+    assert [column.name for column in metrics.schema.columns] == ["metric", "validation", "test"]
+    assert "f1_macro" in {record.data["metric"] for record in metrics.records}
+    confusion = metadata["confusion_test"]
+    assert isinstance(confusion, TableMetadataValue) and confusion.schema.columns[0].name == "true class"
+    assert all(r.data["rows"] >= r.data["predicted right"] for r in confusion.records)
     assert metadata["registered_version"].value == "1"
     run_id = metadata["mlflow_run_id"].value
-    assert run_id in metadata["mlflow_run"].value
+    experiment_id = MlflowClient(tracking_uri=config.mlflow.tracking_uri).get_run(run_id).info.experiment_id
+    assert isinstance(metadata["mlflow_run"], UrlMetadataValue)
+    assert metadata["mlflow_run"].value == (
+        f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    )
+    image = metadata["confusion_matrix_image"].value
+    assert image.startswith("![confusion matrix, test part](http://127.0.0.1:5000/get-artifact?") and len(image) < 1000
+    assert isinstance(metadata["registered_model"], UrlMetadataValue)
+    for key, value in metadata.items():  # every entry reads inline: no Markdown over the UI's 1,000 characters
+        assert not isinstance(value, MarkdownMetadataValue) or len(value.value) < 1000, key
 
     bundle = load_bundle(tmp_path / "models" / "EURUSD_1h")
     assert bundle.meta.mlflow_run_id == run_id and bundle.meta.model_version == metadata["model_version"].value

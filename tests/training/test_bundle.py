@@ -62,8 +62,8 @@ def test_bundle_round_trips_and_keeps_only_current_and_previous_model(tmp_path: 
     proba = bundle.predict_proba(X[:7])
     assert proba.dtype == np.float64 and proba.shape == (7, 3)
     assert np.allclose(proba, estimator.predict_proba(X[:7]))
-    tags, confidence = bundle.predict_tags(X[:2])
-    assert set(tags) <= set(CLASSES) and confidence.shape == (2,)
+    best = bundle.predict_proba(X[:2]).argmax(axis=1)  # class indices in meta.classes order
+    assert {bundle.meta.classes[i] for i in best} <= set(CLASSES) and best.shape == (2,)
     if model_type == "random_forest":
         assert bundle.model.n_jobs == 1
 

@@ -6,7 +6,7 @@ import pytest
 from ml_platform.config import RandomForestParams, TrainingConfig, XGBoostParams
 from ml_platform.training.models import MODEL_TYPES, UnknownModelTypeError, get_model_type
 from ml_platform.training.models.xgboost_model import XGBoostModel
-from ml_platform.training.train import class_weight_map
+from ml_platform.training.weights import class_weight_map
 
 SMALL = TrainingConfig(
     random_forest=RandomForestParams(n_estimators=5, n_jobs=1), xgboost=XGBoostParams(n_estimators=5, n_jobs=1)
@@ -70,7 +70,7 @@ def test_xgboost_receives_class_weights_as_sample_weights(monkeypatch: pytest.Mo
 
 
 def test_feature_exclusion_patterns() -> None:
-    from ml_platform.training.train import select_base_columns
+    from ml_platform.training.dataset import select_base_columns
 
     columns = ["rsi_14", "sma_20", "bbands_20_upperband", "bbands_20_lowerband", "body_size"]
     assert select_base_columns(columns, exclude=["sma_*", "bbands_*"]) == ["rsi_14", "body_size"]

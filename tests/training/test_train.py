@@ -18,10 +18,11 @@ from ml_platform.config import PipelineConfig
 from ml_platform.db import DatabaseUnavailableError, RunStore
 from ml_platform.model_inputs import bio_model_inputs
 from ml_platform.partitions import Partition
+from ml_platform.training.dataset import TrainingDataError
 from ml_platform.training.models import UnknownModelTypeError
 from ml_platform.training.split import SplitError
 from ml_platform.training.tracking import Tracker, TrackingUnavailableError, registered_model_name
-from ml_platform.training.train import TrainingDataError, train_partition
+from ml_platform.training.train import train_partition
 
 from .helpers import labeled_bio_frame, labeled_window_frame, small_config
 

@@ -1,222 +1,34 @@
-"""Per-candle predictions from a model bundle: the inference service's work, without HTTP.
+"""`Predictor`: a loaded model bundle that labels candles, in chunks that never change a value.
 
-The service (``serving/``) only decodes requests and encodes answers; everything between
-candles and labelled spans happens here, with the same code the training side uses:
-
-1. `validate_candles`: finite, positive, OHLC-consistent candles with strictly increasing
-   times, or an `InvalidCandlesError` naming the first bad candle.
-2. `Predictor.features`: `ml_platform.features.build_features` with the config stored in
-   the bundle (preprocessing parity by construction).
-3. `Predictor.predict_rows`: the model inputs from `ml_platform.model_inputs` (BIO context
-   columns, or one window centred on each candle for windowed models) and
-   ``ModelBundle.predict_proba``, in chunks of ``batch_size`` rows. Each chunk carries the
-   ``before``/``after`` neighbour rows its inputs read, so chunking never changes a value.
-4. `group_spans`: consecutive candles with the same pattern become one span.
-
-Which candles cannot be labelled, and why:
-
-- the first ``warmup_rows`` candles: an indicator is still in its look-back (NaN), e.g. 49
-  for ``EMA(50)`` (``build_features`` drops them);
-- then ``before`` more: a BIO model reads ``features.context.previous`` earlier candles, a
-  windowed model ``size // 2`` (its window is centred on the candle);
-- the last ``after`` candles: a BIO model's look-ahead context ``features.context.next``, a
-  windowed model's ``size - 1 - size // 2`` later candles. Leakage note: these read the
-  future, which is right for annotating history and wrong for live trading (use
-  ``features.context.next: 0`` for a causal model).
-
-Recursive indicators (EMA, RSI, MACD, ADX, ATR) depend on all earlier candles, so a value
-computed from a shorter history differs in the last bits. `predict_range` therefore computes
-features once over the stored history up to the range (exactly what the
-``enriched_features`` asset computed) and chunks only the model step.
+`Predictor.from_bundle` resolves the bundle's config, labeling mode and context once and
+measures the indicators' warm-up on `probe_candles`. `predict` labels a request's candles,
+`predict_range` stored candles with the history before them, `predict_series` a whole
+stored series once so that `range_of_series` answers any range by slicing it (the rows
+both pick come from `ml_platform.inference.rows`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from ml_platform.bundle import ModelBundle, pattern_of
-from ml_platform.candles import CANONICAL_COLUMNS
+from ml_platform.bundle import ModelBundle
 from ml_platform.config import PipelineConfig
 from ml_platform.features import FeatureFrame, InsufficientCandlesError, build_features
 from ml_platform.features.errors import FeatureError
+from ml_platform.inference import messages
+from ml_platform.inference.errors import NotEnoughCandlesError
+from ml_platform.inference.results import CandlePredictions, SeriesPredictions
+from ml_platform.inference.rows import LabelledRows, history_end, labelled_rows
 from ml_platform.model_inputs import bio_model_inputs, window_model_inputs
 
 logger = logging.getLogger(__name__)
 
-OUTSIDE_LABEL = "O"
 _PROBE_CANDLES = 4096  # synthetic candles used once per bundle to measure the indicators' warm-up
-
-
-class InferenceError(ValueError):
-    """Candles that are valid JSON but cannot be predicted; the message says what to send instead."""
-
-
-class InvalidCandlesError(InferenceError):
-    """A non-finite, non-positive or OHLC-inconsistent candle, or times not strictly increasing.
-
-    index : int
-        Position of the first bad candle in the input.
-    """
-
-    def __init__(self, message: str, *, index: int) -> None:
-        super().__init__(message)
-        self.index = index
-
-
-class NotEnoughCandlesError(InferenceError):
-    """Too few candles for the indicators' warm-up plus the model's context: none can be labelled."""
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def candles_frame(
-    time: Sequence[int] | np.ndarray,
-    open_: Sequence[float] | np.ndarray,
-    high: Sequence[float] | np.ndarray,
-    low: Sequence[float] | np.ndarray,
-    close: Sequence[float] | np.ndarray,
-    volume: Sequence[float] | np.ndarray,
-) -> pd.DataFrame:
-    """The canonical candle frame (``time`` int64, prices float64) from columns, after `validate_candles`."""
-    columns = {
-        "time": np.asarray(time, dtype=np.int64),
-        "open": np.asarray(open_, dtype=np.float64),
-        "high": np.asarray(high, dtype=np.float64),
-        "low": np.asarray(low, dtype=np.float64),
-        "close": np.asarray(close, dtype=np.float64),
-        "volume": np.asarray(volume, dtype=np.float64),
-    }
-    validate_candles(columns)
-    return pd.DataFrame(columns, copy=False)
-
-
-def validate_candles(columns: dict[str, np.ndarray]) -> None:
-    """Check request candles the way the loader checks stored ones, but strictly (no sorting).
-
-    Parameters
-    ----------
-    columns : dict of str to arrays of shape (n_candles,)
-        ``time`` (int64 epoch seconds) and ``open high low close volume`` (float64).
-
-    Raises
-    ------
-    InvalidCandlesError
-        For the first candle (lowest index) that breaks any rule, with that index and the
-        values: a non-finite number, a price <= 0 or a negative volume, a high below
-        open/close/low or a low above open/close, a time not after the previous candle's.
-    """
-    time = columns["time"]
-    n = len(time)
-    if n == 0:
-        raise InvalidCandlesError("no candles: send at least one candle", index=0)
-    checks: list[tuple[np.ndarray, str]] = []
-    for name in ("open", "high", "low", "close", "volume"):
-        checks.append((~np.isfinite(columns[name]), f"{name} is not a finite number"))
-    for name in ("open", "high", "low", "close"):
-        checks.append((~(columns[name] > 0), f"{name} must be a positive price"))
-    checks.append((~(columns["volume"] >= 0), "volume must not be negative"))
-    o, h, lo, c = (columns[name] for name in ("open", "high", "low", "close"))
-    checks.append((h < np.maximum(np.maximum(o, c), lo), "high is below open, close or low"))
-    checks.append((lo > np.minimum(o, c), "low is above open or close"))
-    checks.append((time < 0, "time must be epoch seconds >= 0"))
-    out_of_order = np.zeros(n, dtype=bool)
-    out_of_order[1:] = time[1:] <= time[:-1]
-    checks.append(
-        (
-            out_of_order,
-            "time is not after the previous candle's (times must be strictly increasing: "
-            "sort the candles and drop duplicates)",
-        )
-    )
-    first = n
-    for mask, _ in checks:
-        if mask.any():
-            first = min(first, int(np.argmax(mask)))
-    if first == n:
-        return
-    problems = [message for mask, message in checks if mask[first]]
-    values = ", ".join(f"{name}={columns[name][first]!r}" for name in CANONICAL_COLUMNS)
-    if out_of_order[first]:
-        values += f"; previous time={int(time[first - 1])}"
-    raise InvalidCandlesError(f"candles[{first}]: {'; '.join(problems)} ({values})", index=first)
-
-
-# --------------------------------------------------------------------------- predictor
-
-
-@dataclass(frozen=True)
-class CandlePredictions:
-    """The labels of consecutive candles.
-
-    n_candles : int
-        Candles in the input.
-    indices : int64 array of shape (n_labeled,)
-        Positions of the labelled candles in the input (consecutive, ascending).
-    times : int64 array of shape (n_labeled,)
-    class_ids : int array of shape (n_labeled,)
-        Index into ``classes`` of the most probable class.
-    confidences : float64 array of shape (n_labeled,)
-        Its probability.
-    classes, tags_are_bio : the bundle's classes; whether they are BIO tags (``B-x``/``I-x``).
-    unlabeled_leading, unlabeled_trailing : int
-        Input candles before the first and after the last labelled one.
-    skipped : int64 array
-        Positions inside the labelled range whose model inputs were not finite (not predicted).
-    reason : str
-        Why the leading/trailing candles have no label ("" when every candle has one).
-    """
-
-    n_candles: int
-    indices: np.ndarray
-    times: np.ndarray
-    class_ids: np.ndarray
-    confidences: np.ndarray
-    classes: tuple[str, ...]
-    unlabeled_leading: int
-    unlabeled_trailing: int
-    skipped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    reason: str = ""
-
-    @property
-    def tags(self) -> list[str]:
-        """The raw class tag of each labelled candle (``B-bull_flag``, ``I-bull_flag``, ``O``)."""
-        classes = self.classes
-        return [classes[i] for i in self.class_ids.tolist()]
-
-    @property
-    def labels(self) -> list[str]:
-        """The pattern name of each labelled candle (B-/I- stripped; ``O`` for none)."""
-        names = class_labels(self.classes)
-        return [names[i] for i in self.class_ids.tolist()]
-
-
-@dataclass(frozen=True)
-class SeriesPredictions:
-    """`Predictor.predict_series`: the labels of a whole stored series, to answer ranges by slicing.
-
-    n_candles : int
-        Stored candles the series was computed from.
-    warmup_rows : int
-        The indicators' warm-up measured on them.
-    predictions : CandlePredictions
-        ``predict_range(candles, 0, n_candles - 1)``: indices are positions in the store.
-    """
-
-    n_candles: int
-    warmup_rows: int
-    predictions: CandlePredictions
-
-
-def class_labels(classes: Sequence[str]) -> list[str]:
-    """The pattern name of each class: ``B-bull_flag`` and ``I-bull_flag`` -> ``bull_flag``, ``O`` -> ``O``."""
-    return [pattern_of(tag) or OUTSIDE_LABEL for tag in classes]
 
 
 @dataclass(frozen=True)
@@ -394,7 +206,7 @@ class Predictor:
         CandlePredictions
             Indices relative to `first` (0 = the range's first candle).
         """
-        end = min(len(candles), last + 1 + self.after)
+        end = history_end(len(candles), last, after=self.after)
         history = candles.iloc[:end]
         try:
             features = self.features(history)
@@ -450,18 +262,16 @@ class Predictor:
         n, warmup = series.n_candles, series.warmup_rows
         if not 0 <= first <= last < n:
             raise ValueError(f"range {first}..{last} is outside the {n} stored candles")
-        lo = max(first - warmup, self.before)  # feature rows, as `_label` computes them for predict_range
-        hi = min(
-            last - warmup + 1, n - warmup - self.after
-        )  # predict_range's len(frame) is min(n, last+1+after)-warmup
-        if hi <= lo:
+        end = history_end(n, last, after=self.after)  # the candles predict_range would read
+        plan = labelled_rows(
+            first, last, warmup=warmup, n_feature_rows=end - warmup, before=self.before, after=self.after
+        )
+        if not plan.rows:
             return None
         whole = series.predictions
-        a, b = np.searchsorted(whole.indices, (lo + warmup, hi + warmup))
-        sa, sb = np.searchsorted(whole.skipped, (lo + warmup, hi + warmup))
-        leading = lo + warmup - first
-        trailing = last - (hi - 1 + warmup)
-        candles_after = min(n - 1 - last, self.after)
+        bounds = (plan.rows.start + warmup, plan.rows.stop + warmup)
+        a, b = np.searchsorted(whole.indices, bounds)
+        sa, sb = np.searchsorted(whole.skipped, bounds)
         return CandlePredictions(
             n_candles=last - first + 1,
             indices=whole.indices[a:b] - first,
@@ -469,10 +279,10 @@ class Predictor:
             class_ids=whole.class_ids[a:b],
             confidences=whole.confidences[a:b],
             classes=whole.classes,
-            unlabeled_leading=leading,
-            unlabeled_trailing=trailing,
+            unlabeled_leading=plan.leading,
+            unlabeled_trailing=plan.trailing,
             skipped=whole.skipped[sa:sb] - first,
-            reason=self._reason(leading, trailing, warmup, first, candles_after, int(sb - sa)),
+            reason=self._reason(plan, warmup, first, end - last - 1, int(sb - sa)),
         )
 
     @property
@@ -498,17 +308,16 @@ class Predictor:
         """Predict candles ``first..last`` of the series `features` was built from (positions in that series)."""
         warmup = features.warmup_rows
         frame = features.frame
-        lo = max(first - warmup, self.before)  # feature rows
-        hi = min(last - warmup + 1, len(frame) - self.after)
-        if hi <= lo:
+        plan = labelled_rows(
+            first, last, warmup=warmup, n_feature_rows=len(frame), before=self.before, after=self.after
+        )
+        if not plan.rows:
             raise NotEnoughCandlesError(
                 f"{n_candles} candles leave none to label: {self._needs(warmup)}"
                 + ("" if history_before == 0 else f" ({history_before} stored candles precede the range)")
             )
-        rows, class_ids, confidences = self.predict_rows(frame, range(lo, hi), batch_size=batch_size)
-        leading = lo + warmup - first
-        trailing = last - (hi - 1 + warmup)
-        skipped = np.setdiff1d(np.arange(lo, hi), rows) + warmup - first
+        rows, class_ids, confidences = self.predict_rows(frame, plan.rows, batch_size=batch_size)
+        skipped = np.setdiff1d(np.arange(plan.rows.start, plan.rows.stop), rows) + warmup - first
         times = frame["time"].to_numpy()[rows]
         return CandlePredictions(
             n_candles=n_candles,
@@ -517,10 +326,10 @@ class Predictor:
             class_ids=class_ids,
             confidences=confidences,
             classes=self.classes,
-            unlabeled_leading=leading,
-            unlabeled_trailing=trailing,
+            unlabeled_leading=plan.leading,
+            unlabeled_trailing=plan.trailing,
             skipped=skipped.astype(np.int64),
-            reason=self._reason(leading, trailing, warmup, history_before, candles_after, len(skipped)),
+            reason=self._reason(plan, warmup, history_before, candles_after, len(skipped)),
         )
 
     # ------------------------------------------------------------------ messages
@@ -530,51 +339,23 @@ class Predictor:
         if minimum is not None and n < minimum:
             raise NotEnoughCandlesError(f"{n} candles leave none to label: {self._needs()}")
 
-    def _context_words(self) -> tuple[str, str]:
-        if self.mode == "bio":
-            context = self.config.features.context
-            return (
-                f"{self.before} previous-candle context (features.context.previous={context.previous})",
-                f"{self.after} look-ahead context (features.context.next={context.next})",
-            )
-        size = self.config.labeling.window.size
-        return (
-            f"{self.before} candles of the centred window before the candle (labeling.window.size={size})",
-            f"{self.after} candles of the window after it",
-        )
+    def _words(self) -> tuple[str, str]:
+        return messages.context_words(self.mode, self.config, before=self.before, after=self.after)
 
     def _needs(self, warmup: int | None = None) -> str:
         warmup = self.warmup_rows if warmup is None else warmup
-        before, after = self._context_words()
-        if warmup is None:
-            return f"send more candles (the indicators' warm-up, then {before} and {after})"
-        return (
-            f"the model needs at least {warmup + self.before + self.after + 1} candles "
-            f"({warmup} indicator warm-up + {before} + {after} + 1 to label)"
-        )
+        return messages.needs(self._words(), warmup=warmup, before=self.before, after=self.after)
 
-    def _reason(
-        self, leading: int, trailing: int, warmup: int, history_before: int, candles_after: int, skipped: int
-    ) -> str:
-        before, after = self._context_words()
-        parts = []
-        if leading:
-            if history_before:
-                parts.append(
-                    f"the first {leading} candles: the stored history before them is shorter than the "
-                    f"{warmup} indicator warm-up + {before}"
-                )
-            else:
-                parts.append(
-                    f"the first {leading} candles: {warmup} indicator warm-up (the longest look-back) + "
-                    f"{before}; send {leading} earlier candles to label from the first one"
-                )
-        if trailing:
-            where = "no later stored candles" if history_before or candles_after else "no later candles yet"
-            parts.append(f"the last {trailing} candles: {after} needs later candles ({where})")
-        if skipped:
-            parts.append(f"{skipped} candles inside the range: their model inputs are not finite")
-        return "; ".join(parts)
+    def _reason(self, plan: LabelledRows, warmup: int, history_before: int, candles_after: int, skipped: int) -> str:
+        return messages.unlabeled_reason(
+            self._words(),
+            leading=plan.leading,
+            trailing=plan.trailing,
+            warmup=warmup,
+            history_before=history_before,
+            candles_after=candles_after,
+            skipped=skipped,
+        )
 
 
 def _set_threads(model: object, n_jobs: int) -> None:
@@ -612,63 +393,3 @@ def _measure_warmup(config: PipelineConfig) -> int | None:
     except Exception as exc:  # a probe only: report, and fall back to the per-request warm-up
         logger.warning("could not measure the feature warm-up on synthetic candles: %s", exc)
         return None
-
-
-# --------------------------------------------------------------------------- spans
-
-
-@dataclass(frozen=True)
-class SpanRecords:
-    """Spans as columns (one entry per span), for fast encoding.
-
-    label_ids : int array (index into the class-label list), starts/ends : positions
-    (inclusive, into the predictions' input), avg_confidence : float64.
-    """
-
-    labels: list[str]
-    start_indices: np.ndarray
-    end_indices: np.ndarray
-    avg_confidence: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def group_spans(predictions: CandlePredictions) -> SpanRecords:
-    """Group labelled candles into spans.
-
-    Consecutive candles (adjacent input positions) with the same non-``O`` pattern form one
-    span; a ``B-`` tag always starts a new span, as does a gap (an unpredicted candle).
-    ``avg_confidence`` is the mean confidence of the span's candles.
-    """
-    classes = predictions.classes
-    names = class_labels(classes)
-    name_ids = {name: i for i, name in enumerate(dict.fromkeys(names))}
-    pattern_of_class = np.array([-1 if name == OUTSIDE_LABEL else name_ids[name] for name in names], dtype=np.int64)
-    begins_of_class = np.array([tag.startswith("B-") for tag in classes], dtype=bool)
-    if len(predictions.class_ids) == 0:
-        return SpanRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    pattern = pattern_of_class[predictions.class_ids]
-    in_span = pattern >= 0
-    index = predictions.indices
-    starts = in_span.copy()
-    starts[1:] &= (
-        (pattern[1:] != pattern[:-1]) | begins_of_class[predictions.class_ids[1:]] | (index[1:] != index[:-1] + 1)
-    )
-    span_id = np.cumsum(starts) - 1
-    members = np.flatnonzero(in_span)
-    count = int(starts.sum())
-    if count == 0:
-        return SpanRecords([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    ids = span_id[members]
-    sums = np.bincount(ids, weights=predictions.confidences[members], minlength=count)
-    sizes = np.bincount(ids, minlength=count)
-    first = np.flatnonzero(starts)
-    last = members[np.r_[np.flatnonzero(np.diff(ids)), len(ids) - 1]]
-    id_to_name = list(name_ids)
-    return SpanRecords(
-        labels=[id_to_name[p] for p in pattern[first].tolist()],
-        start_indices=index[first],
-        end_indices=index[last],
-        avg_confidence=sums / sizes,
-    )

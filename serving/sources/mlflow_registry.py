@@ -1,0 +1,134 @@
+"""The ``mlflow`` model source: registered models ``{prefix}-{PAIR}-{TF}`` at an alias.
+
+For each configured partition, the registered model ``{mlflow.registered_model_prefix}-{PAIR}-{TF}``
+at alias ``serving.mlflow_alias`` (``models:/name@alias``). A legacy stage word (``Production``,
+``Staging``...) is accepted as the alias name, and when no such alias exists, the latest version
+in that stage is used. The bundle metadata comes from the run's ``bundle.json`` artifact, or from
+the local bundle trained in the same run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from ml_platform.bundle import BUNDLE_FILE, BundleMeta, ModelBundle, load_meta
+from ml_platform.partitions import Partition
+from serving.settings import Settings
+from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
+
+_LEGACY_STAGES = ("none", "staging", "production", "archived")
+
+
+class MlflowSource:
+    """Registered models ``{prefix}-{PAIR}-{TF}`` at an alias, for the configured partitions."""
+
+    kind: Literal["mlflow"] = "mlflow"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.alias = settings.serving.mlflow_alias
+        self.uri = settings.mlflow_tracking_uri
+
+    def _client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def _name(self, partition: Partition) -> str:
+        from ml_platform.training.tracking import registered_model_name
+
+        return registered_model_name(self.settings.config, partition.pair, partition.timeframe)
+
+    def _version(self, client: Any, name: str) -> Any:
+        """The model version at the alias, or the latest in the legacy stage of that name."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return client.get_model_version_by_alias(name, self.alias)
+        except MlflowException as exc:
+            if self.alias.lower() not in _LEGACY_STAGES:
+                raise LookupError(f"models:/{name}@{self.alias}: {exc.message}") from None
+            try:
+                with warnings.catch_warnings():  # stages are deprecated; accepting the word is the point
+                    warnings.simplefilter("ignore", FutureWarning)
+                    versions = client.get_latest_versions(name, stages=[self.alias])
+            except MlflowException as stage_exc:
+                raise LookupError(f"models:/{name}@{self.alias}: {stage_exc.message}") from None
+            if not versions:
+                raise LookupError(
+                    f"models:/{name}@{self.alias}: no alias {self.alias!r} and no version in stage {self.alias!r}"
+                ) from None
+            return versions[0]
+
+    def scan(self) -> list[Candidate]:
+        client = self._client()
+        candidates = []
+        for pair in self.settings.config.partitions.pairs:
+            for timeframe in self.settings.config.partitions.timeframes:
+                partition = Partition(pair, timeframe)
+                name = self._name(partition)
+                location = f"models:/{name}@{self.alias}"
+                try:
+                    version = self._version(client, name)
+                    token = f"{version.version}:{version.run_id}"
+                except Exception:  # reported by load(), which raises the same error with its message
+                    token = None
+                candidates.append(Candidate(partition, location, token))
+        return candidates
+
+    def load(self, candidate: Candidate) -> LoadedModel:
+        client = self._client()
+        name = self._name(candidate.partition)
+        version = self._version(client, name)
+        meta = msgspec.structs.replace(
+            self._meta(client, version.run_id, candidate.partition),
+            registered_model_name=name,
+            registered_version=str(version.version),
+        )
+        check_partition(meta, candidate.partition, candidate.location)
+        model = self._model(f"models:/{name}/{version.version}", meta)
+        bundle = ModelBundle(
+            directory=self.settings.config.data.bundle_dir(candidate.partition), meta=meta, model=model
+        )
+        run_metrics = client.get_run(version.run_id).data.metrics
+        metrics = {**meta.metrics, "mlflow_run": dict(run_metrics)}
+        return loaded_model(bundle, candidate, "mlflow", token=f"{version.version}:{version.run_id}", metrics=metrics)
+
+    def _meta(self, client: Any, run_id: str, partition: Partition) -> BundleMeta:
+        """The run's ``bundle.json`` artifact, else the local bundle trained in that run."""
+        for artifact in (BUNDLE_FILE, f"bundle/{BUNDLE_FILE}"):
+            with tempfile.TemporaryDirectory() as scratch:
+                try:
+                    path = client.download_artifacts(run_id, artifact, scratch)
+                except Exception:  # not logged under this name: try the next one
+                    continue
+                return msgspec.json.decode(Path(path).read_bytes(), type=BundleMeta)
+        local = self.settings.config.data.bundle_dir(partition)
+        try:
+            meta = load_meta(local)
+        except Exception:
+            meta = None
+        if meta is not None and meta.mlflow_run_id == run_id:
+            return meta
+        raise LookupError(
+            f"MLflow run {run_id} has no {BUNDLE_FILE} artifact and the local bundle {local} is from "
+            "another run: the classes and feature columns of the model are unknown"
+        )
+
+    @staticmethod
+    def _model(uri: str, meta: BundleMeta) -> Any:
+        from ml_platform.training.models import get_model_type
+
+        model_type = get_model_type(meta.model_type)
+        if model_type.mlflow_flavor == "xgboost":
+            import mlflow.xgboost
+
+            return model_type.for_serving(mlflow.xgboost.load_model(uri))
+        import mlflow.sklearn
+
+        return model_type.for_serving(mlflow.sklearn.load_model(uri))
