@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: help install demo test test-fast test-python test-web lint lint-python lint-web format web-install dagster mlflow serve web
-.PHONY: sample-data bench clean constraints
+.PHONY: sample-data bench bench-scale-out clean constraints
 .PHONY: up down status data-push data-pull worker
 
 $(STAMP): pyproject.toml constraints.txt
@@ -30,7 +30,7 @@ demo: install  ## sample data, every asset for every partition, a summary
 
 help:  ## this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' Makefile | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | \
-	  awk -F'\t' '{printf "  make %-13s %s\n", $$1, $$2}'
+	  awk -F'\t' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 test: install lint test-python test-web  ## lint and type checks, then every test suite (CI runs exactly this)
 
@@ -125,6 +125,10 @@ bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_review_queue.py
 	$(BIN)/python bench/bench_serving.py
+	$(MAKE) bench-scale-out
+
+bench-scale-out: install  ## the Celery scale-out benchmark (in-process against 1 and 2 workers over the local Redis; ~25 min)
+	$(BIN)/python bench/bench_scale_out.py
 
 constraints:  ## re-pin constraints.txt from the current .venv (after changing pyproject.toml)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
