@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: help install demo test test-fast test-python test-web lint lint-python lint-web format web-install dagster mlflow serve web
-.PHONY: sample-data bench bench-scale-out clean constraints
+.PHONY: sample-data bench bench-reliability bench-scale-out clean constraints
 .PHONY: up down status data-push data-pull worker
 
 $(STAMP): pyproject.toml constraints.txt
@@ -125,7 +125,11 @@ bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_review_queue.py
 	$(BIN)/python bench/bench_serving.py
+	$(MAKE) bench-reliability
 	$(MAKE) bench-scale-out
+
+bench-reliability: install  ## load (1 vs one-per-core workers), hot reload under load and fault figures of the inference service (~5 min)
+	$(BIN)/python bench/bench_reliability.py
 
 bench-scale-out: install  ## the Celery scale-out benchmark (in-process against 1 and 2 workers over the local Redis; ~25 min)
 	$(BIN)/python bench/bench_scale_out.py
