@@ -36,18 +36,9 @@ PERF_MODEL_VERSION = "e2e-v1"
 
 def fixture_config(out: Path, pair: str, timeframe: str, model_type: str, mode: str = "pipeline") -> dict[str, Any]:
     """Every data, MLflow and database path in `out`; one partition; a model that trains in seconds."""
-    data = {
-        name: str(out / folder)
-        for name, folder in [
-            ("raw_path", "raw"),
-            ("raw_store", "candles"),
-            ("enriched_path", "enriched"),
-            ("labeled_path", "labeled"),
-            ("models_path", "models"),
-            ("annotations_path", "annotations"),
-            ("ground_truth_path", "ground_truth.json"),
-        ]
-    }
+    from ml_platform.config import DataConfig
+
+    data = DataConfig.paths_under(out)
     serving: dict[str, Any] = {"reload_interval_seconds": 1.0}
     if mode == "perf":  # "Predict all" over 50,000 candles: larger requests, fewer model calls
         serving |= {"max_candles": 20_000, "batch_size": 5_000}

@@ -66,6 +66,20 @@ class DataConfig(Section, frozen=True):
         """The sample data's planted spans (``ground_truth_path``)."""
         return resolve_path(self.ground_truth_path)
 
+    @classmethod
+    def paths_under(cls, root: Path) -> dict[str, str]:
+        """A ``data`` section with every path inside `root`, named as the defaults name them.
+
+        ``{"raw_path": "{root}/raw", "raw_store": "{root}/candles", ..., "ground_truth_path":
+        "{root}/ground_truth.json"}``: a self-contained data tree for tests, fixtures and benchmarks.
+        """
+        defaults = cls()
+        return {
+            name: str(root / Path(value).name)
+            for name in cls.__struct_fields__
+            if isinstance(value := getattr(defaults, name), str)
+        }
+
     def store_dir(self, store: Store) -> Path:
         """The folder of one partitioned Parquet store."""
         return resolve_path(getattr(self, _STORE_FIELDS[store]))

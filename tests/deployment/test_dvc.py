@@ -21,7 +21,14 @@ import msgspec
 import pytest
 import yaml
 
-from ml_platform.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, PipelineConfig, config_from_dict, load_config
+from ml_platform.config import (
+    DEFAULT_CONFIG_PATH,
+    PROJECT_ROOT,
+    DataConfig,
+    PipelineConfig,
+    config_from_dict,
+    load_config,
+)
 from ml_platform.data_version import (
     VERSION_PREFIX,
     file_md5,
@@ -135,17 +142,7 @@ def project(tmp_path: Path) -> Project:
         (root / "data" / "raw" / f"{partition.stem}.csv").write_text(_candles_csv(seed))
     (root / "data" / "annotations" / "export.json").write_text(json.dumps(EXPORT, indent=1))
     raw = {
-        "data": {
-            name: str(root / "data" / folder)
-            for name, folder in (
-                ("raw_path", "raw"),
-                ("raw_store", "candles"),
-                ("enriched_path", "enriched"),
-                ("labeled_path", "labeled"),
-                ("models_path", "models"),
-                ("annotations_path", "annotations"),
-            )
-        },
+        "data": DataConfig.paths_under(root / "data"),
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
         "dvc": {"remote_name": "testremote", "remote_path": str(tmp_path / "remote")},
     }

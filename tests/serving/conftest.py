@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 
 from ml_platform.bundle import BundleMeta, pattern_labels, save_bundle
 from ml_platform.candles import write_candles
-from ml_platform.config import PipelineConfig, load_config
+from ml_platform.config import DataConfig, PipelineConfig, load_config
 from ml_platform.features import build_features
 from ml_platform.model_inputs import bio_model_inputs, window_model_inputs
 from ml_platform.partitions import Partition
@@ -35,17 +35,7 @@ LABELS = ("bull_flag", "double_top", "head_and_shoulders")
 def write_serving_config(directory: Path, serving: dict | None = None, **sections: dict) -> Path:
     """A pipeline.yaml whose data, MLflow and database paths are inside `directory`."""
     raw: dict = {
-        "data": {
-            name: str(directory / folder)
-            for name, folder in (
-                ("raw_path", "raw"),
-                ("raw_store", "candles"),
-                ("enriched_path", "enriched"),
-                ("labeled_path", "labeled"),
-                ("models_path", "models"),
-                ("annotations_path", "annotations"),
-            )
-        },
+        "data": DataConfig.paths_under(directory),
         "partitions": {"pairs": ["EURUSD", "BTC-USDT"], "timeframes": ["1h"]},
         "mlflow": {
             "tracking_uri": f"sqlite:///{directory / 'mlflow.db'}",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ml_platform.config import PipelineConfig, config_from_dict
+from ml_platform.config import DataConfig, PipelineConfig, config_from_dict
 from ml_platform.features import build_features
 
 PATTERNS = {"spike": 1.0, "dip": -1.0}  # label -> direction of its three big candles
@@ -64,17 +64,7 @@ def small_config(tmp_path: Path | None = None, **overrides: Any) -> PipelineConf
         },
     }
     if tmp_path is not None:
-        raw["data"] = {
-            name: str(tmp_path / folder)
-            for name, folder in (
-                ("raw_path", "raw"),
-                ("raw_store", "candles"),
-                ("enriched_path", "enriched"),
-                ("labeled_path", "labeled"),
-                ("models_path", "models"),
-                ("annotations_path", "annotations"),
-            )
-        }
+        raw["data"] = DataConfig.paths_under(tmp_path)
         raw["mlflow"] = {
             "tracking_uri": f"sqlite:///{tmp_path}/mlflow/mlflow.db",
             "artifact_location": str(tmp_path / "mlflow" / "artifacts"),
