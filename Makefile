@@ -125,8 +125,8 @@ bench: install  ## the benchmarks recorded in docs/BENCHMARKS.md
 	$(BIN)/python bench/bench_shapes.py
 	$(BIN)/python bench/bench_review_queue.py
 	$(BIN)/python bench/bench_serving.py
-	$(MAKE) bench-reliability
-	$(MAKE) bench-scale-out
+	$(BIN)/python bench/bench_reliability.py
+	$(BIN)/python bench/bench_scale_out.py
 
 bench-reliability: install  ## load (1 vs one-per-core workers), hot reload under load and fault figures of the inference service (~5 min)
 	$(BIN)/python bench/bench_reliability.py

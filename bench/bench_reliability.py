@@ -176,16 +176,18 @@ async def load(url: str, body: bytes, *, clients: int, seconds: float) -> dict[s
 
 
 def republish(config: Path, version: str) -> None:
-    """Publish the partition's bundle again under `version`, the way a promoted retrain does."""
+    """Publish the partition's model again under `version` and promote it, the way a promoted retrain does."""
     code = (
         "import sys, msgspec\n"
         "from pathlib import Path\n"
-        "from ml_platform.bundle import load_bundle, save_bundle\n"
+        "from ml_platform.bundle import load_bundle\n"
+        "from ml_platform.bundle_store import promote, write_version\n"
         "from ml_platform.config import load_config\n"
         "from ml_platform.partitions import Partition\n"
         "folder = load_config(sys.argv[1]).data.bundle_dir(Partition('EURUSD', '1h'))\n"
         "b = load_bundle(folder)\n"
-        "save_bundle(folder, msgspec.structs.replace(b.meta, model_version=sys.argv[2]), b.model)\n"
+        "write_version(folder, msgspec.structs.replace(b.meta, model_version=sys.argv[2]), b.model)\n"
+        "promote(folder, sys.argv[2], reason='bench: republished')\n"
     )
     subprocess.run(
         [sys.executable, "-c", code, str(config), version],

@@ -132,12 +132,14 @@ def test_a_backfill_runs_on_two_workers_and_training_only_where_train_is_served(
     # (its DAGSTER_HOME holds no storage: the instance is PostgreSQL).
     config = _load(scale_out.launcher.config)
     for key in PARTITIONS:
+        from ml_platform.bundle_store import champion_dir
         from ml_platform.partitions import Partition
 
         partition = Partition.from_key(key)
         for store in ("candles", "features", "labeled"):
             assert len(pd.read_parquet(config.data.partition_file(store, partition))) > 0
-        assert (config.data.bundle_dir(partition) / "bundle.json").is_file()
+        served = champion_dir(config.data.bundle_dir(partition))
+        assert served is not None and (served / "bundle.json").is_file()
     new_in_launcher = _files(scale_out.launcher.folder) - launcher_files
     assert not [name for name in new_in_launcher if not name.startswith("home/")], new_in_launcher
 
