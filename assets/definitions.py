@@ -9,6 +9,7 @@ from assets.execution import build_executor
 from assets.features import enriched_features
 from assets.labels import LABEL_ASSETS
 from assets.models import trained_model
+from assets.run_failure import close_failed_training_runs
 from assets.sensors import build_annotations_sensor, build_automation_sensor
 from ml_platform.config import load_config
 from resources.mlflow import MlflowResource
@@ -25,6 +26,8 @@ defs = Definitions(
         build_annotations_sensor(relabel_job),
         # named and described in place of Dagster's default_automation_condition_sensor
         build_automation_sensor(AssetSelection.assets(enriched_features, trained_model)),
+        # a failed run leaves no MLflow run RUNNING and no training_runs row running
+        close_failed_training_runs,
     ],
     resources={"pipeline": PipelineResource(), "mlflow": MlflowResource(), "run_store": RunStoreResource()},
     # execution.engine (ML_PLATFORM_EXECUTION_ENGINE) selects it. in_process (the default): one

@@ -129,6 +129,8 @@ def model_metadata(result: TrainingResult) -> dict[str, Any]:
             else MetadataValue.text(result.registration.name)
         )
         metadata["alias_moved"] = MetadataValue.bool(result.registration.promoted)
+    # champion.json moved to this version: the inference service serves it (else the champion keeps serving)
+    metadata["champion"] = MetadataValue.bool(result.promoted)
     return metadata
 
 

@@ -1,6 +1,8 @@
 """The model bundle: what `trained_model` writes and the inference service loads.
 
-A bundle is one folder, ``{data.models_path}/{PAIR}_{TF}/``, holding
+A bundle is one folder (``{data.models_path}/{PAIR}_{TF}/versions/{model_version}/``, one per
+trained version, the served one named by ``champion.json``: `ml_platform.bundle_store`; a legacy
+flat bundle lives in ``{PAIR}_{TF}/`` itself), holding
 
 - ``bundle.json``: a `BundleMeta` (model version, classes in ``predict_proba`` column
   order, labels and colours, feature columns, the full pipeline config, metrics, MLflow run
@@ -216,9 +218,24 @@ def _previous_model_file(directory: Path) -> str | None:
         return None
 
 
+def champion_folder(directory: Path) -> Path:
+    """`directory` itself, or, for a partition folder with a ``champion.json``, the champion's version folder.
+
+    (`ml_platform.bundle_store` writes that layout; ``versions/{model_version}/``, else the
+    legacy flat bundle when it holds that version.) A pointer that cannot be read leaves `directory`.
+    """
+    directory = Path(directory)
+    try:
+        version = msgspec.json.decode((directory / "champion.json").read_bytes(), type=_VersionOnly).model_version
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return directory
+    folder = directory / "versions" / version
+    return folder if (folder / BUNDLE_FILE).is_file() or not (directory / BUNDLE_FILE).is_file() else directory
+
+
 def load_meta(directory: Path) -> BundleMeta:
-    """Only ``bundle.json``, decoded and checked (no model file is read)."""
-    path = Path(directory) / BUNDLE_FILE
+    """Only ``bundle.json``, decoded and checked (no model file is read); a partition folder: its champion's."""
+    path = champion_folder(directory) / BUNDLE_FILE
     try:
         meta = msgspec.json.decode(path.read_bytes(), type=BundleMeta)
     except FileNotFoundError:
@@ -242,7 +259,7 @@ def load_bundle(directory: Path) -> ModelBundle:
     BundleError
         Naming the file that is missing or unreadable, or the unknown model type.
     """
-    directory = Path(directory)
+    directory = champion_folder(directory)
     meta = load_meta(directory)
     model_path = directory / meta.model_file
     try:

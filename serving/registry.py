@@ -5,9 +5,10 @@ plus the load failures). A request reads the reference once and uses that snapsh
 end, so it never sees a half-swapped model: a reload builds a complete new snapshot and
 replaces the reference in one assignment.
 
-The models come from a `serving.sources.ModelSource` (bundles on disk or the MLflow
-registry, ``serving.model_source``); `reload` asks it for every partition's current version
-token and loads only the new or changed ones.
+The models come from a `serving.sources.ModelSource` (each partition's champion bundle on
+disk, or the MLflow registry's alias, ``serving.model_source``); `reload` asks it for every
+partition's current version token and loads only the new or changed ones; `rollback` moves a
+partition's champion back (``POST /model/rollback``) and reloads.
 
 A partition that fails to load is logged and reported (`Registry.failures`); the others
 are served. When a new version fails, the previously loaded one keeps serving; a failed
@@ -141,6 +142,18 @@ class ModelRegistry:
     async def reload(self, *, retry_failed: bool = False) -> ReloadResult:
         """`reload_blocking` in a worker thread (loading reads files and parses models)."""
         return await anyio.to_thread.run_sync(lambda: self.reload_blocking(retry_failed=retry_failed))
+
+    async def rollback(self, partition: Partition) -> tuple[str, str, ReloadResult]:
+        """Move `partition`'s champion back (`ModelSource.rollback`), then reload; return ``(from, to, result)``.
+
+        The other worker processes pick the move up on their next poll. Raises LookupError
+        when there is nothing to roll back to.
+        """
+        before, after = await anyio.to_thread.run_sync(lambda: self.source.rollback(partition))
+        logger.info(
+            "%s: champion rolled back from %s to %s (%s source)", partition.key, before, after, self.source.kind
+        )
+        return before, after, await self.reload(retry_failed=True)
 
     async def poll(self, interval: float) -> None:
         """Reload every `interval` seconds until cancelled; a failing poll is logged, not fatal."""

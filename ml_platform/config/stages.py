@@ -194,3 +194,6 @@ class TrainingConfig(Section, frozen=True):
     random_forest: RandomForestParams = RandomForestParams()
     xgboost: XGBoostParams = XGBoostParams()
     seed: int = 42
+    # bundle versions kept per partition under {models_path}/{PAIR}_{TF}/versions/ (the champion and the
+    # previous champion are always kept on top of these): ml_platform.bundle_store
+    keep_bundles: Annotated[int, msgspec.Meta(ge=2)] = 5

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -221,8 +222,11 @@ def log_and_register(
     *,
     tracker: Tracker,
     mlflow_run_id: str,
+    before_promote: Callable[[], None] | None = None,
 ) -> Registration | None:
     """Log the model; when ``tracker.register``, register it and maybe move the alias (by validation F1 macro).
+
+    `before_promote`: a test hook run between registering and moving the alias (`register_model`).
 
     Returns the registration (None when registering is off); its outcome is also set as
     the run's tags ``registered_model``, ``registered_version`` and ``alias.{alias}``.
@@ -243,6 +247,7 @@ def log_and_register(
         run_id=mlflow_run_id,
         alias=tracker.alias,
         score=fitted.metrics["validation"]["f1_macro"],
+        before_promote=before_promote,
     )
     mlflow.set_tags(
         {

@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 PROMOTION_METRIC = "validation_f1_macro"
+BUNDLE_ARTIFACT_PATH = "bundle"
+"""Run artifact folder holding the complete model bundle (``bundle/bundle.json`` + ``bundle/model-…``)."""
 # MLflow 3's UI opens in its GenAI view; this query (or the sidebar's "Model training" switch) selects the other.
 ML_WORKFLOW_QUERY = "workflowType=machine_learning"
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
@@ -225,12 +227,27 @@ class Registration:
     previous_champion: str | None
 
 
-def register_model(uri: str, model_uri: str, name: str, *, run_id: str, alias: str, score: float) -> Registration:
-    """Register `model_uri` as a new version of `name`; move `alias` to it when not worse (see module doc)."""
+def register_model(
+    uri: str,
+    model_uri: str,
+    name: str,
+    *,
+    run_id: str,
+    alias: str,
+    score: float,
+    before_promote: Callable[[], None] | None = None,
+) -> Registration:
+    """Register `model_uri` as a new version of `name`; move `alias` to it when not worse (see module doc).
+
+    `before_promote` (a test hook, default None) runs after the version is registered and
+    before the alias may move.
+    """
     import mlflow
 
     mlflow.set_registry_uri(uri)
     version = mlflow.register_model(model_uri, name, tags={"source_run_id": run_id}).version
+    if before_promote is not None:
+        before_promote()
     promoted, previous = promote_if_not_worse(uri, name, str(version), alias=alias, score=score)
     return Registration(name=name, version=str(version), promoted=promoted, previous_champion=previous)
 
@@ -262,6 +279,7 @@ def promote_if_not_worse(uri: str, name: str, version: str, *, alias: str, score
     held_score = _version_score(client, holder)
     if held_score is None or score >= held_score:
         client.set_registered_model_alias(name, alias, version)
+        remember_previous_holder(uri, name, str(holder.version), version)
         logger.info(
             "%s v%s: validation f1_macro %r >= %r of v%s holding %r; alias moved",
             name,
@@ -282,6 +300,21 @@ def promote_if_not_worse(uri: str, name: str, version: str, *, alias: str, score
         alias,
     )
     return False, str(holder.version)
+
+
+PREVIOUS_ALIAS_TAG = "previous_champions"
+"""Registered-model tag: the versions that held the alias before, newest first, comma-separated."""
+
+
+def remember_previous_holder(uri: str, name: str, previous: str | None, new: str) -> None:
+    """Record `previous` (the version the alias left for `new`) at the head of the model's `PREVIOUS_ALIAS_TAG`."""
+    if previous is None or previous == new:
+        return
+    client = _client(uri)
+    tags = client.get_registered_model(name).tags or {}
+    chain = [v for v in (tags.get(PREVIOUS_ALIAS_TAG) or "").split(",") if v and v != new]
+    chain = list(dict.fromkeys([previous, *chain]))[:10]
+    client.set_registered_model_tag(name, PREVIOUS_ALIAS_TAG, ",".join(chain))
 
 
 def _version_score(client: Any, version: Any) -> float | None:

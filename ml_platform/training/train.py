@@ -9,9 +9,16 @@
    serving uses), the chronological split with gaps (`split`), and the checks that need the
    data (one class only, too few rows, a class in validation/test that train never saw);
 4. in one MLflow run: fit and evaluate (`fit`, class weights from `weights`), log
-   params/metrics/artifacts/model, register and maybe promote the alias (`mlflow_logging`),
-   write the model bundle;
+   params/metrics/artifacts, then, in the crash-consistent order (docs/DESIGN.md, "Model
+   bundles"): write and fsync the bundle version folder ``versions/{model_version}/``
+   (`ml_platform.bundle_store`); log the same files as the run's ``bundle/`` artifacts; log
+   and register the model (`mlflow_logging`); promote: the alias when not worse, then
+   ``champion.json``, last; prune old versions (``training.keep_bundles``). A worse model
+   is recorded (run, registered version, bundle folder, row with ``promoted: false``) but
+   the champion does not move, so it is not served;
 5. complete the row; on any error mark it ``failed`` (and the MLflow run FAILED) and re-raise.
+   A SIGKILL at any point leaves the previous champion served (``champion.json`` names only
+   complete folders); the row and the MLflow run are closed by ``assets/run_failure.py``.
 
 Dataset version: what DVC records for the partition's inputs (raw file and annotation
 exports) when they are tracked and unchanged (`ml_platform.data_version`, ``dvc:…``), else
@@ -22,6 +29,8 @@ the SHA-256 of the labeled file's exact bytes (first 16 hex digits); the MLflow 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from ml_platform.bundle import BundleMeta, load_meta, pattern_labels, save_bundle
+from ml_platform import bundle_store
+from ml_platform.bundle import BUNDLE_FILE, BundleMeta, load_meta, pattern_labels
 from ml_platform.config import PipelineConfig
 from ml_platform.data_version import resolve_dataset_version
 from ml_platform.db import RunStore
@@ -57,7 +67,7 @@ from ml_platform.training.mlflow_logging import (
     run_tags,
 )
 from ml_platform.training.models import get_model_type
-from ml_platform.training.tracking import Registration, Tracker
+from ml_platform.training.tracking import BUNDLE_ARTIFACT_PATH, Registration, Tracker
 from ml_platform.training.weights import class_weight_map
 
 # The names callers imported from here before the split into modules (bench/, tests/).
@@ -80,6 +90,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+KILL_AT_ENV = "ML_PLATFORM_TEST_KILL_AT"
+"""Test hook (tests/reliability/): ``fit``, ``model_write`` or ``before_promote`` makes the training process
+SIGKILL itself at that point: before the fit (the MLflow run open, the row ``running``); with the bundle in its
+temp folder before the rename into ``versions/``; after the model version is registered and before the alias
+and ``champion.json`` move. Unset (the default) it does nothing."""
+
+
+def kill_point(name: str) -> None:
+    """SIGKILL this process when ``ML_PLATFORM_TEST_KILL_AT`` equals `name` (see `KILL_AT_ENV`)."""
+    if os.environ.get(KILL_AT_ENV, "").strip() == name:
+        logger.warning("%s=%s: killing the training process (test hook)", KILL_AT_ENV, name)
+        logging.shutdown()
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 @dataclass(frozen=True)
 class TrainingResult:
@@ -99,6 +123,7 @@ class TrainingResult:
     mlflow_run_url: str = ""  # the run in the MLflow UI (mlflow.ui_url); "" when no UI is configured
     confusion_matrix_url: str = ""  # a small copy of the confusion matrix PNG, as the MLflow UI serves it
     registered_model_url: str = ""
+    promoted: bool = False  # champion.json moved to this version (it is served)
 
 
 def train_partition(
@@ -183,6 +208,7 @@ def _train_recorded(
         training_run_id=run_id,
         labeling_mode=dataset.mode,
     )
+    partition_dir = bundle_dir
     with tracker.run(run_name=f"{partition.stem}-{config.training.model_type}", tags=tags) as run:
         import mlflow
 
@@ -190,13 +216,47 @@ def _train_recorded(
         run_store.set_mlflow_run(run_id, mlflow_run_id)
         summary = log_dataset(config, dataset, class_counts=counts, version_params=version_params)
         log_dataset_input(frame, partition=partition, labeled_path=labeled_path, version=version)
+        kill_point("fit")
         fitted = fit_and_evaluate(dataset, config)
         log_fit(config, dataset, fitted)
         confusion_png = log_artifacts(dataset, fitted, title=f"{partition.key} {fitted.model_type.name}")
-        registration = log_and_register(config, partition, fitted, tracker=tracker, mlflow_run_id=mlflow_run_id)
-        meta = _bundle_meta(config, partition, dataset, fitted, mlflow_run_id=mlflow_run_id, registration=registration)
-        bundle_path = save_bundle(bundle_dir, meta, fitted.estimator)
+        meta = _bundle_meta(config, partition, dataset, fitted, mlflow_run_id=mlflow_run_id, registered_model_name=None)
+        # 1. the complete bundle on disk (fsynced), 2. the same files as the run's artifacts
+        version_folder = bundle_store.write_version(
+            partition_dir, meta, fitted.estimator, before_publish=lambda: kill_point("model_write")
+        )
+        mlflow.log_artifacts(str(version_folder), artifact_path=BUNDLE_ARTIFACT_PATH)
         mlflow.set_tag("model_version", meta.model_version)
+        # 3. register, 4. promote: the alias (inside log_and_register), then champion.json, last
+        registration = log_and_register(
+            config,
+            partition,
+            fitted,
+            tracker=tracker,
+            mlflow_run_id=mlflow_run_id,
+            before_promote=lambda: kill_point("before_promote"),
+        )
+        score = float(fitted.metrics["validation"]["f1_macro"])
+        if registration is None:
+            kill_point("before_promote")
+            promoted = bundle_store.not_worse(partition_dir, score)
+        else:
+            promoted = registration.promoted
+            bundle_store.update_meta(
+                version_folder,
+                registered_model_name=registration.name,
+                registered_version=registration.version,
+            )
+        if promoted:
+            bundle_store.promote(
+                partition_dir,
+                meta.model_version,
+                reason=f"promoted: validation f1_macro {score!r} not worse than the champion's",
+                registered_version=registration.version if registration else None,
+            )
+        mlflow.set_tag("bundle_promoted", str(promoted).lower())
+        bundle_store.prune(partition_dir, config.training.keep_bundles)
+        bundle_path = version_folder / BUNDLE_FILE
         describe_run(
             run_description(
                 partition,
@@ -209,9 +269,9 @@ def _train_recorded(
         )
         experiment_id = run.info.experiment_id
     summary_row = metrics_summary(fitted)
+    summary_row["promoted"] = promoted
     if registration is not None:
         summary_row["registered_version"] = registration.version
-        summary_row["promoted"] = registration.promoted
     run_store.complete(
         run_id, metrics_summary=summary_row, mlflow_run_id=mlflow_run_id, model_version=meta.model_version
     )
@@ -229,6 +289,7 @@ def _train_recorded(
         confusion=confusion_counts(fitted, dataset.classes),
         mlflow_run_url=tracker.run_url(experiment_id, mlflow_run_id) if tracker.ui_url else "",
         confusion_matrix_url=tracker.artifact_url(mlflow_run_id, CONFUSION_PREVIEW_FILE) if tracker.ui_url else "",
+        promoted=promoted,
         registered_model_url=(
             tracker.model_url(registration.name, registration.version) if tracker.ui_url and registration else ""
         ),
@@ -252,7 +313,7 @@ def _bundle_meta(
     fitted: FittedModel,
     *,
     mlflow_run_id: str,
-    registration: Registration | None,
+    registered_model_name: str | None,
 ) -> BundleMeta:
     """The bundle's description of the model just fitted; ``model_version`` is ``{UTC now}-{run id[:8]}``."""
     trained_at = datetime.now(UTC)
@@ -269,8 +330,8 @@ def _bundle_meta(
         pipeline_config=config.to_dict(),
         metrics=fitted.metrics,
         mlflow_run_id=mlflow_run_id,
-        registered_model_name=registration.name if registration else None,
-        registered_version=registration.version if registration else None,
+        registered_model_name=registered_model_name,
+        registered_version=None,  # set in the local copy once registered (the run's artifact copy keeps None)
         dataset_version=dataset.dataset_version,
         trained_at=trained_at.isoformat().replace("+00:00", "Z"),
     )

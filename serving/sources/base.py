@@ -87,6 +87,9 @@ class ModelSource(Protocol):
     def load(self, candidate: Candidate) -> LoadedModel:
         """Load one model; raise on any failure (the registry reports it)."""
 
+    def rollback(self, partition: Partition) -> tuple[str, str]:
+        """Move the partition's champion back to the previous one; return ``(from, to)``; LookupError if none."""
+
 
 def check_partition(meta: BundleMeta, partition: Partition, location: str) -> None:
     """Raise ValueError when the bundle at `location` is for another pair or timeframe than its folder/name."""

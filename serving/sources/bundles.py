@@ -1,6 +1,9 @@
-"""The ``bundle`` model source: every ``{data.models_path}/{PAIR}_{TF}/bundle.json``.
+"""The ``bundle`` model source: the champion of every ``{data.models_path}/{PAIR}_{TF}/`` folder.
 
-Scanning reads only each folder's `bundle_version`, so polling loads only new or changed bundles.
+The champion is the version ``champion.json`` names (``versions/{model_version}/``), or a
+legacy flat ``bundle.json`` when there is no pointer (`ml_platform.bundle_store`). Scanning
+reads only each folder's pointer (or ``bundle.json`` version), so polling loads only a
+partition whose champion moved. A trained version that was not promoted is never offered.
 """
 
 from __future__ import annotations
@@ -8,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from ml_platform.bundle import BUNDLE_FILE, bundle_version, load_bundle
+from ml_platform import bundle_store
+from ml_platform.bundle import BundleError, load_bundle
 from ml_platform.partitions import Partition, PartitionError
 from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
 
@@ -24,8 +28,34 @@ def partition_of_stem(stem: str) -> Partition | None:
         return None
 
 
+def champion_metrics(partition_dir: Path, version: str) -> dict[str, object]:
+    """``{"is_champion", "champion_version", "previous", "promoted_at", "reason"}`` of `version`, as of now.
+
+    What ``/model/info`` shows under ``metrics.champion`` (a legacy flat bundle: champion, no pointer).
+    """
+    try:
+        pointer = bundle_store.read_champion(partition_dir)
+    except BundleError as exc:
+        return {"is_champion": False, "champion_version": None, "error": str(exc)}
+    if pointer is None:
+        return {
+            "is_champion": True,
+            "champion_version": version,
+            "previous": [],
+            "promoted_at": None,
+            "reason": "legacy",
+        }
+    return {
+        "is_champion": pointer.model_version == version,
+        "champion_version": pointer.model_version,
+        "previous": list(pointer.previous),
+        "promoted_at": pointer.promoted_at,
+        "reason": pointer.reason,
+    }
+
+
 class BundleSource:
-    """Bundles under ``data.models_path``."""
+    """Champion bundles under ``data.models_path``."""
 
     kind: Literal["bundle"] = "bundle"
 
@@ -38,12 +68,34 @@ class BundleSource:
         candidates = []
         for directory in sorted(self.models_path.iterdir()):
             partition = partition_of_stem(directory.name) if directory.is_dir() else None
-            if partition is None or not (directory / BUNDLE_FILE).exists():
+            if partition is None:
                 continue
-            candidates.append(Candidate(partition, str(directory), bundle_version(directory)))
+            token = bundle_store.champion_version(directory)
+            if token is None:
+                continue
+            champion = bundle_store.resolve_version(directory, token)
+            candidates.append(Candidate(partition, str(champion or directory), token if champion else None))
         return candidates
 
     def load(self, candidate: Candidate) -> LoadedModel:
-        bundle = load_bundle(Path(candidate.location))
+        location = Path(candidate.location)
+        if candidate.token is None:
+            raise BundleError(f"{location}: champion.json names a version with no complete bundle folder")
+        bundle = load_bundle(location)
         check_partition(bundle.meta, candidate.partition, candidate.location)
-        return loaded_model(bundle, candidate, "bundle", token=bundle.meta.model_version, metrics=bundle.meta.metrics)
+        partition_dir = location if location.name == candidate.partition.stem else location.parent.parent
+        metrics = {**bundle.meta.metrics, "champion": champion_metrics(partition_dir, bundle.meta.model_version)}
+        return loaded_model(bundle, candidate, "bundle", token=bundle.meta.model_version, metrics=metrics)
+
+    def rollback(self, partition: Partition) -> tuple[str, str]:
+        """Move the partition's ``champion.json`` back to the previous champion; return ``(from, to)`` versions.
+
+        Raises LookupError when the partition has no pointer or no previous champion on disk.
+        """
+        directory = self.models_path / partition.stem
+        before = bundle_store.champion_version(directory)
+        try:
+            pointer = bundle_store.rollback(directory, reason=f"POST /model/rollback from {before}")
+        except BundleError as exc:
+            raise LookupError(str(exc)) from None
+        return before or "", pointer.model_version

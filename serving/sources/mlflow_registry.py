@@ -3,8 +3,10 @@
 For each configured partition, the registered model ``{mlflow.registered_model_prefix}-{PAIR}-{TF}``
 at alias ``serving.mlflow_alias`` (``models:/name@alias``). A legacy stage word (``Production``,
 ``Staging``...) is accepted as the alias name, and when no such alias exists, the latest version
-in that stage is used. The bundle metadata comes from the run's ``bundle.json`` artifact, or from
-the local bundle trained in the same run.
+in that stage is used. The model and its metadata come from the run's ``bundle/`` artifact folder
+(``bundle/bundle.json`` + the model file, logged by training before it registers the version), so
+no local data volume is needed. Runs from before that artifact fall back to the flavor model plus a
+``bundle.json`` artifact, or the local bundle trained in the same run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ml_platform.bundle import BUNDLE_FILE, BundleMeta, ModelBundle, load_meta
+from ml_platform.bundle import BUNDLE_FILE, BundleMeta, ModelBundle, load_bundle, load_meta
 from ml_platform.partitions import Partition
 from serving.settings import Settings
 from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
@@ -85,19 +87,54 @@ class MlflowSource:
         client = self._client()
         name = self._name(candidate.partition)
         version = self._version(client, name)
-        meta = msgspec.structs.replace(
-            self._meta(client, version.run_id, candidate.partition),
-            registered_model_name=name,
-            registered_version=str(version.version),
-        )
-        check_partition(meta, candidate.partition, candidate.location)
-        model = self._model(f"models:/{name}/{version.version}", meta)
-        bundle = ModelBundle(
-            directory=self.settings.config.data.bundle_dir(candidate.partition), meta=meta, model=model
-        )
+        with tempfile.TemporaryDirectory(prefix="mlflow-bundle-") as scratch:
+            bundle = self._run_bundle(client, version.run_id, Path(scratch))
+            if bundle is not None:  # the run logged the complete bundle: nothing local is read
+                meta = msgspec.structs.replace(
+                    bundle.meta, registered_model_name=name, registered_version=str(version.version)
+                )
+                check_partition(meta, candidate.partition, candidate.location)
+                bundle = ModelBundle(directory=Path(candidate.location), meta=meta, model=bundle.model)
+        if bundle is None:  # runs from before the bundle/ artifact: the flavor model + bundle.json
+            meta = msgspec.structs.replace(
+                self._meta(client, version.run_id, candidate.partition),
+                registered_model_name=name,
+                registered_version=str(version.version),
+            )
+            check_partition(meta, candidate.partition, candidate.location)
+            model = self._model(f"models:/{name}/{version.version}", meta)
+            bundle = ModelBundle(
+                directory=self.settings.config.data.bundle_dir(candidate.partition), meta=meta, model=model
+            )
         run_metrics = client.get_run(version.run_id).data.metrics
-        metrics = {**meta.metrics, "mlflow_run": dict(run_metrics)}
+        metrics = {
+            **bundle.meta.metrics,
+            "mlflow_run": dict(run_metrics),
+            "champion": {"is_champion": True, "champion_version": str(version.version), "alias": self.alias},
+        }
         return loaded_model(bundle, candidate, "mlflow", token=f"{version.version}:{version.run_id}", metrics=metrics)
+
+    @staticmethod
+    def _run_bundle(client: Any, run_id: str, scratch: Path) -> ModelBundle | None:
+        """The run's ``bundle/`` artifact folder loaded as a bundle, or None when the run has none."""
+        from ml_platform.training.tracking import BUNDLE_ARTIFACT_PATH
+
+        try:
+            path = Path(client.download_artifacts(run_id, BUNDLE_ARTIFACT_PATH, str(scratch)))
+        except Exception:  # not logged: an older run
+            return None
+        if not (path / BUNDLE_FILE).is_file():
+            return None
+        return load_bundle(path)
+
+    def rollback(self, partition: Partition) -> tuple[str, str]:
+        """Move the alias back to the version that held it before; return ``(from, to)`` registered versions.
+
+        Raises LookupError when there is no alias or no previous holder.
+        """
+        from ml_platform.training.run_recovery import rollback_alias
+
+        return rollback_alias(self.uri, self._name(partition), self.alias)
 
     def _meta(self, client: Any, run_id: str, partition: Partition) -> BundleMeta:
         """The run's ``bundle.json`` artifact, else the local bundle trained in that run."""

@@ -134,3 +134,59 @@ def test_window_inputs_match_the_labeling_stage() -> None:
     inputs, _ = window_model_inputs(frame, ["f", "g"], size)
     assert list(inputs.columns) == window_column_names(["f", "g"], size)
     assert np.array_equal(inputs.iloc[start + (size - 1) // 2].to_numpy(), labeled[0])
+
+
+# --------------------------------------------------------------------------- versions and the champion pointer
+
+
+def _fitted() -> object:
+    from xgboost import XGBClassifier
+
+    rng = np.random.default_rng(0)
+    return XGBClassifier(n_estimators=2, max_depth=2).fit(rng.normal(size=(30, 3)), np.arange(30) % 3)
+
+
+def _versioned(tmp_path: Path, version: str, f1: float) -> Path:
+    import msgspec
+
+    from ml_platform import bundle_store
+
+    meta = msgspec.structs.replace(_meta("xgboost", version), metrics={"validation": {"f1_macro": f1}})
+    return bundle_store.write_version(tmp_path, meta, _fitted())
+
+
+def test_versions_pointer_rollback_prune_and_sweep(tmp_path: Path) -> None:
+    from ml_platform import bundle_store
+
+    (tmp_path / ".tmp-model-old.ubj").write_bytes(b"")  # what a killed run of the flat layout left
+    (tmp_path / "versions" / ".tmp-v0").mkdir(parents=True)  # and of the versioned one
+    first = _versioned(tmp_path, "v1", 0.6)
+    assert first == tmp_path / "versions" / "v1" and not list(tmp_path.glob(".tmp-*"))
+    assert not list((tmp_path / "versions").glob(".*"))
+    assert bundle_store.champion_dir(tmp_path) is None  # written but not promoted: nothing to serve
+    assert bundle_store.not_worse(tmp_path, 0.1)
+    bundle_store.promote(tmp_path, "v1", reason="first")
+    assert bundle_store.champion_dir(tmp_path) == first and load_bundle(tmp_path).meta.model_version == "v1"
+    assert not bundle_store.not_worse(tmp_path, 0.59) and bundle_store.not_worse(tmp_path, 0.6)  # a tie promotes
+    for n in range(2, 6):
+        _versioned(tmp_path, f"v{n}", 0.7)
+        bundle_store.promote(tmp_path, f"v{n}", reason="better")
+    pointer = bundle_store.read_champion(tmp_path)
+    assert pointer is not None and (pointer.model_version, pointer.previous) == ("v5", ["v4", "v3", "v2", "v1"])
+    _versioned(tmp_path, "v6", 0.1)  # worse: written, never promoted
+    assert bundle_store.prune(tmp_path, 2) == []  # v1..v5 are the champion or listed previous champions
+    assert bundle_store.rollback(tmp_path).model_version == "v4"
+    assert bundle_store.rollback(tmp_path).model_version == "v3"
+    assert bundle_store.prune(tmp_path, 2) == ["v4"]  # no longer listed and not among the newest 2 (v6, v5)
+    assert sorted(p.name for p in (tmp_path / "versions").iterdir()) == ["v1", "v2", "v3", "v5", "v6"]
+    with pytest.raises(BundleError, match="already exists"):
+        _versioned(tmp_path, "v6", 0.1)
+    with pytest.raises(BundleError, match="no complete bundle to promote"):
+        bundle_store.promote(tmp_path, "v9", reason="missing")
+    bundle_store.rollback(tmp_path)
+    bundle_store.rollback(tmp_path)
+    with pytest.raises(BundleError, match="no previous champion"):
+        bundle_store.rollback(tmp_path)
+    (tmp_path / "champion.json").write_text("{oops")
+    with pytest.raises(BundleError, match="champion.json: not a valid champion.json"):
+        bundle_store.read_champion(tmp_path)

@@ -123,6 +123,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/model/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rollback */
+        post: operations["modelRollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -327,6 +344,25 @@ export interface components {
             loaded: string[];
             /** @description Partition keys whose model was (re)loaded or removed. */
             changed: string[];
+            failures: components["schemas"]["LoadFailure"][];
+        };
+        /** RollbackRequest */
+        RollbackRequest: {
+            pair: string;
+            timeframe: string;
+        };
+        /** RollbackResponse */
+        RollbackResponse: {
+            /** @description PAIR|TF. */
+            partition: string;
+            /** @enum {string} */
+            source: "bundle" | "mlflow";
+            /** @description The champion before: a bundle model_version or an MLflow registered version. */
+            from_version: string;
+            /** @description The champion now (same kind of version as from_version). */
+            to_version: string;
+            /** @description The model_version this worker serves after reloading. */
+            served_version: string | null;
             failures: components["schemas"]["LoadFailure"][];
         };
         /** Span */
@@ -672,6 +708,66 @@ export interface operations {
             };
             /** @description INFERENCE_API_TOKEN is set and the Authorization: Bearer token is missing or wrong. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    modelRollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RollbackResponse"];
+                };
+            };
+            /** @description Malformed body or parameters (not JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INFERENCE_API_TOKEN is set and the Authorization: Bearer token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pair/timeframe, no model for it, or no stored candles. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Nothing to roll back to: no champion pointer, or no previous champion left. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
