@@ -17,6 +17,7 @@ Servers run as subprocesses (one uvicorn worker each) and are stopped at the end
 Writes a Markdown report (default ``bench/serving_results.md``).
 
     python bench/bench_serving.py [--model-types xgboost,random_forest] [--requests 200] [--batch-only]
+    python bench/bench_serving.py --mode span [--candles 5000]   # a span bundle: /predict in-process vs HTTP
 """
 
 from __future__ import annotations
@@ -131,6 +132,92 @@ def prepare(workdir: Path, model_type: str, n_candles: int) -> tuple[Path, pd.Da
     )
     save_bundle(config.data.bundle_dir(Partition(PAIR, TIMEFRAME)), meta, estimator)
     return config_file, candles
+
+
+def prepare_span(workdir: Path, n_candles: int) -> tuple[Path, pd.DataFrame, dict[str, object]]:
+    """`prepare`'s config and candles with a span bundle (``labeling.mode: span``, chart labels only) trained
+    by `fit_and_evaluate` on the planted spans; (config file, candles, the bundle's test metrics)."""
+    from ml_platform.training.dataset import prepare_dataset
+    from ml_platform.training.fit import fit_and_evaluate
+
+    config_file, candles = prepare(workdir, "xgboost", n_candles)  # writes the candles (and a BIO bundle, replaced)
+    raw = yaml.safe_load(config_file.read_text())
+    raw["labeling"]["mode"] = "span"
+    config_file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    config = load_config(config_file)
+    _, spans = generate_partition(PAIR, TIMEFRAME, n_candles=n_candles, seed=20240601)
+    tags = np.array(["O"] * len(candles), dtype=object)
+    for span in spans:
+        tags[span.start_index] = f"B-{span.label}"
+        tags[span.start_index + 1 : span.end_index + 1] = f"I-{span.label}"
+    features = build_features(candles, config)
+    frame = features.frame.copy()
+    frame["tag"] = tags[features.warmup_rows :]
+    started = time.perf_counter()
+    dataset = prepare_dataset(frame, config, version="bench")
+    fitted = fit_and_evaluate(dataset, config)
+    print(f"  trained a span detector in {time.perf_counter() - started:.1f} s", flush=True)
+    meta = BundleMeta(
+        model_version="bench-span",
+        model_type="xgboost",
+        pair=PAIR,
+        timeframe=TIMEFRAME,
+        mode="span",
+        classes=dataset.classes,
+        labels=pattern_labels(dataset.classes, config.labeling.labels),
+        base_feature_columns=dataset.base_feature_columns,
+        feature_columns=dataset.feature_columns,
+        pipeline_config=config.to_dict(),
+        metrics=fitted.metrics,
+        dataset_version="bench",
+        trained_at="2026-11-29T00:00:00Z",
+    )
+    save_bundle(config.data.bundle_dir(Partition(PAIR, TIMEFRAME)), meta, fitted.estimator)
+    return config_file, candles, dict(fitted.metrics["test"])
+
+
+def bench_span(workdir: Path, args: argparse.Namespace) -> str:
+    """``--mode span``: /predict (500 candles) in-process vs HTTP, and a cold whole-series /predict/batch."""
+    config_file, candles, test = prepare_span(workdir, args.candles)
+    settings = load_settings(config_file, env={})
+    registry = ModelRegistry(source_for(settings))
+    registry.reload_blocking()
+    snapshot = registry.current
+    starts = np.linspace(0, len(candles) - REQUEST_CANDLES, 8).astype(int).tolist()
+    bodies = [request_body(candles, start) for start in starts]
+    encoder = msgspec.json.Encoder()
+    counter = iter(range(10**9))
+
+    def full_path() -> bytes:
+        body = bodies[next(counter) % len(bodies)]
+        return encoder.encode(service.predict(msgspec.json.decode(body, type=PredictRequest), settings, snapshot))
+
+    port = free_port()
+    command = [sys.executable, "-m", "serving", "--config", str(config_file), "--port", str(port)]
+    with server(command + ["--log-level", "warning"], f"http://127.0.0.1:{port}/health", workdir / "serving.log"):
+        batch_body = msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME})
+        cold = sequential(f"http://127.0.0.1:{port}/predict/batch", [batch_body], 1, warmup=0)
+        inproc, http = interleaved(full_path, f"http://127.0.0.1:{port}/predict", bodies, args.requests)
+    (ip50, ip95), (hp50, hp95) = percentiles(inproc), percentiles(http)
+    return "\n".join(
+        [
+            "### Span bundle (`bench/bench_serving.py --mode span`)",
+            "",
+            f"{os.cpu_count()} CPUs shared with other work (load average {os.getloadavg()[0]:.1f}), one uvicorn "
+            f"worker, loopback; a span detector (chart labels, no CDL part) trained on {args.candles:,} sample "
+            f"candles (test span F1 {float(test['span_f1']):.2f}); {REQUEST_CANDLES}-candle `/predict` requests, "
+            f"{args.requests} each, interleaved.",
+            "",
+            "| path | p50 | p95 |",
+            "| --- | ---: | ---: |",
+            f"| in-process (decode, predict, encode) | {ip50:.1f} ms | {ip95:.1f} ms |",
+            f"| HTTP `/predict` | {hp50:.1f} ms | {hp95:.1f} ms |",
+            f"| HTTP / in-process | {hp50 / ip50:.2f}x | |",
+            f"| cold `/predict/batch`, all {len(candles):,} candles | {cold[0] * 1000:.0f} ms "
+            f"({len(candles) / cold[0]:,.0f} candles/s) | |",
+            "",
+        ]
+    )
 
 
 def request_body(candles: pd.DataFrame, start: int) -> bytes:
@@ -651,10 +738,15 @@ def main(argv: list[str] | None = None) -> int:
         help="only /predict/batch (cold and warm); print the section instead of writing --output",
     )
     parser.add_argument("--no-onnx", action="store_true")
+    parser.add_argument("--mode", choices=("bio", "span"), default="bio", help="span: a span bundle (bench_span)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "serving_results.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]
+    if args.mode == "span":
+        with tempfile.TemporaryDirectory(prefix="bench-serving-span-") as temp:
+            print(bench_span(args.workdir or Path(temp), args))
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as temp:
         base = args.workdir or Path(temp)
         results = []

@@ -8,7 +8,11 @@ flat bundle lives in ``{PAIR}_{TF}/`` itself), holding
   order, labels and colours, feature columns, the full pipeline config, metrics, MLflow run
   id and registered version, dataset version, trained_at, the model file's name);
 - the model file it names: ``model-{model_version}.ubj`` (XGBoost's native format) or
-  ``model-{model_version}.skops`` (RandomForest through skops, trusted types listed).
+  ``model-{model_version}.skops`` (RandomForest through skops, trusted types listed); in span
+  mode (``mode: "span"``) a folder ``model-{model_version}.span/`` holding the span detector
+  and the optional CDL BIO model (`ml_platform.training.span_model.SpanModel`; ``classes``
+  are then every per-candle tag the bundle can emit, ``feature_columns`` the CDL part's).
+  Bundles written before span mode existed are unchanged and load as before.
 
 Writing order makes hot reload safe: the model file is written under a new, unique name
 first, then ``bundle.json`` is replaced atomically (temp file + ``os.replace``, fsynced). A reader
@@ -26,6 +30,7 @@ from __future__ import annotations
 import colorsys
 import os
 import re
+import shutil
 import tempfile
 import zlib
 from collections.abc import Iterable, Sequence
@@ -43,6 +48,8 @@ FORMAT_VERSION = 1
 BUNDLE_FILE = "bundle.json"
 MODEL_FILE_PREFIX = "model-"
 OUTSIDE_TAG = "O"
+SPAN_MODE = "span"
+SPAN_MODEL_SUFFIX = ".span"  # the span model folder: model-{model_version}.span/
 _VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -187,14 +194,20 @@ def save_bundle(directory: Path, meta: BundleMeta, model: Any) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model_type = _model_type(meta.model_type)
-    model_file = f"{MODEL_FILE_PREFIX}{meta.model_version}{model_type.file_suffix}"
+    suffix = SPAN_MODEL_SUFFIX if meta.mode == SPAN_MODE else model_type.file_suffix
+    model_file = f"{MODEL_FILE_PREFIX}{meta.model_version}{suffix}"
     previous = _previous_model_file(directory)
     temp_model = directory / f".tmp-{model_file}"  # keeps the suffix: savers pick the format from it
     try:
-        model_type.save(model, temp_model)
+        if meta.mode == SPAN_MODE:  # a folder: the detector and the optional CDL model (SpanModel.save)
+            _remove(temp_model)
+            model.save(temp_model)
+            _remove(directory / model_file)
+        else:
+            model_type.save(model, temp_model)
         replace_durably(temp_model, directory / model_file)
     finally:
-        temp_model.unlink(missing_ok=True)
+        _remove(temp_model)
     final_meta = msgspec.structs.replace(meta, model_file=model_file)
     bundle_path = directory / BUNDLE_FILE
     handle, temp_name = tempfile.mkstemp(prefix=f".{BUNDLE_FILE}.", suffix=".tmp", dir=directory)
@@ -207,8 +220,16 @@ def save_bundle(directory: Path, meta: BundleMeta, model: Any) -> Path:
     keep = {model_file, previous}
     for stale in directory.glob(f"{MODEL_FILE_PREFIX}*"):
         if stale.name not in keep:
-            stale.unlink(missing_ok=True)
+            _remove(stale)
     return bundle_path
+
+
+def _remove(path: Path) -> None:
+    """Delete a model file or a span model folder; nothing when absent."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _previous_model_file(directory: Path) -> str | None:
@@ -251,6 +272,12 @@ def load_meta(directory: Path) -> BundleMeta:
     return meta
 
 
+def _load_span_model(path: Path) -> Any:
+    from ml_platform.training.span_model import SpanModel  # the detector pulls in the shapes package
+
+    return SpanModel.load(path)
+
+
 def load_bundle(directory: Path) -> ModelBundle:
     """Load ``bundle.json`` and the model file it names.
 
@@ -266,10 +293,11 @@ def load_bundle(directory: Path) -> ModelBundle:
         model_type = _model_type(meta.model_type)
     except ValueError as exc:
         raise BundleError(f"{directory / BUNDLE_FILE}: {exc}") from None
-    if not model_path.is_file():
-        raise BundleError(f"{model_path}: model file named by {BUNDLE_FILE} is missing")
+    span = meta.mode == SPAN_MODE
+    if not (model_path.is_dir() if span else model_path.is_file()):
+        raise BundleError(f"{model_path}: model {'folder' if span else 'file'} named by {BUNDLE_FILE} is missing")
     try:
-        model = model_type.load(model_path)
+        model = _load_span_model(model_path) if span else model_type.load(model_path)
     except Exception as exc:  # every loader's own errors: report the file, not a stack of internals
         raise BundleError(f"{model_path}: cannot load the {meta.model_type} model: {exc}") from exc
     return ModelBundle(directory=directory, meta=meta, model=model)

@@ -122,13 +122,12 @@ def write_version(
     temp = root / f"{TEMP_PREFIX}{meta.model_version}"
     try:
         save_bundle(temp, meta, model)
-        for path in temp.iterdir():
+        for path in sorted(temp.rglob("*"), reverse=True):  # files and nested folders (a span model's), deepest first
             fsync_file(path)
         fsync_directory(temp)
         if before_publish is not None:
             before_publish()
-        os.replace(temp, final)
-        fsync_directory(root)
+        replace_durably(temp, final)  # the folder as a whole: fsync it, rename it, fsync versions/
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
@@ -185,21 +184,28 @@ def champion_version(partition_dir: Path) -> str | None:
     return bundle_version(partition_dir)
 
 
-def champion_score(partition_dir: Path) -> float | None:
-    """Validation f1_macro of the current champion (from its ``bundle.json``), or None when there is none."""
+def champion_score(partition_dir: Path, metric: str = "f1_macro") -> float | None:
+    """The current champion's validation `metric` (from its ``bundle.json``).
+
+    None when there is no champion, or when it has no such metric (a model of another labeling
+    mode: a span model's ``span_f1`` is not comparable with a per-candle ``f1_macro``).
+    """
     try:
         directory = champion_dir(partition_dir)
         if directory is None:
             return None
-        value = load_meta(directory).metrics.get("validation", {}).get("f1_macro")
+        value = load_meta(directory).metrics.get("validation", {}).get(metric)
     except BundleError:
         return None
     return float(value) if value is not None else None
 
 
-def not_worse(partition_dir: Path, score: float) -> bool:
-    """The promotion rule without a registry: `score` >= the champion's validation f1_macro (a tie promotes)."""
-    held = champion_score(partition_dir)
+def not_worse(partition_dir: Path, score: float, metric: str = "f1_macro") -> bool:
+    """The promotion rule without a registry: `score` >= the champion's validation `metric` (a tie promotes).
+
+    A champion without that metric (another labeling mode) never blocks the new model.
+    """
+    held = champion_score(partition_dir, metric)
     return held is None or float(score) >= held
 
 

@@ -147,7 +147,10 @@ class ModelInfo(Schema):
     timeframe: str
     trained_at: str
     model_type: str
-    mode: Literal["bio", "window"]
+    mode: Annotated[
+        Literal["bio", "window", "span"],
+        msgspec.Meta(description="labeling.mode of the model: per-candle BIO, windowed, or span detector (+ CDL BIO)."),
+    ]
     source: Literal["bundle", "mlflow"]
 
 

@@ -56,6 +56,5 @@ def test_every_rename_into_place_goes_through_replace_durably() -> None:
         for path in (root / folder).rglob("*.py")
         if "os.replace(" in path.read_text(encoding="utf-8")
         and path.name != "storage.py"
-        and "training" not in path.parts  # being reworked for crash consistency (finding 1, pending)
     ]
     assert offenders == [], f"use ml_platform.storage.replace_durably (fsync file, rename, fsync folder): {offenders}"

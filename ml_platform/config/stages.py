@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ml_platform.config.base import Color, NonNegativeInt, PositiveInt, Probability, Section
+from ml_platform.shapes.settings import DetectorSettings
 
 # --------------------------------------------------------------------------- features
 
@@ -122,14 +123,23 @@ def _default_labels() -> list[LabelSpec]:
 
 
 class LabelingConfig(Section, frozen=True):
-    """How annotations and TA-Lib CDL labels become training rows."""
+    """How annotations and TA-Lib CDL labels become training rows.
 
-    mode: Literal["bio", "window"] = "bio"
+    mode : "bio", "window" or "span", default "span"
+        ``bio``: one row per candle; ``window``: one row per span window; ``span``: chart
+        labels are learnt by a span detector (`ml_platform.shapes`, options in ``span``) from
+        the per-candle BIO file, CDL labels by a per-candle BIO model beside it.
+    span : DetectorSettings
+        The span detector's options (``labeling.span.*``), used in span mode only.
+    """
+
+    mode: Literal["bio", "window", "span"] = "span"
     labels: list[LabelSpec] = msgspec.field(default_factory=_default_labels)
     min_confidence: Probability = 0.5
     strict: bool = False
     merge_strategy: Literal["human_priority", "programmatic_priority", "both"] = "human_priority"
     window: WindowConfig = WindowConfig()
+    span: DetectorSettings = DetectorSettings()
     cdl: CdlConfig = CdlConfig()
     seed: int = 7
 

@@ -13,10 +13,10 @@ from ml_platform.config import PipelineConfig
 
 
 def context_words(
-    mode: Literal["bio", "window"], config: PipelineConfig, *, before: int, after: int
+    mode: Literal["bio", "window", "span"], config: PipelineConfig, *, before: int, after: int
 ) -> tuple[str, str]:
     """The context read before and after a candle, in words naming the setting behind it."""
-    if mode == "bio":
+    if mode in ("bio", "span"):  # span mode: the context of its CDL part
         context = config.features.context
         return (
             f"{before} previous-candle context (features.context.previous={context.previous})",

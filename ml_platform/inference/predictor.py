@@ -35,7 +35,7 @@ _PROBE_CANDLES = 4096  # synthetic candles used once per bundle to measure the i
 class Predictor:
     """A loaded bundle with what prediction needs, resolved once (the config is parsed at load).
 
-    mode : "bio" or "window"
+    mode : "bio", "window" or "span" (span bundles: `ml_platform.inference.span_predictor.SpanPredictor`)
     before, after : int
         Feature rows a prediction reads before and after its candle (context or half-window).
     warmup_rows : int or None
@@ -44,7 +44,7 @@ class Predictor:
 
     bundle: ModelBundle
     config: PipelineConfig
-    mode: Literal["bio", "window"]
+    mode: Literal["bio", "window", "span"]
     before: int
     after: int
     warmup_rows: int | None
@@ -59,10 +59,14 @@ class Predictor:
             requests, and an OpenMP thread team per call on a few hundred rows costs more
             than it gains (XGBoost measured 10-20x slower per small call on a busy 2-core machine).
         """
+        mode = bundle.meta.mode
+        if mode == "span":
+            from ml_platform.inference.span_predictor import SpanPredictor
+
+            return SpanPredictor.from_span_bundle(bundle, n_jobs=n_jobs)
         if n_jobs is not None:
             _set_threads(bundle.model, n_jobs)
         config = bundle.config
-        mode = bundle.meta.mode
         if mode == "bio":
             before, after = config.features.context.previous, config.features.context.next
         elif mode == "window":

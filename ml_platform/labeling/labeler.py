@@ -7,7 +7,7 @@ sources (`merge`), then BIO tags (`bio`) or windows (`windows`), and statistics 
 All span work happens on the raw candle axis (where people annotated and TA-Lib has its
 full look-back); the result is aligned to the enriched rows by time.
 
-BIO file (``labeling.mode: bio``), one row per enriched_features row, none dropped:
+BIO file (``labeling.mode: bio`` and ``span``), one row per enriched_features row, none dropped:
 
 - every enriched_features column, in order (``time``, OHLCV, features);
 - ``tag``, ``tag_2``, ...: ``B-{label}``, ``I-{label}`` or ``O``, one column per overlap track
@@ -136,7 +136,7 @@ def label_partition(
     known = programmatic.known | human_labelled
 
     windows: WindowSet | None = None
-    if labeling.mode == "bio":
+    if labeling.mode in ("bio", "span"):  # span training reads the per-candle tags back as spans
         frame, output_spans = _bio_frame(enriched, row_index, merged, programmatic, known, labeling.merge_strategy)
         sample_labels = encode_bio(output_spans, n_raw).entities(0)[row_index][known[row_index]]
         counted_spans = to_rows(output_spans + negatives, row_index)[0]

@@ -7,7 +7,9 @@ too few rows, a class in validation/test that train never saw).
 
 Labels: BIO mode trains on ``tag`` (the merged tag column) with its ``O`` candles filled from
 the overlap tracks ``tag_2``, ``tag_3``, ... (`training_tags`; ``tag_human``,
-``tag_programmatic`` are not inputs); window mode trains on ``label``.
+``tag_programmatic`` are not inputs); window mode trains on ``label``. Span mode reads the BIO
+file as BIO mode does (its rows feed the CDL part) and adds the candles and chart-label tags
+the span detector fits on (`ml_platform.training.span_data`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ml_platform.config import PipelineConfig
 from ml_platform.labeling.bio import training_tags
 from ml_platform.model_inputs import bio_model_inputs, window_feature_columns
 from ml_platform.timestamps import iso_utc
+from ml_platform.training.span_data import SpanSource, span_source
 from ml_platform.training.split import Split, purge_overlaps, split_rows
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class Dataset:
     split: Split
     dataset_version: str
     dropped_rows: int
+    span: SpanSource | None = None  # span mode: the candles and chart tags the detector fits on
 
     def tags(self, part: str) -> list[str]:
         """The class of each row of `part` (``"train"``, ``"validation"`` or ``"test"``), in row order."""
@@ -142,8 +146,11 @@ def prepare_dataset(
         One class only; too few rows; a class in validation/test that train lacks; columns missing.
     """
     mode = config.labeling.mode
-    if mode == "bio":
+    source = None
+    if mode in ("bio", "span"):
         X, labels, times, base, columns, dropped = _bio_rows(frame, config, base_feature_columns)
+        if mode == "span":
+            source = span_source(frame, np.flatnonzero(~dropped), config, tag_columns=_tag_tracks(frame))
         required_gap = config.features.context.previous + config.features.context.next + 1
     else:
         frame = frame.sort_values("start_time", kind="stable") if "start_time" in frame else frame
@@ -173,6 +180,7 @@ def prepare_dataset(
         split=split,
         dataset_version=version,
         dropped_rows=int(dropped.sum()),
+        span=source,
     )
 
 
@@ -226,7 +234,7 @@ def _bio_rows(
 ) -> tuple[np.ndarray, list[str], np.ndarray, list[str], list[str], np.ndarray]:
     if TAG_COLUMN not in frame.columns:
         raise TrainingDataError(
-            f"labeling.mode is 'bio' but the labeled data has no {TAG_COLUMN!r} column "
+            f"labeling.mode is {config.labeling.mode!r} but the labeled data has no {TAG_COLUMN!r} column "
             f"(columns: {list(frame.columns)[:8]}...): "
             "re-materialize labeled_windows with the current config"
         )
@@ -246,11 +254,16 @@ def _bio_rows(
             logger.info("left out %d rows whose label is unknown (label_known false)", int((unknown & keep).sum()))
         keep &= ~unknown
     dropped = _drop_non_finite(X, keep=keep)
-    tracks = [c for c in frame.columns if c == TAG_COLUMN or re.fullmatch(rf"{TAG_COLUMN}_\d+", str(c))]
-    tracks.sort(key=lambda c: 1 if c == TAG_COLUMN else int(str(c).rsplit("_", 1)[1]))
-    tags = training_tags([frame[c].to_numpy() for c in tracks])[~dropped]
+    tags = training_tags([frame[c].to_numpy() for c in _tag_tracks(frame)])[~dropped]
     times = frame["time"].to_numpy(dtype=np.int64)[~dropped] if "time" in frame else np.arange(len(tags))
     return X[~dropped], tags.tolist(), times, base, list(inputs.columns), dropped
+
+
+def _tag_tracks(frame: pd.DataFrame) -> list[str]:
+    """``tag``, ``tag_2``, ``tag_3``, ...: the merged tag track first, then the overlap tracks in order."""
+    tracks = [c for c in frame.columns if c == TAG_COLUMN or re.fullmatch(rf"{TAG_COLUMN}_\d+", str(c))]
+    tracks.sort(key=lambda c: 1 if c == TAG_COLUMN else int(str(c).rsplit("_", 1)[1]))
+    return [str(c) for c in tracks]
 
 
 def _window_rows(

@@ -2,7 +2,8 @@
 
 The scores are `ml_platform.training.evaluation`'s: per-row metrics, and span metrics in
 BIO mode when the split is chronological. `flat_metrics` and `metrics_summary` name them
-for MLflow and the `training_runs` row.
+for MLflow and the `training_runs` row. Span mode (``labeling.mode: span``) fits and scores
+in `ml_platform.training.span_fit`; `promotion_score` is the metric promotion compares.
 """
 
 from __future__ import annotations
@@ -30,11 +31,26 @@ class FittedModel:
     predictions: dict[str, tuple[list[str], list[str]]]  # part -> (true tags, predicted tags)
     metrics: dict[str, Any]  # the bundle's {"validation", "test", "per_class"}
     per_class: dict[str, dict[str, dict[str, float]]]  # part -> class -> precision/recall/f1/support
+    mode: str = "bio"  # labeling.mode: "span" means `estimator` is a `SpanModel`
 
 
 def fit_and_evaluate(dataset: Dataset, config: PipelineConfig) -> FittedModel:
     """Fit the configured model on the train part and score validation and test."""
     model_type = get_model_type(config.training.model_type)
+    if dataset.mode == "span":
+        from ml_platform.training.span_fit import fit_span_model
+
+        model, result = fit_span_model(dataset, config)
+        return FittedModel(
+            estimator=model,
+            model_type=model_type,
+            hyperparameters=result["hyperparameters"],
+            class_weight=None,
+            predictions=result["predictions"],
+            metrics=result["metrics"],
+            per_class=result["per_class"],
+            mode="span",
+        )
     wrapper = model_type(config.training)
     train = dataset.split.train
     weights = class_weight_map(dataset.y[train], dataset.classes, config.training.class_weights)
@@ -64,11 +80,35 @@ def fit_and_evaluate(dataset: Dataset, config: PipelineConfig) -> FittedModel:
     )
 
 
+def promotion_metric(mode: str) -> str:
+    """The validation metric promotion compares: ``span_f1`` in span mode, else ``f1_macro``."""
+    return "span_f1" if mode == "span" else "f1_macro"
+
+
+def promotion_score(fitted: FittedModel) -> float:
+    """`fitted`'s validation `promotion_metric` (what moves the champion alias and ``champion.json``)."""
+    return float(fitted.metrics["validation"][promotion_metric(fitted.mode)])
+
+
+def feature_importances(fitted: FittedModel, feature_columns: list[str]) -> tuple[object, list[str]]:
+    """``(importances, names)`` for the feature-importance plot (span mode: the detector's shape features)."""
+    if fitted.mode == "span":
+        return fitted.estimator.feature_importances_, list(fitted.estimator.detector.feature_names)
+    return fitted.estimator.feature_importances_, feature_columns
+
+
 def flat_metrics(fitted: FittedModel) -> dict[str, float]:
-    """MLflow metric names: ``validation_f1_macro``, ``test_span_f1``, ``test_f1.B-bull_flag``..."""
+    """MLflow metric names: ``validation_f1_macro``, ``test_span_f1``, ``test_f1.B-bull_flag``...
+
+    Span mode adds ``{part}_span_f1.{label}`` (and precision/recall) per chart label.
+    """
     flat: dict[str, float] = {}
     for part in ("validation", "test"):
         flat.update({f"{part}_{name}": float(value) for name, value in fitted.metrics[part].items()})
+        for label, values in fitted.metrics.get("span_per_label", {}).get(part, {}).items():
+            flat.update(
+                {f"{part}_{name}.{label}": float(values[name]) for name in ("span_precision", "span_recall", "span_f1")}
+            )
         for cls, values in fitted.per_class[part].items():
             flat.update({f"{part}_{name}.{cls}": float(value) for name, value in values.items() if name != "support"})
     return flat

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -30,7 +31,7 @@ from ml_platform.config import PipelineConfig
 from ml_platform.partitions import Partition
 from ml_platform.training import evaluation
 from ml_platform.training.dataset import Dataset
-from ml_platform.training.fit import FittedModel, flat_metrics
+from ml_platform.training.fit import FittedModel, feature_importances, flat_metrics, promotion_score
 from ml_platform.training.tracking import Registration, Tracker, log_model, register_model, registered_model_name
 
 DESCRIPTION_TAG = "mlflow.note.content"
@@ -183,13 +184,14 @@ def log_artifacts(dataset: Dataset, fitted: FittedModel, *, title: str) -> bytes
     """
     import mlflow
 
+    importances, names = feature_importances(fitted, dataset.feature_columns)
     with tempfile.TemporaryDirectory() as temp:
         artifacts = evaluation.write_artifacts(
             Path(temp),
             predictions=fitted.predictions,
             classes=dataset.classes,
-            importances=fitted.estimator.feature_importances_,
-            feature_names=dataset.feature_columns,
+            importances=np.asarray(importances),
+            feature_names=names,
             title=title,
         )
         preview = thumbnail(artifacts.confusion_matrix, Path(temp) / CONFUSION_PREVIEW_FILE)
@@ -233,11 +235,16 @@ def log_and_register(
     """
     import mlflow
 
-    model_uri = log_model(
-        fitted.estimator,
-        flavor=fitted.model_type.mlflow_flavor,
-        trusted_types=list(fitted.model_type.trusted_types),
-    )
+    if fitted.mode == "span":  # a pyfunc wrapping SpanModel.load, so the registry has a version
+        from ml_platform.training.span_pyfunc import log_span_model
+
+        model_uri = log_span_model(fitted.estimator)
+    else:
+        model_uri = log_model(
+            fitted.estimator,
+            flavor=fitted.model_type.mlflow_flavor,
+            trusted_types=list(fitted.model_type.trusted_types),
+        )
     if not tracker.register:
         return None
     registration = register_model(
@@ -246,7 +253,7 @@ def log_and_register(
         registered_model_name(config, partition.pair, partition.timeframe),
         run_id=mlflow_run_id,
         alias=tracker.alias,
-        score=fitted.metrics["validation"]["f1_macro"],
+        score=promotion_score(fitted),
         before_promote=before_promote,
     )
     mlflow.set_tags(

@@ -54,7 +54,14 @@ from ml_platform.training.dataset import (
     read_labeled,
     select_base_columns,
 )
-from ml_platform.training.fit import FittedModel, fit_and_evaluate, flat_metrics, metrics_summary
+from ml_platform.training.fit import (
+    FittedModel,
+    fit_and_evaluate,
+    flat_metrics,
+    metrics_summary,
+    promotion_metric,
+    promotion_score,
+)
 from ml_platform.training.mlflow_logging import (
     CONFUSION_PREVIEW_FILE,
     describe_run,
@@ -236,10 +243,10 @@ def _train_recorded(
             mlflow_run_id=mlflow_run_id,
             before_promote=lambda: kill_point("before_promote"),
         )
-        score = float(fitted.metrics["validation"]["f1_macro"])
+        score = promotion_score(fitted)  # validation span_f1 in span mode, else f1_macro
         if registration is None:
             kill_point("before_promote")
-            promoted = bundle_store.not_worse(partition_dir, score)
+            promoted = bundle_store.not_worse(partition_dir, score, promotion_metric(fitted.mode))
         else:
             promoted = registration.promoted
             bundle_store.update_meta(
@@ -251,7 +258,7 @@ def _train_recorded(
             bundle_store.promote(
                 partition_dir,
                 meta.model_version,
-                reason=f"promoted: validation f1_macro {score!r} not worse than the champion's",
+                reason=f"promoted: validation {promotion_metric(fitted.mode)} {score!r} not worse than the champion's",
                 registered_version=registration.version if registration else None,
             )
         mlflow.set_tag("bundle_promoted", str(promoted).lower())

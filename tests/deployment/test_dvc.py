@@ -145,6 +145,8 @@ def project(tmp_path: Path) -> Project:
         "data": DataConfig.paths_under(root / "data"),
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
         "dvc": {"remote_name": "testremote", "remote_path": str(tmp_path / "remote")},
+        # random candles hold no chart shape for the span detector to match: the per-candle path
+        "labeling": {"mode": "bio"},
     }
     config_file = tmp_path / "pipeline.yaml"
     config_file.write_text(yaml.safe_dump(raw))

@@ -16,6 +16,7 @@ from ml_platform.inference import Predictor
 from ml_platform.model_inputs import bio_model_inputs
 from ml_platform.partitions import Partition
 from tests.serving.conftest import PAIR, TIMEFRAME, candle_dicts
+from tests.serving.test_span_serving import SpanService, span_service  # noqa: F401 (the module-scoped fixture)
 
 
 def _bits(frame: pd.DataFrame) -> np.ndarray:
@@ -137,3 +138,35 @@ def test_a_short_lead_in_would_not_equal_one_pass(config: PipelineConfig, stored
     common = short.index[short.index.isin(full.index)][:50]
     assert not np.array_equal(full.loc[common, "ema_50"].to_numpy(), short.loc[common, "ema_50"].to_numpy())
     np.testing.assert_allclose(full.loc[common, "sma_20"], short.loc[common, "sma_20"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- span bundles
+
+
+@pytest.mark.slow
+def test_span_bundle_test_part_equals_the_service(span_service: SpanService) -> None:  # noqa: F811 (the fixture)
+    """The trained_model asset's test-part spans (counted in bundle.json) are what /predict finds on those candles."""
+    from ml_platform.training.dataset import prepare_dataset
+    from ml_platform.training.evaluation import Span, match_spans
+
+    config, frame = span_service.config, span_service.frame
+    dataset = prepare_dataset(frame, config, version="parity")
+    assert dataset.span is not None
+    first, last = dataset.span.segment(dataset.split.test)
+    candles = dataset.span.candles.iloc[first : last + 1]
+    response = span_service.client.post(
+        "/predict", json={"pair": PAIR, "timeframe": TIMEFRAME, "candles": candle_dicts(candles)}
+    )
+    assert response.status_code == 200, response.text
+    chart = set(dataset.span.chart_labels)
+    served = [
+        Span(s["label"], s["start_index"], s["end_index"]) for s in response.json()["spans"] if s["label"] in chart
+    ]
+    true = [Span(str(r.label), int(r.start), int(r.end)) for r in dataset.span.spans_within(first, last).itertuples()]
+    recorded = load_bundle(span_service.bundle_dir).meta.metrics["test"]
+    scored = match_spans(true, served)
+    assert (scored["predicted_spans"], scored["matched_spans"], scored["span_f1"]) == (
+        recorded["predicted_spans"],
+        recorded["matched_spans"],
+        recorded["span_f1"],
+    )

@@ -47,7 +47,7 @@ def synthetic_candles(
 
 
 def small_config(tmp_path: Path | None = None, **overrides: Any) -> PipelineConfig:
-    """Two indicators plus geometry, context 1/1, ten small trees, one thread; paths under tmp_path."""
+    """BIO mode, two indicators plus geometry, context 1/1, ten small trees, one thread; paths under tmp_path."""
     raw: dict[str, Any] = {
         "partitions": {"pairs": ["EURUSD", "GBPUSD"], "timeframes": ["1h"]},
         "features": {
@@ -56,7 +56,8 @@ def small_config(tmp_path: Path | None = None, **overrides: Any) -> PipelineConf
             "candle_averages": False,
             "context": {"previous": 1, "next": 1},
         },
-        "labeling": {"labels": [{"name": "spike", "color": "#26a69a"}]},
+        # a spike lasts a few candles: the per-candle (BIO) path, not the chart-shape span detector
+        "labeling": {"mode": "bio", "labels": [{"name": "spike", "color": "#26a69a"}]},
         "training": {
             "model_type": "xgboost",
             "random_forest": {"n_estimators": 10, "n_jobs": 1},

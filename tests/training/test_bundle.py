@@ -168,6 +168,8 @@ def test_versions_pointer_rollback_prune_and_sweep(tmp_path: Path) -> None:
     bundle_store.promote(tmp_path, "v1", reason="first")
     assert bundle_store.champion_dir(tmp_path) == first and load_bundle(tmp_path).meta.model_version == "v1"
     assert not bundle_store.not_worse(tmp_path, 0.59) and bundle_store.not_worse(tmp_path, 0.6)  # a tie promotes
+    # a span model against a per-candle champion: span_f1 is not compared with f1_macro
+    assert bundle_store.champion_score(tmp_path, "span_f1") is None and bundle_store.not_worse(tmp_path, 0.1, "span_f1")
     for n in range(2, 6):
         _versioned(tmp_path, f"v{n}", 0.7)
         bundle_store.promote(tmp_path, f"v{n}", reason="better")
