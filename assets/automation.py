@@ -1,4 +1,10 @@
-"""The named jobs, the nightly retraining schedule, and the run requests other sensors can reuse.
+"""The named jobs, the per-pair backfill schedules, and the run requests other sensors can reuse.
+
+`build_pair_schedules` makes one schedule per configured pair (``backfill_{PAIR}``), staggered
+``PAIR_STAGGER_MINUTES`` apart from 02:00 UTC, each running ``candle_pipeline`` (raw_candles ->
+enriched_features -> labeled_windows -> trained_model) for every timeframe of that pair. They are
+built from the config when the definitions load: a pair added to the config gets its schedule on the
+next code-location reload (Deployment > Reload, or a restart of the code server). All start RUNNING.
 
 Runs launched from a job's page (Jobs > candle_pipeline > Materialize) are listed under that
 job; Dagster files runs launched from the global asset graph, by backfills or by automation
@@ -11,6 +17,7 @@ from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     define_asset_job,
     schedule,
@@ -21,8 +28,10 @@ from assets.features import enriched_features
 from assets.labels import labeled_windows
 from assets.models import trained_model
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
+from ml_platform.config import PipelineConfig
 
 NIGHTLY_CRON = "0 2 * * *"  # 02:00 UTC
+PAIR_STAGGER_MINUTES = 10  # backfill_{PAIR} schedules start 02:00, 02:10, 02:20, ... UTC
 
 retrain_job = define_asset_job(
     "retrain_models",
@@ -55,6 +64,44 @@ def retrain_requests(partition_keys: Iterable[str], *, run_key_prefix: str, reas
         yield RunRequest(run_key=f"{run_key_prefix}:{key}", partition_key=str(key), tags={"retrain_reason": reason})
 
 
+def pair_cron(index: int) -> str:
+    """The cron of the `index`-th pair's schedule: 02:00 UTC plus ``index * PAIR_STAGGER_MINUTES`` (mod 24 h)."""
+    minutes = (2 * 60 + index * PAIR_STAGGER_MINUTES) % (24 * 60)
+    return f"{minutes % 60} {minutes // 60} * * *"
+
+
+def build_pair_schedule(pair: str, timeframes: Iterable[str], index: int) -> ScheduleDefinition:
+    """``backfill_{PAIR}``: `pipeline_job` for each of the pair's timeframes (one run each), RUNNING by default."""
+    keys = [f"{pair}|{timeframe}" for timeframe in timeframes]
+    name = f"backfill_{pair.replace('-', '_')}"
+
+    @schedule(
+        name=name,
+        job=pipeline_job,
+        cron_schedule=pair_cron(index),
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description=f"Backfill {pair} through the whole chain (raw_candles, enriched_features, labeled_windows, "
+        f"trained_model) for {', '.join(keys)}: one run per timeframe. Switch it off here.",
+    )
+    def _pair_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
+        tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        for key in keys:
+            yield RunRequest(run_key=f"{name}-{tick}:{key}", partition_key=key, tags={"retrain_reason": "scheduled"})
+
+    return _pair_schedule
+
+
+def build_pair_schedules(config: PipelineConfig) -> list[ScheduleDefinition]:
+    """One staggered `build_pair_schedule` per configured pair, in config order."""
+    return [
+        build_pair_schedule(pair, config.partitions.timeframes, index)
+        for index, pair in enumerate(config.partitions.pairs)
+    ]
+
+
+# Not deployed since the per-pair schedules replaced it (assets/definitions.py): kept so existing
+# imports keep working; it retrains trained_model only.
 @schedule(
     job=retrain_job,
     cron_schedule=NIGHTLY_CRON,

@@ -16,8 +16,8 @@ from resources.pipeline import PipelineResource
     op_tags=queue_tags("default"),
     kinds={"pandas", "parquet"},
     description="Raw OHLCV from data.raw_path, normalised to epoch-second times and float prices, validated.\n\n"
-    "Automation: none. Materialize it by hand (or `make demo`) after new raw files arrive; with the "
-    "automation_condition_sensor on, enriched_features and trained_model then follow.",
+    "Automation: raw_data_sensor (on by default) materializes it for each partition whose raw file is new "
+    "or changed; enriched_features, labeled_windows and trained_model then follow (automation_condition_sensor).",
 )
 def raw_candles(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()

@@ -11,7 +11,15 @@ for it.
 
 import numpy as np
 import pandas as pd
-from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AutomationCondition,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from assets.candles import raw_candles
 from assets.execution import queue_tags
@@ -21,6 +29,7 @@ from assets.metadata import frame_metadata, frame_table, records_table
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, partition_of
 from ml_platform.features.descriptions import column_description, feature_descriptions
 from ml_platform.labeling import label_partition, load_annotations, report_skipped, validate_for_config
+from ml_platform.labeling.annotations import load_partition_annotations
 from ml_platform.storage import write_parquet_atomic
 from resources.pipeline import PipelineResource
 
@@ -86,16 +95,20 @@ def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> M
     kinds={"pandas", "parquet"},
     description="Training data: BIO tags per candle (or one row per window) from annotations and TA-Lib CDL labels. "
     "label_statistics counts the samples per label; labeling_measures explains each measure.\n\n"
-    "Automation: annotations_sensor (job relabel_and_retrain) rebuilds the partitions whose annotations "
-    "changed, once turned on under Automation. No automation condition of its own: the Automation tab "
-    "stays empty.",
+    "Automation: eager after raw_candles or enriched_features change (automation_condition_sensor; the "
+    "annotations asset is ignored there), and annotations_sensor (job relabel_and_retrain) rebuilds the "
+    "partitions whose annotation files changed. Both are on by default.",
+    # eager on the candles; the unpartitioned annotations asset (materialized by hand) is ignored: a never
+    # materialized annotations asset would otherwise count as a missing dep and block every partition.
+    automation_condition=AutomationCondition.eager().ignore(AssetSelection.assets("annotations")),
 )
 def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
     config = pipeline.load()
     partition = partition_of(context)
     enriched = pd.read_parquet(config.data.partition_file("features", partition))
     candles = pd.read_parquet(config.data.partition_file("candles", partition))
-    loaded = load_annotations(config.data.annotations_dir)
+    # only this partition's file when the web wrote one: another partition's malformed file does not block it
+    loaded = load_partition_annotations(config.data.annotations_dir, partition.key)
     result = label_partition(enriched, candles, loaded, partition, config)
     if result.warning:
         context.log.warning(result.warning)

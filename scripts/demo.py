@@ -17,6 +17,7 @@ from tqdm import tqdm
 from assets.definitions import defs
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.sample_data import write_sample_data
+from ml_platform.sample_data.manifest import SampleDataOverwriteError
 
 # The runs' events still go to the instance (the UI shows them); the terminal gets warnings only.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -61,7 +62,10 @@ def main() -> None:
     config = load_config()
     started = time.perf_counter()
     print("1/4 writing deterministic sample data …", flush=True)
-    write_sample_data(config)
+    try:  # never replaces a raw file it did not write, unless `make demo FORCE=1` (--force)
+        write_sample_data(config, force="--force" in sys.argv[1:])
+    except SampleDataOverwriteError as exc:
+        sys.exit(f"demo: {exc}")
     print(
         f"2/4 materializing every asset for {len(config.partition_keys())} partitions "
         "(candles, features, labels, a model each) …",

@@ -19,8 +19,15 @@ When a folder holds several exports and one annotation id occurs more than once,
 version from the latest export wins (by ``exported_at``, then file name; within one file
 the later entry wins), it is counted once, and a warning names the duplicated ids (warn and
 deduplicate, not fail: re-exporting into the same folder is the normal workflow, so the
-same id in an older and a newer export is expected, not corrupt data). A folder of exports
-is a union: an annotation deleted in the web survives in an older export until that file is removed.
+same id in an older and a newer export is expected, not corrupt data).
+
+Partition files: the web app rewrites ``{PAIR}_{TF}.json`` (e.g. ``EURUSD_1h.json``) in the folder
+on every save and delete (``ANNOTATIONS_EXPORT_DIR``). Such a file is authoritative for its
+partition: that partition's annotations come from it alone (entries of other partitions in it
+are ignored), and annotations of that partition in any other file of the folder (a manual
+Export download, the demo's ``sample_annotations.json``) are ignored, so a span deleted in the
+web disappears from the labels. Other files still supply the partitions that have no
+partition file.
 """
 
 from __future__ import annotations
@@ -180,10 +187,14 @@ def load_annotations(path: str | os.PathLike[str]) -> AnnotationSet:
         )
     exports = [(read_export(file), file) for file in files]
     exports.sort(key=lambda pair: (pair[0].exported_at or "", pair[1].name))
+    owned = {key for key in map(partition_file_key, files) if key is not None}
     by_id: dict[str, Annotation] = {}
     found_in: dict[str, list[str]] = {}
     for export, file in exports:
+        own_key = partition_file_key(file)
         for annotation in export.annotations:
+            if not _belongs(annotation.partition_key, own_key, owned):
+                continue
             by_id[annotation.id] = annotation
             found_in.setdefault(annotation.id, []).append(file.name)
     duplicates = {key: names for key, names in found_in.items() if len(names) > 1}
@@ -199,6 +210,42 @@ def load_annotations(path: str | os.PathLike[str]) -> AnnotationSet:
         )
     ordered = sorted(by_id.values(), key=lambda a: (a.pair, a.timeframe, a.start_time, a.end_time, a.id))
     return AnnotationSet(annotations=tuple(ordered), files=tuple(files), duplicate_ids=tuple(sorted(duplicates)))
+
+
+_PARTITION_FILE = re.compile(r"^(?P<pair>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<timeframe>1m|5m|15m|30m|1h|4h|1d|1w)\.json$")
+
+
+def partition_file_name(partition_key: str) -> str:
+    """``EURUSD|1h`` -> ``EURUSD_1h.json``: the partition file the web app rewrites on every save."""
+    pair, _, timeframe = partition_key.partition("|")
+    return f"{pair}_{timeframe}.json"
+
+
+def partition_file_key(file: str | os.PathLike[str]) -> str | None:
+    """``.../EURUSD_1h.json`` -> ``EURUSD|1h``; None for a file not named like a partition file."""
+    match = _PARTITION_FILE.match(Path(file).name)
+    return f"{match.group('pair')}|{match.group('timeframe')}" if match else None
+
+
+def _belongs(key: str, own_key: str | None, owned: set[str]) -> bool:
+    """Whether an annotation of partition `key` read from a file owning `own_key` (None: no partition) counts."""
+    if own_key is not None:
+        return key == own_key
+    return key not in owned
+
+
+def load_partition_annotations(path: str | os.PathLike[str], partition_key: str) -> AnnotationSet:
+    """The annotations of one ``PAIR|TF`` partition, as `load_annotations` would give them.
+
+    When `path` is a folder holding the partition's file (``EURUSD_1h.json``), only that file is
+    read, so a malformed file of another partition does not block this one; otherwise the whole
+    of `path` is read. Raises as `load_annotations`.
+    """
+    folder = Path(path)
+    own = folder / partition_file_name(partition_key)
+    loaded = load_annotations(own if folder.is_dir() and own.is_file() else folder)
+    kept = tuple(a for a in loaded.annotations if a.partition_key == partition_key)
+    return AnnotationSet(annotations=kept, files=loaded.files, duplicate_ids=loaded.duplicate_ids)
 
 
 def read_export(file: str | os.PathLike[str]) -> AnnotationExport:

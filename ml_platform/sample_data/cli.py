@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 from ml_platform.config import load_config
 from ml_platform.sample_data.files import write_sample_data
 from ml_platform.sample_data.generate import DEFAULT_CANDLES, DEFAULT_SEED, MIN_CANDLES
+from ml_platform.sample_data.manifest import SampleDataOverwriteError
 from ml_platform.sample_data.shapes import TELLTALES, parse_telltales
 
 
@@ -28,6 +30,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"comma-separated cues that mark a pattern besides its shape, from {','.join(TELLTALES)} "
         "(default: none, the patterns are shape only, as on a real chart)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace raw files the generator did not write (default: refuse, naming them)",
+    )
     args = parser.parse_args(argv)
     if args.candles < MIN_CANDLES:
         parser.error(f"--candles {args.candles} is too small: use at least {MIN_CANDLES} so patterns fit")
@@ -42,7 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit code."""
     args = _parse_args(argv)
     config = load_config(args.config)
-    summary = write_sample_data(config, n_candles=args.candles, seed=args.seed, progress=True, telltales=args.telltales)
+    try:
+        summary = write_sample_data(
+            config, n_candles=args.candles, seed=args.seed, progress=True, telltales=args.telltales, force=args.force
+        )
+    except SampleDataOverwriteError as exc:
+        print(f"ml-platform-sample-data: {exc}", file=sys.stderr)
+        return 2
     for partition in summary.partitions:
         print(partition.line())
     print(f"annotations -> {summary.annotations_path}")

@@ -24,6 +24,7 @@ from ml_platform.sample_data.generate import (
     START_TIME,
     generate_partition,
 )
+from ml_platform.sample_data.manifest import RAW_FILES_KEY, check_overwrite, recorded_files
 from ml_platform.sample_data.records import GroundTruth, PartitionSummary, PlantedSpan, SampleDataSummary
 from ml_platform.sample_data.shapes import (
     AMPLITUDE_K,
@@ -80,6 +81,7 @@ def write_sample_data(
     seed: int = DEFAULT_SEED,
     progress: bool = False,
     telltales: str | Iterable[str] | None = None,
+    force: bool = False,
 ) -> SampleDataSummary:
     """Generate and write every configured partition's CSV, the annotations and the ground truth.
 
@@ -94,10 +96,17 @@ def write_sample_data(
         Show a tqdm bar over the partitions.
     telltales : str or iterable of str, optional
         Cues besides the shape (``noise``, ``wicks``, ``volume``); none by default.
+    force : bool, default=False
+        Replace raw files the generator did not write (see `ml_platform.sample_data.manifest`).
 
     Returns
     -------
     summary : SampleDataSummary
+
+    Raises
+    ------
+    SampleDataOverwriteError
+        A raw CSV it would write exists and was not written by it (nothing is written then).
     """
     cues = parse_telltales(telltales)
     raw_dir = config.data.raw_dir
@@ -105,14 +114,23 @@ def write_sample_data(
     summaries: list[PartitionSummary] = []
     all_spans: list[PlantedSpan] = []
     annotations: list[Annotation] = []
+    generated = []
     for index, (pair, timeframe) in enumerate(
         tqdm(partitions, desc="sample data", unit="partition", disable=not progress)
     ):
         candles, spans = generate_partition(pair, timeframe, n_candles, seed, telltales=cues)
+        csv_path = raw_dir / f"{Partition(pair, timeframe).stem}.csv"
+        generated.append(
+            (pair, timeframe, candles, spans, csv_path, candles_to_csv(candles, csv_style(index)).encode())
+        )
+    # Nothing is written unless every raw file it replaces is its own (manifest or identical bytes).
+    targets = {item[4]: item[5] for item in generated}
+    check_overwrite(targets, config.data.ground_truth_file, force=force)
+    raw_files = recorded_files(targets, config.data.ground_truth_file)
+    for pair, timeframe, candles, spans, csv_path, data in generated:
         times = candles["time"].to_numpy()
         partition_annotations = annotator.annotate(spans, times, seed=seed, first_index=len(annotations))
-        csv_path = raw_dir / f"{Partition(pair, timeframe).stem}.csv"
-        write_atomic(csv_path, candles_to_csv(candles, csv_style(index)).encode())
+        write_atomic(csv_path, data)
         all_spans.extend(spans)
         annotations.extend(partition_annotations)
         annotated = sum(1 for a in partition_annotations if a.label != "O")
@@ -122,7 +140,7 @@ def write_sample_data(
         annotations_path, _json_bytes(AnnotationExport(version=1, exported_at=EXPORTED_AT, annotations=annotations))
     )
     ground_truth_path = config.data.ground_truth_file
-    generator = _generator_params(config, n_candles, seed, cues)
+    generator = {**_generator_params(config, n_candles, seed, cues), RAW_FILES_KEY: raw_files}
     write_atomic(ground_truth_path, _json_bytes(GroundTruth(version=1, generator=generator, spans=all_spans)))
     return SampleDataSummary(summaries, annotations_path, ground_truth_path)
 

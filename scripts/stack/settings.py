@@ -169,13 +169,22 @@ class StackSettings:
             env["ML_PLATFORM_EXECUTION_ENGINE"] = "celery"
         return env
 
+    def annotations_dir(self) -> Path:
+        """``data.annotations_path`` of the stack's config (absolute): where the web app writes its exports."""
+        from ml_platform.config import load_config
+
+        return load_config(self.config_path).data.annotations_dir.resolve()
+
     def web_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The Next.js app: the service behind its /api proxy and the annotation store (node-postgres URL)."""
+        """The Next.js app: the service behind its /api proxy, the annotation store (node-postgres URL) and
+        ``ANNOTATIONS_EXPORT_DIR`` (the config's ``data.annotations_path``)."""
         env = dict(os.environ if base is None else base)
         env.update(
             {
                 "INFERENCE_API_URL": self.http(self.ports.inference),
                 "ANNOTATIONS_DATABASE_URL": self.server.url(self.databases.annotations, "postgres"),
+                # every save rewrites {PAIR}_{TF}.json where the pipeline (annotations_sensor) reads it
+                "ANNOTATIONS_EXPORT_DIR": str(self.annotations_dir()),
                 "NEXT_TELEMETRY_DISABLED": "1",
             }
         )

@@ -1,4 +1,5 @@
 import { createSpanAnnotation, listSpanAnnotations, toApi } from '@/lib/db/queries';
+import { syncPartitionExport } from '@/lib/export-file';
 import { annotationFacts, checkSpan, duplicateError, findDuplicate } from '@/lib/annotation-rules';
 import { jsonError, readJson } from '@/lib/http';
 import { createSpanAnnotationSchema, parseWith, partitionFilterSchema, queryObject } from '@/lib/validation';
@@ -36,5 +37,7 @@ export async function POST(request: Request): Promise<Response> {
     modelPrediction: v.model_prediction,
     note: v.note,
   });
+  // The partition's export file (ANNOTATIONS_EXPORT_DIR) is rewritten before the response: the pipeline sees it.
+  await syncPartitionExport(row.pair, row.timeframe);
   return Response.json(toApi(row), { status: 201 });
 }

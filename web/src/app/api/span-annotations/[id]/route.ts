@@ -6,6 +6,7 @@ import {
   updateSpanAnnotation,
   type SpanAnnotationPatch,
 } from '@/lib/db/queries';
+import { syncPartitionExport } from '@/lib/export-file';
 import { annotationFacts, checkSpan, duplicateError, findDuplicate } from '@/lib/annotation-rules';
 import { jsonError, readJson } from '@/lib/http';
 import { idSchema, NEGATIVE_LABEL, parseWith, patchSpanAnnotationSchema } from '@/lib/validation';
@@ -86,12 +87,17 @@ export async function PATCH(request: Request, context: Context): Promise<Respons
   }
   for (const key of Object.keys(patch) as (keyof SpanAnnotationPatch)[]) if (patch[key] === undefined) delete patch[key];
   const row = await updateSpanAnnotation(id.id, patch);
-  return row ? Response.json(toApi(row)) : notFound(id.id);
+  if (!row) return notFound(id.id);
+  await syncPartitionExport(row.pair, row.timeframe);
+  return Response.json(toApi(row));
 }
 
 /** DELETE /api/span-annotations/[id]: 204. */
 export async function DELETE(_request: Request, context: Context): Promise<Response> {
   const id = await parseId(context);
   if (!id.ok) return id.response;
-  return (await deleteSpanAnnotation(id.id)) ? new Response(null, { status: 204 }) : notFound(id.id);
+  const current = await getSpanAnnotation(id.id);
+  if (!current || !(await deleteSpanAnnotation(id.id))) return notFound(id.id);
+  await syncPartitionExport(current.pair, current.timeframe);
+  return new Response(null, { status: 204 });
 }
