@@ -20,6 +20,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from serving.auth import require_token
 from serving.candle_store import CandleStore
 from serving.controllers import DataController, HealthController, ModelController, PredictController
+from serving.controllers.review import ReviewController
 from serving.errors import exception_handlers
 from serving.health import HealthChecker
 from serving.registry import ModelRegistry
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         }
     )
     return Litestar(
-        route_handlers=[PredictController, DataController, ModelController, HealthController],
+        route_handlers=[PredictController, DataController, ModelController, HealthController, ReviewController],
         guards=[require_token],
         request_class=ServiceRequest,
         state=state,

@@ -41,6 +41,7 @@ class DataConfig(Section, frozen=True):
     labeled_path: str = "data/labeled"
     models_path: str = "data/models"
     annotations_path: str = "data/annotations"
+    review_path: str = "data/review"
     ground_truth_path: str = "data/ground_truth.json"
     validation: ValidationSettings = ValidationSettings()
 
@@ -92,6 +93,10 @@ class DataConfig(Section, frozen=True):
             ``labeled_windows`` (``labeled_path``).
         """
         return self.store_dir(store) / f"{partition.stem}.parquet"
+
+    def review_file(self, partition: Partition) -> Path:
+        """``{review_path}/{PAIR}_{TF}.json``: the partition's built review queue (``review_queue`` asset)."""
+        return resolve_path(self.review_path) / f"{partition.stem}.json"
 
     def bundle_dir(self, partition: Partition) -> Path:
         """``{models_path}/{PAIR}_{TF}/``: the partition's model bundle folder."""

@@ -157,6 +157,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/review-queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ReviewQueue */
+        get: operations["getReviewQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -253,8 +270,11 @@ export interface components {
             timeframe: string;
             trained_at: string;
             model_type: string;
-            /** @enum {string} */
-            mode: "bio" | "window";
+            /**
+             * @description labeling.mode of the model: per-candle BIO, windowed, or span detector (+ CDL BIO).
+             * @enum {string}
+             */
+            mode: "bio" | "window" | "span";
             /** @enum {string} */
             source: "bundle" | "mlflow";
             /** @description What executes the model: xgboost, sklearn, or onnxruntime (a RandomForest converted at load and adopted only when its labels equal scikit-learn's). */
@@ -288,8 +308,11 @@ export interface components {
             timeframe: string;
             trained_at: string;
             model_type: string;
-            /** @enum {string} */
-            mode: "bio" | "window";
+            /**
+             * @description labeling.mode of the model: per-candle BIO, windowed, or span detector (+ CDL BIO).
+             * @enum {string}
+             */
+            mode: "bio" | "window" | "span";
             /** @enum {string} */
             source: "bundle" | "mlflow";
         };
@@ -345,6 +368,47 @@ export interface components {
             /** @description Partition keys whose model was (re)loaded or removed. */
             changed: string[];
             failures: components["schemas"]["LoadFailure"][];
+        };
+        /** ReviewItem */
+        ReviewItem: {
+            rank: number;
+            start: number;
+            end: number;
+            start_time: number;
+            end_time: number;
+            score: number;
+            components: {
+                [key: string]: number;
+            };
+            reason: string;
+            source: string;
+            prediction: string;
+            confidence: number;
+            predicted_start: number | null;
+            predicted_end: number | null;
+            disagreement: string | null;
+            fingerprint: string;
+            reentered: boolean;
+        };
+        /** ReviewQueueResponse */
+        ReviewQueueResponse: {
+            pair: string;
+            timeframe: string;
+            /** @description When the review_queue asset built it, ISO-8601 UTC. */
+            built_at: string;
+            /** @description The bundle whose predictions ranked the stretches. */
+            model_version: string;
+            /** @description Hash of the partition's annotations it saw. */
+            annotations_hash: string;
+            /** @description Stored candles the queue was built over. */
+            n_candles: number;
+            /** @description Stretches in the built queue (before `limit`). */
+            total: number;
+            /** @description Component weights of the score. */
+            weights: {
+                [key: string]: number;
+            };
+            items: components["schemas"]["ReviewItem"][];
         };
         /** RollbackRequest */
         RollbackRequest: {
@@ -802,6 +866,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+        };
+    };
+    getReviewQueue: {
+        parameters: {
+            query: {
+                /** @description E.g. EURUSD or BTC-USDT. */
+                pair: string;
+                /** @description One of 1m 5m 15m 30m 1h 4h 1d 1w. */
+                timeframe: string;
+                /** @description At most this many stretches, best first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueueResponse"];
+                };
+            };
+            /** @description Malformed body or parameters (not JSON, wrong types, missing fields). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INFERENCE_API_TOKEN is set and the Authorization: Bearer token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unknown pair/timeframe, no model for it, or no stored candles. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The partition's review queue has not been built: materialize review_queue (or run python -m ml_platform.review). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

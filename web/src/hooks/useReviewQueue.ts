@@ -1,0 +1,257 @@
+'use client';
+
+/**
+ * The review panel's state: the partition's queue (GET /api/review-queue, kept when a reload
+ * fails: the service may be down), its review marks (GET /api/review-marks: the web's database),
+ * the session (skips, undo history) and the stretch being answered.
+ *
+ * Answers go through the annotation paths that already exist (hooks/useAnnotations): `x` is the
+ * "Not a pattern" of a prediction (`dismissPrediction`), `a` and `e` open the stretch as a
+ * prediction to review (`spanChosen`); `a` saves it at once with the model's label, `e` leaves
+ * the dialog to the annotator. The saved annotation shows up in the annotation list; then the
+ * stretch is marked reviewed (POST /api/review-marks). Undo deletes both.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, type Dispatch } from 'react';
+import { ApiRequestError, apiFetch } from '@/lib/api-client';
+import {
+  answered,
+  emptySession,
+  pendingItems,
+  predictionSpanOf,
+  progressOf,
+  skip as skipItem,
+  spansMatch,
+  undo as undoStep,
+  type QueueProgress,
+  type ReviewAction,
+  type ReviewItem,
+  type ReviewMark,
+  type ReviewQueue,
+  type Session,
+} from '@/lib/review-queue';
+import { spanIndexRange, timeframeSeconds } from '@/lib/spans';
+import type { SpanAnnotation } from '@/types';
+import type { Annotations } from './useAnnotations';
+import type { DialogAction, DialogState, PendingSpan } from './useAnnotationDialog';
+import type { Selection } from './usePartitions';
+
+export const QUEUE_LIMIT = 50;
+
+/** An answer waiting for its annotation to appear in the list. */
+interface Waiting {
+  item: ReviewItem;
+  action: ReviewAction;
+  known: ReadonlySet<string>;
+  pending: PendingSpan | null;
+  /** The dialog showed our span (a, e), or the dismissal returned (x). */
+  settled: boolean;
+}
+
+export interface ReviewQueueState {
+  queue: ReviewQueue | null;
+  current: ReviewItem | null;
+  progress: QueueProgress;
+  loading: boolean;
+  /** Why the queue could not be (re)loaded; the loaded one stays. */
+  queueError: string | null;
+  /** Why an answer, a mark or an undo failed. */
+  error: string | null;
+  busy: boolean;
+  canUndo: boolean;
+  answer: (action: ReviewAction) => void;
+  skip: () => void;
+  undo: () => void;
+  reload: () => void;
+}
+
+export interface ReviewQueueDeps {
+  selection: Selection | null;
+  times: readonly number[];
+  store: Annotations;
+  dialog: DialogState;
+  dispatch: Dispatch<DialogAction>;
+  /** Called when an answer is done, e.g. to give the panel its focus back. */
+  onAnswered?: () => void;
+}
+
+export function useReviewQueue({ selection, times, store, dialog, dispatch, onAnswered }: ReviewQueueDeps): ReviewQueueState {
+  const [queue, setQueue] = useState<ReviewQueue | null>(null);
+  const [marks, setMarks] = useState<ReviewMark[]>([]);
+  const [session, setSession] = useState<Session>(emptySession);
+  const [loading, setLoading] = useState(false);
+  const [queueError, setQueueError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [waiting, setWaiting] = useState<Waiting | null>(null);
+  const [undoing, setUndoing] = useState(false);
+  const [reloads, setReloads] = useState(0);
+  const step = timeframeSeconds(selection?.timeframe ?? '1h');
+
+  // Another partition: its queue and marks replace these.
+  const [shown, setShown] = useState(selection);
+  if (shown !== selection) {
+    setShown(selection);
+    setQueue(null);
+    setMarks([]);
+    setSession(emptySession);
+    setWaiting(null);
+    setError(null);
+    setQueueError(null);
+    setLoading(selection !== null);
+  }
+
+  useEffect(() => {
+    if (!selection) return;
+    let cancelled = false;
+    const q = new URLSearchParams(selection);
+    apiFetch<ReviewMark[]>(`/api/review-marks?${q}`)
+      .then((list) => !cancelled && setMarks(list))
+      .catch((err: ApiRequestError) => !cancelled && setError(`Review marks: ${err.message}`));
+    q.set('limit', String(QUEUE_LIMIT));
+    apiFetch<ReviewQueue>(`/api/review-queue?${q}`)
+      .then((loaded) => {
+        if (cancelled) return;
+        setQueue(loaded);
+        setQueueError(null);
+      })
+      // The queue already loaded stays: the service may only be down for a while.
+      .catch((err: ApiRequestError) => !cancelled && setQueueError(err.message))
+      .finally(() => !cancelled && setLoading(false));
+    return () => {
+      cancelled = true;
+    };
+  }, [selection, reloads]);
+
+  const pending = useMemo(() => (queue ? pendingItems(queue, marks, session.skipped, step) : []), [queue, marks, session.skipped, step]);
+  const current = pending[0] ?? null;
+  const progress = useMemo(() => (queue ? progressOf(queue, marks, step) : { reviewed: 0, total: 0 }), [queue, marks, step]);
+
+  const onAnsweredRef = useRef(onAnswered);
+  useEffect(() => {
+    onAnsweredRef.current = onAnswered;
+  });
+
+  // An answer is followed through in order: the dialog holds its span (a: saved at once with the
+  // model's label, through the dialog's own save); its annotation appears in the list (the stretch
+  // is marked reviewed); or the dialog closed, or the dismissal came back, without one (it is off).
+  const { annotations, save, dbError } = store;
+  const created = waiting ? annotations.find((a) => !waiting.known.has(a.id) && spansMatch(a, waiting.item, step)) : undefined;
+  if (waiting?.pending && !waiting.settled && dialog.pending === waiting.pending) setWaiting({ ...waiting, settled: true });
+  if (waiting?.pending && waiting.settled && !created && dialog.pending !== waiting.pending && !dialog.saving) setWaiting(null);
+  if (waiting && !waiting.pending && waiting.settled && !created) {
+    setWaiting(null);
+    setError(dbError ?? 'The answer was not saved.');
+  }
+
+  const savedFor = useRef<PendingSpan | null>(null);
+  useEffect(() => {
+    if (waiting?.action !== 'accept' || !waiting.settled || dialog.pending !== waiting.pending || savedFor.current === waiting.pending) return;
+    savedFor.current = waiting.pending;
+    void save({ label: waiting.item.prediction, confidence: 1, note: '' });
+  }, [waiting, dialog.pending, save]);
+
+  const markingFor = useRef<Waiting | null>(null);
+  useEffect(() => {
+    if (!waiting || !created || !queue || markingFor.current === waiting) return;
+    markingFor.current = waiting;
+    const { item, action } = waiting;
+    void markReviewed(queue, item, action, created)
+      .then((mark) => {
+        setMarks((list) => [...list, mark]);
+        setSession((s) => answered(s, item, action, created.id, mark.id));
+        setError(null);
+      })
+      .catch((err: Error) => setError(`Saved, but not marked reviewed: ${err.message}`))
+      .finally(() => {
+        setWaiting((w) => (w === waiting ? null : w));
+        onAnsweredRef.current?.();
+      });
+  }, [waiting, created, queue]);
+
+  const { dismissPrediction } = store;
+  const answer = useCallback(
+    (action: ReviewAction) => {
+      if (!queue || !current || waiting || undoing) return;
+      setError(null);
+      const known = new Set(annotations.map((a) => a.id));
+      const prediction = predictionSpanOf(current, queue);
+      if (action === 'dismiss') {
+        const answer: Waiting = { item: current, action, known, pending: null, settled: false };
+        setWaiting(answer);
+        void dismissPrediction(prediction, false).then(() => setWaiting((w) => (w === answer ? { ...w, settled: true } : w)));
+        return;
+      }
+      const range = spanIndexRange(times, current.start_time, current.end_time);
+      if (!range) {
+        setError('The stretch is not on the chart yet: wait for its candles to load, then answer again.');
+        return;
+      }
+      const span: PendingSpan = { ...range, start_time: current.start_time, end_time: current.end_time, prediction };
+      setWaiting({ item: current, action, known, pending: span, settled: false });
+      dispatch({ type: 'spanChosen', span });
+    },
+    [queue, current, waiting, undoing, annotations, times, dismissPrediction, dispatch],
+  );
+
+  const skip = useCallback(() => {
+    if (current && !waiting) setSession((s) => skipItem(s, current));
+  }, [current, waiting]);
+
+  const { remove } = store;
+  const undo = useCallback(() => {
+    if (waiting || undoing) return;
+    const { session: before, entry } = undoStep(session);
+    if (!entry) return;
+    if (entry.kind === 'skip') {
+      setSession(before);
+      return;
+    }
+    setUndoing(true);
+    setError(null);
+    const annotation = annotations.find((a) => a.id === entry.annotationId);
+    const removing = annotation ? remove(annotation) : apiFetch<void>(`/api/span-annotations/${entry.annotationId}`, { method: 'DELETE' });
+    void removing
+      .then(() => apiFetch<void>(`/api/review-marks?${new URLSearchParams({ id: entry.markId })}`, { method: 'DELETE' }))
+      .then(() => {
+        setMarks((list) => list.filter((m) => m.id !== entry.markId));
+        setSession(before);
+      })
+      .catch((err: Error) => setError(`Undo failed: ${err.message}`))
+      .finally(() => setUndoing(false));
+  }, [waiting, undoing, session, annotations, remove]);
+
+  const reload = useCallback(() => {
+    setLoading(true);
+    setReloads((n) => n + 1);
+  }, []);
+
+  return {
+    queue,
+    current,
+    progress,
+    loading,
+    queueError,
+    error,
+    busy: waiting !== null || undoing,
+    canUndo: session.history.length > 0 && !waiting && !undoing,
+    answer,
+    skip,
+    undo,
+    reload,
+  };
+}
+
+async function markReviewed(queue: ReviewQueue, item: ReviewItem, action: ReviewAction, created: SpanAnnotation): Promise<ReviewMark> {
+  return apiFetch<ReviewMark>('/api/review-marks', {
+    method: 'POST',
+    body: JSON.stringify({
+      pair: queue.pair,
+      timeframe: queue.timeframe,
+      start_time: item.start_time,
+      end_time: item.end_time,
+      fingerprint: item.fingerprint,
+      action,
+      annotation_id: created.id,
+      model_version: queue.model_version,
+    }),
+  });
+}
