@@ -5,8 +5,11 @@ flag: pole and consolidation, 3-4 pivots; a double top 5; a head and shoulders 7
 span detector does not slide windows of every length over the series: it takes the pivots
 of zigzags at several reversal sizes (`settings.scales`, in ATRs), proposes every run of
 ``min_pivots..max_pivots`` consecutive pivots as a span, adds start/end variants (each
-edge moved by a fraction of the length), keeps the spans whose length is in the range the
-annotated spans had (widened by a margin), and drops duplicates. The cost is one zigzag
+edge moved by a fraction of the length) and, with ``settings.breakout_ends``, a variant of
+every run that ends at its *breakout*: the first close beyond the run's second-to-last
+pivot after its last one (below the trough between a double top's peaks, above a flag's
+pole top), the candle that confirms a shape in a chart book. It keeps the spans whose
+length is in the range the annotated spans had (widened by a margin), and drops duplicates. The cost is one zigzag
 per scale plus numpy work proportional to the number of candidates.
 
 `proposal_recall` measures the ceiling this puts on the detector: the share of annotated
@@ -76,6 +79,33 @@ def pivot_scales(
     return [zigzag(high, low, close, k=k, period=period) for k in scales]
 
 
+def breakout_candles(level: Pivots, close: np.ndarray, *, max_length: int) -> np.ndarray:
+    """For every pivot, the first later candle whose close breaks the previous pivot's price, shape (n_pivots,).
+
+    After a peak ``i`` that is the first close below pivot ``i - 1`` (a trough), after a
+    trough the first close above the peak before it. Only the ``max_length`` candles after
+    the pivot are searched; -1 where there is none (and for the first pivot).
+
+    Parameters
+    ----------
+    level : Pivots
+        One zigzag's alternating pivots.
+    close : float array of shape (n_candles,)
+    max_length : int
+        Longest look-ahead, in candles.
+    """
+    out = np.full(len(level), -1, dtype=np.int64)
+    n = len(close)
+    for i in range(1, len(level)):
+        first = int(level.index[i]) + 1
+        window = close[first : min(n, first + max_length)]
+        crossed = window < level.price[i - 1] if level.kind[i] > 0 else window > level.price[i - 1]
+        hits = np.flatnonzero(crossed)
+        if len(hits):
+            out[i] = first + int(hits[0])
+    return out
+
+
 def propose(
     pivots: Sequence[Pivots],
     n_candles: int,
@@ -85,6 +115,7 @@ def propose(
     min_length: int,
     max_length: int,
     edge_shifts: Sequence[float] = (0.0,),
+    close: np.ndarray | None = None,
 ) -> Candidates:
     """Candidate spans from pivots at several scales.
 
@@ -100,6 +131,9 @@ def propose(
         Spans outside this length range (candles, inclusive) are dropped.
     edge_shifts : sequence of float, default=(0.0,)
         Every start and every end is also moved by each shift times the run's length.
+    close : float array of shape (n_candles,), optional
+        When given, every run also ends at its breakout (`breakout_candles`; runs without
+        one within `max_length` candles get no such variant).
 
     Returns
     -------
@@ -111,6 +145,7 @@ def propose(
     shifts = np.asarray(edge_shifts, dtype=np.float64)
     for scale, level in enumerate(pivots):
         index = level.index
+        breakouts = None if close is None else breakout_candles(level, close, max_length=max_length)
         for run in range(min_pivots, max_pivots + 1):
             if len(index) < run:
                 break
@@ -127,6 +162,13 @@ def propose(
             starts.append(s_var[keep])
             ends.append(e_var[keep])
             scales.append(np.full(int(keep.sum()), scale, dtype=np.int64))
+            if breakouts is not None:
+                b = breakouts[run - 1 :]
+                b_length = b - s + 1
+                ok = (b >= 0) & (b_length >= min_length) & (b_length <= max_length)
+                starts.append(s[ok])
+                ends.append(b[ok])
+                scales.append(np.full(int(ok.sum()), scale, dtype=np.int64))
     if not starts:
         empty = np.zeros(0, dtype=np.int64)
         return Candidates(empty, empty, empty)
@@ -153,7 +195,7 @@ def propose_candidates(
     ----------
     high, low, close : float arrays of shape (n_candles,)
     settings : DetectorSettings
-        ``scales``, ``min_pivots``, ``max_pivots``, ``edge_shifts``, ``atr_period``.
+        ``scales``, ``min_pivots``, ``max_pivots``, ``edge_shifts``, ``breakout_ends``, ``atr_period``.
     lengths : (min_length, max_length)
         From `length_range` over the training spans.
     """
@@ -166,6 +208,7 @@ def propose_candidates(
         min_length=lengths[0],
         max_length=lengths[1],
         edge_shifts=settings.edge_shifts,
+        close=close if settings.breakout_ends else None,
     )
     return candidates, pivots
 

@@ -282,12 +282,20 @@ class SpanDetector:
 
     @classmethod
     def load(cls, directory: str | Path) -> SpanDetector:
-        """Read a detector written by `save`."""
+        """Read a detector written by `save`.
+
+        A ``detector.json`` from before ``DetectorSettings.breakout_ends`` existed loads with
+        it off, so the detector proposes the candidates it was trained on.
+        """
         directory = Path(directory)
         path = directory / META_FILE
         if not path.is_file():
             raise FileNotFoundError(f"SpanDetector.load: {path} does not exist; give a folder written by save()")
-        meta = msgspec.json.decode(path.read_bytes(), type=DetectorMeta)
+        raw = path.read_bytes()
+        meta = msgspec.json.decode(raw, type=DetectorMeta)
+        if "breakout_ends" not in msgspec.json.decode(raw).get("settings", {}):
+            # written before breakout ends existed: propose the candidates it was trained on
+            meta = msgspec.structs.replace(meta, settings=msgspec.structs.replace(meta.settings, breakout_ends=False))
         if meta.version != FORMAT_VERSION:
             raise ValueError(f"{path}: format version {meta.version} is not {FORMAT_VERSION}; retrain the detector")
         if meta.feature_names != feature_names(meta.settings):

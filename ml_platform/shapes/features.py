@@ -142,7 +142,11 @@ def shape_features(
     pivots : sequence of Pivots
         The zigzag at every scale of ``settings.scales`` (as `propose_candidates` returns).
     settings : DetectorSettings
+
+    No candidates give an empty matrix of shape (0, n_features).
     """
+    if len(candidates) == 0:  # numpy cannot infer the width of an empty block
+        return np.zeros((0, len(feature_names(settings))), dtype=np.float32)
     s, e = candidates.start, candidates.end
     length = (e - s + 1).astype(np.float64)
     top, bottom = series.highs.max(s, e), series.lows.min(s, e)

@@ -22,6 +22,10 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     ----------
     scales : tuple of float, default=(1.0, 1.5, 2.5, 4.0, 6.0)
         Zigzag reversals in ATRs; each gives one set of pivots and so one scale of candidates.
+        Adding 2.0 raised the real-price benchmark's span F1 with noisy labels from 0.30 to
+        0.38 on later candles and 0.28 to 0.31 on unseen instruments (with breakout ends), but
+        2.0 is also the reversal its rule labels use, so that gain may not carry over to human
+        labels (docs/BENCHMARKS.md, "Chart shapes on real prices"); the benchmark sets it.
     min_pivots, max_pivots : int, default=3, 7
         Candidates are the runs of ``min_pivots..max_pivots`` consecutive pivots (a double
         top is about 5 pivots, a head and shoulders about 7, a flag 3-4).
@@ -30,6 +34,13 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         moved by every shift and each end likewise (``len(edge_shifts) ** 2`` variants;
         ``(0.0,)`` keeps the pivot runs only). ``(-0.1, 0.0, 0.1)`` raised the median best IoU
         with planted spans from 0.86 to 0.95 for 6.5x the candidates.
+    breakout_ends : bool, default=True
+        Also propose every pivot run ending at its breakout, the first close beyond the
+        run's second-to-last pivot (`ml_platform.shapes.candidates.breakout_candles`): where
+        a chart book (and `ml_platform.shapes.rules`) ends a confirmed shape. On the
+        real-price benchmark it did not measurably help (span F1 with noisy labels 0.40 with
+        against 0.46 without on later candles, 0.33 both on unseen, with the 2.0 scale and
+        mirroring; about 1.5x the candidates), so the benchmark turns it off.
     length_margin : float, default=0.25
         Candidates are kept when their length lies within the training spans' lengths
         widened by this fraction (``min * (1 - margin)`` .. ``max * (1 + margin)``).
@@ -70,6 +81,7 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     min_pivots: Annotated[int, msgspec.Meta(ge=2)] = 3
     max_pivots: Annotated[int, msgspec.Meta(ge=2)] = 7
     edge_shifts: tuple[Annotated[float, msgspec.Meta(ge=-0.5, le=0.5)], ...] = (0.0,)
+    breakout_ends: bool = True
     length_margin: Fraction = 0.25
     atr_period: Annotated[int, msgspec.Meta(ge=1)] = 14
     path_points: Annotated[int, msgspec.Meta(ge=4)] = 20

@@ -59,6 +59,22 @@ def test_a_saved_detector_predicts_the_same(detector: SpanDetector, held_out, tm
     pd.testing.assert_frame_equal(loaded.predict(candles), detector.predict(candles))
 
 
+def test_a_detector_saved_before_breakout_ends_existed_loads_without_them(
+    detector: SpanDetector, held_out, tmp_path: Path
+) -> None:
+    """Its detector.json has no ``breakout_ends``: it must propose the candidates it was trained on."""
+    import json
+
+    folder = detector.save(tmp_path / "old")
+    meta = json.loads((folder / "detector.json").read_text())
+    del meta["settings"]["breakout_ends"]
+    (folder / "detector.json").write_text(json.dumps(meta))
+    loaded = SpanDetector.load(folder)
+    assert detector.settings.breakout_ends and not loaded.settings.breakout_ends
+    assert len(loaded.score(held_out[0])) < len(detector.score(held_out[0]))
+    assert list(loaded.predict(held_out[0]).columns) == list(PREDICTION_COLUMNS)
+
+
 def test_a_random_forest_detector_fits_saves_and_loads(train_series, held_out, tmp_path: Path) -> None:
     candles, spans = held_out
     forest = SpanDetector.fit(train_series[:2], model_type="random_forest", seed=3, training=SMALL)
@@ -127,3 +143,21 @@ def test_mirrored_candles_are_upside_down_and_every_label_needs_a_mirror(train_s
 def test_load_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="detector.json does not exist"):
         SpanDetector.load(tmp_path)
+
+
+def test_a_series_without_candidates_or_spans_is_skipped_in_the_fit(train_series, held_out) -> None:
+    """A 5-candle series has no candidate: its empty feature block used to crash the fit (reshape of size 0)."""
+    candles, spans = train_series[0]
+    short = candles.iloc[:5].reset_index(drop=True)
+    detector = SpanDetector.fit([(candles, spans), (short, spans.iloc[:0])], seed=3, training=SMALL)
+    assert len(detector.predict(held_out[0])) > 0
+    empty = detector.score(short)
+    assert len(empty) == 0 and list(empty.columns) == [*PREDICTION_COLUMNS, "outside"]
+
+
+def test_fit_names_the_problem_when_no_series_has_a_pattern_span(train_series) -> None:
+    candles, spans = train_series[0]
+    only_outside = spans.assign(label="O")
+    for series in ([(candles, spans.iloc[:0])], [(candles, only_outside), (candles.iloc[:5], spans.iloc[:0])]):
+        with pytest.raises(ValueError, match="no pattern spans in any series; annotate at least one span"):
+            SpanDetector.fit(series, training=SMALL)
