@@ -30,14 +30,13 @@ from assets.models import trained_model
 from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
 from ml_platform.config import PipelineConfig
 
-NIGHTLY_CRON = "0 2 * * *"  # 02:00 UTC
 PAIR_STAGGER_MINUTES = 10  # backfill_{PAIR} schedules start 02:00, 02:10, 02:20, ... UTC
 
 retrain_job = define_asset_job(
     "retrain_models",
     selection=AssetSelection.assets(trained_model),
     partitions_def=PAIR_TIMEFRAME_PARTITIONS,
-    description="Retrain trained_model for the requested partition(s). The nightly_retrain schedule runs it.",
+    description="Retrain trained_model for the requested partition(s), from the data already labelled.",
 )
 
 pipeline_job = define_asset_job(
@@ -98,19 +97,3 @@ def build_pair_schedules(config: PipelineConfig) -> list[ScheduleDefinition]:
         build_pair_schedule(pair, config.partitions.timeframes, index)
         for index, pair in enumerate(config.partitions.pairs)
     ]
-
-
-# Not deployed since the per-pair schedules replaced it (assets/definitions.py): kept so existing
-# imports keep working; it retrains trained_model only.
-@schedule(
-    job=retrain_job,
-    cron_schedule=NIGHTLY_CRON,
-    execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Retrain every pair x timeframe partition nightly (one run per partition).",
-)
-def nightly_retrain(context: ScheduleEvaluationContext) -> Iterator[RunRequest]:
-    # build_schedule_from_partitioned_job does not take static x static partitions: one request per key instead.
-    tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    keys = [str(key) for key in PAIR_TIMEFRAME_PARTITIONS.get_partition_keys()]
-    yield from retrain_requests(keys, run_key_prefix=f"nightly-{tick}", reason="nightly")

@@ -25,10 +25,10 @@ LABELED_WINDOWS = AssetKey("labeled_windows")
     description="A RandomForest/XGBoost model per partition: model bundle in data.models_path, MLflow run "
     "(registered, alias moved when not worse), training_runs row. mlflow_run links the run in the MLflow UI "
     "(mlflow.ui_url: start it with `make mlflow`).\n\n"
-    "Automation: the nightly_retrain schedule (02:00 UTC, job retrain_models, on by default); annotations_sensor "
-    "(job relabel_and_retrain) when a partition's annotations change; and an eager condition (after "
-    "labeled_windows changes) evaluated by automation_condition_sensor, which is off until turned on under "
-    "Automation: this asset's Automation tab stays empty until then.",
+    "Automation (all on by default; each can be switched off under Automation): the backfill_{PAIR} schedules "
+    "(from 02:00 UTC, 10 minutes apart, job candle_pipeline); annotations_sensor (job relabel_and_retrain) when a "
+    "partition's annotations change; raw_data_sensor when a raw file changes; and an eager condition (after "
+    "labeled_windows changes) evaluated by automation_condition_sensor.",
 )
 def trained_model(
     context: AssetExecutionContext, pipeline: PipelineResource, mlflow: MlflowResource, run_store: RunStoreResource

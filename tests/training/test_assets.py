@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,11 @@ from dagster import (
     MarkdownMetadataValue,
     TableMetadataValue,
     UrlMetadataValue,
-    build_schedule_context,
     materialize,
 )
 from mlflow import MlflowClient
 
-from assets.automation import nightly_retrain, retrain_job
 from assets.models import trained_model
-from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
 from ml_platform.bundle import load_bundle
 from ml_platform.db import RunStore
 from ml_platform.partitions import Partition
@@ -85,13 +81,3 @@ def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
     assert row.status == "completed" and row.mlflow_run_id == run_id
     run = MlflowClient(tracking_uri=config.mlflow.tracking_uri).get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.tags["dagster_run_id"] == result.run_id
-
-
-def test_schedule_requests_one_run_per_partition() -> None:
-    context = build_schedule_context(scheduled_execution_time=datetime(2026, 11, 26, 2, 0))
-    requests = list(nightly_retrain(context))
-    keys = [str(key) for key in PAIR_TIMEFRAME_PARTITIONS.get_partition_keys()]
-    assert [r.partition_key for r in requests] == keys and len(set(keys)) == len(keys) > 1
-    assert len({r.run_key for r in requests}) == len(requests)
-    assert all(r.run_key.startswith("nightly-2026-11-26:") for r in requests)
-    assert nightly_retrain.job_name == retrain_job.name
