@@ -211,7 +211,8 @@ def test_a_killed_worker_fails_the_run_and_reexecution_finishes_on_the_other(
         new_run_id = result.stdout.split()[1]
         placement = step_workers(instance, new_run_id)
         survivor = next(node for node in workers.nodes if node != victim)
-        assert placement == {"trained_model": survivor}, placement
+        # trained_model and what follows it (review_queue) re-ran, all on the surviving worker
+        assert "trained_model" in placement and set(placement.values()) == {survivor}, placement
 
     # Nothing half-written: the bundle the re-execution wrote is complete and loads.
     from ml_platform.bundle import load_bundle
