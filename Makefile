@@ -25,8 +25,8 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
 
-demo: install  ## sample data, every asset for every partition, a summary
-	$(BIN)/python -m scripts.demo
+demo: install  ## sample data, every asset for every partition, a summary (FORCE=1: replace raw files it did not write)
+	$(BIN)/python -m scripts.demo $(if $(FORCE),--force)
 
 help:  ## this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' Makefile | sed -E 's/^([a-zA-Z_-]+):.*## (.*)/\1\t\2/' | \
@@ -110,7 +110,7 @@ status:  ## what make up started and whether it still runs
 	$(or $(wildcard $(BIN)/python),python3) -m scripts.stack status
 
 sample-data: install
-	$(BIN)/ml-platform-sample-data
+	$(BIN)/ml-platform-sample-data $(if $(FORCE),--force)
 
 data-push: install  ## track data/raw and the annotation exports with DVC and upload them to the dvc: remote
 	$(BIN)/python -m scripts.data_versioning push
