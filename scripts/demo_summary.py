@@ -103,29 +103,42 @@ def _ground_truth(config: PipelineConfig) -> list[dict]:
     return json.loads(path.read_text())["spans"] if path.exists() else []
 
 
-def _metrics(bundle: Path) -> tuple[str, str, str]:
-    if not bundle.exists():
-        return "-", "-", "-"
-    meta = json.loads(bundle.read_text())
-    test = meta["metrics"]["test"]
-    span = test.get("span_f1")
-    return meta["model_type"], f"{test['f1_macro']:.3f}", "-" if span is None else f"{span:.3f}"
+def _metrics(partition_dir: Path) -> tuple[str, str, str, str]:
+    """(model type, labeling mode, test f1_macro, test span F1) of the partition's served (champion) bundle."""
+    from ml_platform.bundle import BundleError, load_meta
+
+    try:
+        meta = load_meta(partition_dir)  # follows champion.json to the served version
+    except BundleError:
+        return "-", "-", "-", "-"
+    test = meta.metrics.get("test", {})
+    f1, span = test.get("f1_macro"), test.get("span_f1")
+    return (
+        meta.model_type,
+        meta.mode,
+        "-" if f1 is None else f"{f1:.3f}",
+        "-" if span is None else f"{span:.3f}",
+    )
 
 
 def print_summary(config: PipelineConfig) -> None:
-    header = f"{'partition':<14} {'candles':>8} {'labeled':>8} {'model':>9} {'test f1_macro':>14} {'test span F1':>13}"
+    header = (
+        f"{'partition':<14} {'candles':>8} {'labeled':>8} {'model':>9} {'mode':>5} {'test f1_macro':>14} "
+        f"{'test span F1':>13}"
+    )
     print("\n" + header)
     print("-" * len(header))
     for key in config.partition_keys():
         partition = Partition.from_key(key)
         candles = config.data.partition_file("candles", partition)
         labeled = config.data.partition_file("labeled", partition)
-        model_type, f1, span_f1 = _metrics(config.data.bundle_dir(partition) / "bundle.json")
+        model_type, mode, f1, span_f1 = _metrics(config.data.bundle_dir(partition))
         rows = [f"{len(pd.read_parquet(p, columns=['time'])):,}" if p.exists() else "-" for p in (candles, labeled)]
-        print(f"{key:<14} {rows[0]:>8} {rows[1]:>8} {model_type:>9} {f1:>14} {span_f1:>13}")
+        print(f"{key:<14} {rows[0]:>8} {rows[1]:>8} {model_type:>9} {mode:>5} {f1:>14} {span_f1:>13}")
     print(
-        "\n(span F1: a predicted span matches an annotated one of the same label at IoU >= 0.5; programmatic"
-        "\n TA-Lib labels count too. Against the planted ground truth: docs/BENCHMARKS.md.)"
+        "\n(span F1: a predicted span matches an annotated one of the same label at IoU >= 0.5 on the test"
+        "\n part. Mode span: the span detector's chart patterns (the annotated labels); f1_macro is per candle,"
+        "\n TA-Lib candle patterns included. Against the planted ground truth: docs/BENCHMARKS.md.)"
         "\n\nWhere to look next:"
         "\n  make dagster   the Dagster UI (http://127.0.0.1:3000): these runs, their metadata and checks"
         "\n  make mlflow    the MLflow UI (http://127.0.0.1:5000): one run per partition with its artifacts"
