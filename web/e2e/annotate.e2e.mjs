@@ -218,7 +218,7 @@ export async function run(ctx) {
       await page.waitForSelector('[data-testid=service-banner]', { timeout: 10_000 });
       assert((await candleCount(page)) === loaded, 'candles were dropped');
     }
-    // A fresh page while the service is down: no candles at all.
+    // A fresh page while the service is down: the candles this browser kept (IndexedDB), one banner.
     await page.route('**/api/partitions', (route) => route.fulfill(down));
     await page.route('**/api/model/labels', (route) => route.fulfill(down));
     await page.reload();

@@ -17,9 +17,11 @@
  * 9. the review list starts at the view and moves on after each action;
  * 10. the small things (no "make demo" flash, readable trained time, F1 explained).
  *
+ * Findings 4-10 and the shared helpers are in annotator-findings.mjs (run from here).
  * Part of `npm run test:e2e` (run.mjs); `node e2e/run.mjs annotator` runs it alone.
  */
 import { pathToFileURL } from 'node:url';
+import { deleteAll, laterFindings, waitForPrediction } from './annotator-findings.mjs';
 import { assert, chartSel, getJson, num, postJson, summary, waitForCandles, waitForModel, zoom } from './harness.mjs';
 
 const POLL_MS = Number(process.env.E2E_MODEL_POLL_MS || 3000);
@@ -34,16 +36,6 @@ async function call(url, method, body) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-async function waitForPrediction(page) {
-  await page.waitForSelector('[data-testid=prediction-range]', { timeout: 60_000 });
-  await page.waitForFunction(() => !document.querySelector('[data-testid=prediction-loading]'), null, { timeout: 60_000 });
-  await page.waitForTimeout(200);
-}
-
-async function deleteAll(api, q) {
-  for (const a of await getJson(api(`/api/span-annotations?${q}`))) await fetch(api(`/api/span-annotations/${a.id}`), { method: 'DELETE' });
 }
 
 export async function run(ctx) {
@@ -170,6 +162,8 @@ export async function run(ctx) {
     assert((await call(api(`/api/span-annotations/${off.body.id}`), 'PATCH', { label: 'rocket_ship' })).status === 400, 'PATCH stored an unknown label');
     await deleteAll(api, q);
   });
+
+  await laterFindings({ check, page, web, api, q, pageUrl, shot, step });
 
   await check('no uncaught errors in the page', async () => {
     assert(pageErrors.length === 0, pageErrors.join('\n'));

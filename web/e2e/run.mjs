@@ -10,7 +10,8 @@
  * 4. one `next build` (skipped when .next is newer than the sources);
  * 5. per suite, `next start` with a fresh database and the suite's environment:
  *    annotate.e2e.mjs (predictions switched off), predictions.e2e.mjs (the overlay against the
- *    real model, the labeling round trip, the outage), perf.e2e.mjs (frame times with predictions
+ *    real model, the labeling round trip, the outage), review.e2e.mjs (the review queue panel by keyboard; it builds the queue
+ *    file with `python -m ml_platform.review`), perf.e2e.mjs (frame times with predictions
  *    over 50k candles; when the test data has fewer, it gets `scripts/e2e_fixture.py --mode perf`'s
  *    and a second service of its own).
  *
@@ -49,8 +50,9 @@ import {
   webServer,
 } from './harness.mjs';
 import * as predictions from './predictions.e2e.mjs';
+import * as review from './review.e2e.mjs';
 
-const SUITES = { annotate, predictions, annotator, perf };
+const SUITES = { annotate, predictions, annotator, review, perf };
 
 export async function main(names = Object.keys(SUITES)) {
   const t0 = Date.now();

@@ -33,7 +33,8 @@ function paint(p: DisagreementHighlights) {
   });
   const target = { useBitmapCoordinateSpace: (cb: (s: unknown) => void) => cb({ context: ctx, horizontalPixelRatio: 1, verticalPixelRatio: 1 }) };
   p.updateAllViews();
-  p.paneViews()[0].renderer()!.draw(target as never);
+  // Every pane view in paint order: the fills ('bottom', below the candles), then the borders.
+  for (const view of p.paneViews()) view.renderer()!.draw(target as never);
   return calls;
 }
 
@@ -45,8 +46,9 @@ describe('DisagreementHighlights', () => {
     const requestUpdate = attach(p);
     p.setBoxes([box('m', 'missed_by_model', 10, 20), box('h', 'missed_by_human', 30, 40), box('l', 'label_mismatch', 50, 60)]);
     expect(requestUpdate).toHaveBeenCalled();
-    expect(paint(p)).toEqual(['stroke #ff1744 dashed', 'fill rgba(255, 214, 0, 0.22)', 'stroke #ff9100']);
-    expect(p.paneViews()[0].zOrder?.()).toBe('normal');
+    expect(paint(p)).toEqual(['fill rgba(255, 214, 0, 0.22)', 'stroke #ff1744 dashed', 'stroke #ff9100']);
+    // The yellow fill lies below the candles, so it never tints them; the borders above.
+    expect(p.paneViews().map((v) => v.zOrder?.())).toEqual(['bottom', 'normal']);
   });
 
   it('converts only the boxes near the view, long ones that start before it included', () => {

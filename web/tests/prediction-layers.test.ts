@@ -45,8 +45,8 @@ describe('chart details', () => {
     expect(formatVolume(1_234_567)).toBe('1.23M');
     expect(formatVolume(12)).toBe('12');
     expect(formatVolume(2.5)).toBe('2.50');
-    expect(volumeColor({ open: 1, close: 2 })).toBe('rgba(38, 166, 154, 0.35)');
-    expect(volumeColor({ open: 2, close: 1 })).toBe('rgba(239, 83, 80, 0.35)');
+    expect(volumeColor({ open: 1, close: 2 })).toBe('rgba(209, 212, 220, 0.3)'); // CANDLE_UP, lib/labels.ts
+    expect(volumeColor({ open: 2, close: 1 })).toBe('rgba(74, 79, 92, 0.5)'); // CANDLE_DOWN
   });
 
   it('Delete is a shortcut only outside text fields', () => {

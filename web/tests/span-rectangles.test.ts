@@ -74,6 +74,20 @@ describe('SpanRectangles', () => {
         cb({ context: ctx, horizontalPixelRatio: 1, verticalPixelRatio: 1 }),
     };
     view.renderer()!.draw(target as never);
-    expect(fills).toEqual(['rgba(239, 83, 80, 0.32)']);
+    // The selected box: its fill, then its two drag handles (chart/useSpanDrag.ts) in the label colour.
+    expect(fills).toEqual(['rgba(239, 83, 80, 0.32)', '#ef5350', '#ef5350']);
+  });
+
+  it('answers where a span is drawn (for the drag handles), null out of view', () => {
+    const p = new SpanRectangles({ colorOf: () => '#26a69a' });
+    attach(p);
+    p.setSpans([
+      { id: 'a', label: 'bull_flag', from: 10, to: 20, low: 1, high: 2, selected: true },
+      { id: 'b', label: 'bull_flag', from: 400, to: 420, low: 1, high: 2 },
+    ]);
+    p.updateAllViews();
+    const box = p.boxOf('a');
+    expect(box && box.x2 > box.x1 && box.y2 > box.y1).toBe(true);
+    expect(p.boxOf('b')).toBeNull();
   });
 });

@@ -37,9 +37,12 @@ import {
   chartOptions,
   VOLUME_SCALE_ID,
   VOLUME_SCALE_MARGINS,
+  DOWN,
+  UP,
   volumeColor,
   volumeSeriesOptions,
 } from './chart/theme';
+import { useSpanDrag } from './chart/useSpanDrag';
 import { useSpanSelection, type ChartMode } from './chart/useSpanSelection';
 
 export type { ChartMode };
@@ -80,6 +83,8 @@ export interface CandleChartProps {
   predictions?: ChartPredictionOverlay | null;
   /** A clickable disagreement highlight (one with a prediction) was clicked, in pan mode. */
   onDisagreementClick?: (id: string) => void;
+  /** The selected span was moved or resized with its drag handles: its new first and last candle times. */
+  onSpanChange?: (id: string, start_time: number, end_time: number) => void;
   /** The visible range changed (logical indexes into `candles`; fractional, may run past the ends). */
   onViewChange?: (range: IndexRange | null) => void;
 }
@@ -114,6 +119,8 @@ export function CandleChart(props: CandleChartProps) {
     candleSeries.priceScale().applyOptions({ scaleMargins: CANDLE_SCALE_MARGINS });
     const rectangles = new SpanRectangles({ colorOf: latestRef.current.colorOf });
     candleSeries.attachPrimitive(rectangles);
+    // For the browser tests: where a span is drawn (CSS pixels of the chart), or null.
+    Object.assign(container, { spanBox: (id: string) => rectangles.boxOf(id) });
     layers.attach(candleSeries);
 
     chartRef.current = chart;
@@ -131,6 +138,8 @@ export function CandleChart(props: CandleChartProps) {
     const onClick = (param: MouseEventParams) => {
       const p = latestRef.current;
       if (p.mode !== 'pan' || !param.point) return;
+      // The release of a drag of the span's handles (chart/useSpanDrag.ts) is no click.
+      if (Date.now() - Number(container.dataset.dragEndedAt ?? 0) < 400) return;
       // A saved span first (it can be edited), then a prediction to review.
       const spanId = rectangles.spanAt(param.point.x, param.point.y);
       const highlightId = spanId ? null : layers.highlightAt(param.point.x, param.point.y);
@@ -142,6 +151,11 @@ export function CandleChart(props: CandleChartProps) {
       if (layers.viewChanged(range, chart.timeScale().width())) {
         container.dataset.markerDetail = layers.markerDetail;
         container.dataset.markerTexts = String(layers.markerTexts);
+      }
+      if (range) {
+        // For the browser tests: the view in candle indexes (the newest candle is length - 1).
+        container.dataset.viewFrom = range.from.toFixed(1);
+        container.dataset.viewTo = range.to.toFixed(1);
       }
       latestRef.current.onViewChange?.(range ? { from: range.from, to: range.to } : null);
       if (range && timesRef.current.length && range.from < Math.max(100, 2 * (range.to - range.from))) latestRef.current.onNearOldest();
@@ -166,6 +180,17 @@ export function CandleChart(props: CandleChartProps) {
   }, [latestRef, timesRef]);
 
   const { draft, cancel: cancelSelection } = useSpanSelection({ containerRef, chartRef, timesRef, mode, onSelect: props.onSelect });
+  const selectedSpan = spans.find((s) => s.id === selectedId);
+  const selectedRange = selectedSpan ? spanIndexRange(times, selectedSpan.start_time, selectedSpan.end_time) : null;
+  const dragged = useSpanDrag({
+    containerRef,
+    chartRef,
+    rectanglesRef,
+    timesRef,
+    mode,
+    selected: selectedSpan && selectedRange ? { id: selectedSpan.id, ...selectedRange } : null,
+    onChange: (id, r) => latestRef.current.onSpanChange?.(id, timesRef.current[r.from], timesRef.current[r.to]),
+  });
 
   // Candles: older pages are prepended in place (the view stays put); a new partition jumps to its end.
   useEffect(() => {
@@ -193,14 +218,14 @@ export function CandleChart(props: CandleChartProps) {
   useEffect(() => {
     const boxes: SpanBox[] = [];
     for (const s of spans) {
-      const range = spanIndexRange(times, s.start_time, s.end_time);
+      const range = dragged?.id === s.id ? dragged : spanIndexRange(times, s.start_time, s.end_time);
       if (!range) continue;
       boxes.push({ id: s.id, label: s.label, ...range, ...priceRange(candles, range), selected: s.id === selectedId });
     }
     const draftRange = draft ?? (pending ? spanIndexRange(times, pending.start_time, pending.end_time) : null);
     if (draftRange) boxes.push({ id: '__draft__', label: '', ...draftRange, ...priceRange(candles, draftRange), draft: true });
     rectanglesRef.current?.setSpans(boxes);
-  }, [spans, candles, times, selectedId, draft, pending]);
+  }, [spans, candles, times, selectedId, draft, pending, dragged]);
 
   useEffect(() => {
     rectanglesRef.current?.applyOptions({ colorOf });
@@ -266,6 +291,7 @@ export function CandleChart(props: CandleChartProps) {
         data-prediction-markers={markers.length}
         data-prediction-labels={bars.labels}
         data-highlights={highlights.length}
+        data-candle-colors={`${UP} ${DOWN}`}
       />
       <OhlcvReadout candle={hover ?? candles[candles.length - 1] ?? null} />
     </div>

@@ -11,27 +11,25 @@
 import { useId } from 'react';
 import type { PredictionController } from '@/hooks/usePredictions';
 import { isCandlestickLabel, type LabelPalette } from '@/lib/labels';
-import { classF1, labelF1 } from '@/lib/predictions/model-info';
+import { classF1, formatTrainedAt, labelF1, spanMetrics } from '@/lib/predictions/model-info';
 import { percent } from '@/lib/predictions/overlay';
 import { formatUtc } from '@/lib/spans';
-import type { Disagreement, DisagreementKind, DisagreementReport } from '@/types/predictions';
+import type { Disagreement, DisagreementReport } from '@/types/predictions';
+import { DisagreementList } from './DisagreementList';
 
-const KIND_TEXT: Record<DisagreementKind, string> = {
-  missed_by_model: 'missed by the model',
-  missed_by_human: 'not annotated',
-  label_mismatch: 'label mismatch',
-};
 
-/** Disagreements listed at once; the chart shows them all. */
-const LIST_LIMIT = 200;
-
-const f1Text = (f1: number | null) => (f1 === null ? '' : `F1 ${f1.toFixed(2)}`);
+const f1Text = (f1: number | null) => (f1 === null ? '' : `tag F1 ${f1.toFixed(2)}`);
 
 export function PredictionPanel(props: {
   controller: PredictionController;
   /** The labels to filter by and their colours. */
   palette: LabelPalette;
   report: DisagreementReport;
+  /** The disagreements by time, and the current one of the review (DisagreementList). */
+  reviewList: readonly Disagreement[];
+  currentId: string | null;
+  viewStart?: number | null;
+  onStep: (by: 1 | -1) => void;
   /** Candlestick-pattern spans over the threshold in the shown result. */
   candlestickSpans: number;
   onJump: (d: Disagreement) => void;
@@ -52,7 +50,7 @@ export function PredictionPanel(props: {
   const s = report.summary;
 
   return (
-    <section className="predictions" aria-label="Model predictions" data-testid="prediction-panel" data-server={state.server}>
+    <section className="predictions predictions--main" aria-label="Model predictions" data-testid="prediction-panel" data-server={state.server}>
       <header className="predictions__head">
         <h2>Model predictions</h2>
         <label className="toggle" title="Show or hide everything the model drew">
@@ -74,13 +72,22 @@ export function PredictionPanel(props: {
         <details className="model-info" data-testid="model-info">
           <summary>
             <b data-testid="model-name">{model.name}</b> <span data-testid="model-version">{model.version}</span>
-            <span className="model-info__trained">trained {model.trained_at}</span>
+            <span className="model-info__trained" data-testid="model-trained" title={model.trained_at}>
+              trained {formatTrainedAt(model.trained_at)}
+            </span>
           </summary>
+          {spanMetrics(model) && (
+            <p className="model-info__span" data-testid="span-f1">
+              Span-level F1 {spanMetrics(model)!.f1.toFixed(2)} (whole predicted spans matched to true ones, test split
+              {spanMetrics(model)!.spans !== null ? `, ${spanMetrics(model)!.spans} spans` : ''})
+            </p>
+          )}
+          <p className="model-info__note">Per-tag F1 below: each candle&apos;s B-/I- tag on its own. The F1 beside a label is its B- and I- tags&apos; F1, weighted by support.</p>
           <table className="model-info__f1">
             <thead>
               <tr>
                 <th>class</th>
-                <th>F1</th>
+                <th>per-tag F1</th>
                 <th>support</th>
               </tr>
             </thead>
@@ -122,7 +129,7 @@ export function PredictionPanel(props: {
         {state.isLoading && <span className="predictions__busy">Predicting…</span>}
       </div>
 
-      {state.error && (
+      {state.error && !offline && (
         <p className="predictions__error" role="alert" data-testid="prediction-error">
           {state.error}
         </p>
@@ -211,42 +218,22 @@ export function PredictionPanel(props: {
         </p>
       )}
 
-      {report.disagreements.length > 0 && (
-        <ul className="disagreements" data-testid="disagreement-list">
-          {report.disagreements.slice(0, LIST_LIMIT).map((d) => (
-            <li key={d.id} className={`disagreement disagreement--${d.kind}`} data-testid="disagreement-item" data-kind={d.kind} data-id={d.id}>
-              <button type="button" className="disagreement__jump" onClick={() => props.onJump(d)} title="Show on the chart">
-                <span className="disagreement__kind">{KIND_TEXT[d.kind]}</span>
-                <span>
-                  {d.prediction ? `${d.prediction.label} (${percent(d.prediction.confidence)})` : d.human?.label}
-                  {d.kind === 'label_mismatch' && d.human ? ` vs ${d.human.label}` : ''}
-                </span>
-                <span className="disagreement__time">{formatUtc(d.start_time)}</span>
-              </button>
-              {d.prediction && (
-                <span className="disagreement__actions">
-                  <button type="button" className="btn btn--small" data-testid="review-prediction" onClick={() => props.onReview(d)}>
-                    Review
-                  </button>
-                  <button type="button" className="btn btn--small" data-testid="not-a-pattern" onClick={() => props.onNotAPattern(d)}>
-                    Not a pattern
-                  </button>
-                </span>
-              )}
-            </li>
-          ))}
-          {report.disagreements.length > LIST_LIMIT && (
-            <li className="disagreements__more">…and {report.disagreements.length - LIST_LIMIT} more on the chart</li>
-          )}
-        </ul>
-      )}
+      <DisagreementList
+        list={props.reviewList}
+        currentId={props.currentId}
+        viewStart={props.viewStart}
+        onStep={props.onStep}
+        onJump={props.onJump}
+        onReview={props.onReview}
+        onNotAPattern={props.onNotAPattern}
+      />
     </section>
   );
 }
 
 function LabelToggle(props: { name: string; color: string; f1: number | null; checked: boolean; onToggle: (name: string) => void }) {
   return (
-    <label className="toggle" data-testid={`label-toggle-${props.name}`} title="F1: the label's B- and I- classes, weighted by their support">
+    <label className="toggle" data-testid={`label-toggle-${props.name}`} title="Per-tag F1 (not span-level): the label's B- and I- candle tags, weighted by their support">
       <input type="checkbox" checked={props.checked} onChange={() => props.onToggle(props.name)} />
       <span className="swatch" style={{ background: props.color }} />
       <span className="toggle__name">{props.name}</span>

@@ -1,41 +1,64 @@
 'use client';
 
 /**
- * Says clearly when the inference service cannot be reached, and that annotating goes on:
- * the annotations already loaded stay visible, editable and exportable.
+ * One banner, in an annotator's words, when the inference service (candles, pairs) or the
+ * model server (predictions) cannot be reached: what still works (annotations stay visible,
+ * editable and exportable; the candles this browser kept are shown) and that it reconnects by
+ * itself. The technical message is behind a "details" toggle. Database errors get a banner of
+ * their own (saving is what fails then).
  */
 export function ServiceBanner(props: {
   serviceError: string | null;
   databaseError: string | null;
   onRetry: () => void;
-  /** The prediction overlay cannot reach the model server: it retries every `pollMs`. */
-  modelOffline?: { pollMs: number; onRetry: () => void } | null;
+  /** The shown candles are the ones this browser kept (lib/candle-cache.ts). */
+  fromCache?: boolean;
+  /** The prediction overlay cannot reach the model server; `detail`: the technical message. */
+  modelOffline?: { detail: string | null; onRetry: () => void } | null;
 }) {
-  const { serviceError, databaseError, onRetry, modelOffline } = props;
+  const { serviceError, databaseError, onRetry, modelOffline, fromCache } = props;
   if (!serviceError && !databaseError && !modelOffline) return null;
+  const details = [...new Set([serviceError, modelOffline?.detail].filter(Boolean))].join('\n');
   return (
     <div className="banners">
-      {serviceError && (
-        <div className="banner banner--warn" role="alert" data-testid="service-banner">
-          <strong>The inference service is unavailable.</strong> {serviceError}{' '}
+      {(serviceError || modelOffline) && (
+        <div
+          className="banner banner--warn"
+          role={serviceError ? 'alert' : 'status'}
+          data-testid={serviceError ? 'service-banner' : 'model-offline-banner'}
+        >
+          <strong>
+            {serviceError ? 'The chart data service is unavailable right now.' : 'Predictions are paused: the model does not answer.'}
+          </strong>{' '}
           <span className="banner__note">
-            Candles cannot be loaded until it is back; your annotations stay visible, editable and exportable.
+            {serviceError
+              ? `${fromCache ? 'Showing the candles this browser kept. ' : 'Candles appear as soon as it is back. '}Your annotations are safe: keep annotating, editing and exporting.`
+              : 'Annotating works as usual.'}{' '}
+            Reconnecting by itself.
           </span>
-          <button type="button" className="btn btn--small" onClick={onRetry}>
+          {serviceError && modelOffline && (
+            <span className="banner__note" data-testid="model-offline-banner">
+              {' '}
+              Predictions are paused too.
+            </span>
+          )}
+          <button
+            type="button"
+            className="btn btn--small"
+            data-testid={serviceError ? 'service-retry' : 'model-retry'}
+            onClick={() => {
+              if (serviceError) onRetry();
+              modelOffline?.onRetry();
+            }}
+          >
             Retry now
           </button>
-        </div>
-      )}
-      {modelOffline && (
-        <div className="banner banner--warn" role="status" data-testid="model-offline-banner">
-          <strong>Model server offline.</strong>{' '}
-          <span className="banner__note">
-            Predictions are paused and their controls disabled; annotating works as usual. Reconnecting by itself
-            (checks every {Math.round(modelOffline.pollMs / 1000)} s).
-          </span>
-          <button type="button" className="btn btn--small" data-testid="model-retry" onClick={modelOffline.onRetry}>
-            Check now
-          </button>
+          {details && (
+            <details className="banner__details" data-testid="banner-details">
+              <summary>details</summary>
+              <pre>{details}</pre>
+            </details>
+          )}
         </div>
       )}
       {databaseError && (

@@ -10,6 +10,8 @@
  * the dialog reducer, predictions, the service health poll, the keyboard; this file wires them.
  */
 import { useCallback, useMemo, useRef, useState } from 'react';
+import { useReviewKeys } from '@/hooks/useReviewKeys';
+import { currentIndex, ordered, step, type ReviewCursor } from '@/lib/review-cursor';
 import { useAnnotationDialog, isDialogOpen } from '@/hooks/useAnnotationDialog';
 import { useAnnotations } from '@/hooks/useAnnotations';
 import { useCandleHistory, type HistoryTarget } from '@/hooks/useCandleHistory';
@@ -21,16 +23,22 @@ import { usePredictions } from '@/hooks/usePredictions';
 import { useServiceHealthPoll } from '@/hooks/useServiceHealth';
 import { useSpanJump } from '@/hooks/useSpanJump';
 import type { PredictionSettings } from '@/lib/predictions/settings';
-import { spanIndexRange } from '@/lib/spans';
+import { spanIndexRange, type IndexRange } from '@/lib/spans';
 import type { LabelDef } from '@/types';
 import type { Disagreement } from '@/types/predictions';
 import { AnnotationDialog } from './AnnotationDialog';
 import { AnnotationList } from './AnnotationList';
 import { AnnotationToolbar } from './AnnotationToolbar';
 import { CandleChart, type CandleChartHandle, type ChartMode } from './CandleChart';
+import { KeyboardHelp } from './KeyboardHelp';
 import { PartitionSelector } from './PartitionSelector';
 import { PredictionPanel } from './PredictionPanel';
+import { ReviewQueuePanel } from './ReviewQueuePanel';
 import { ServiceBanner } from './ServiceBanner';
+import { UndoToast } from './UndoToast';
+
+/** A view held this long (ms) is where the review starts. */
+const VIEW_SETTLE_MS = 250;
 
 export interface WorkbenchProps {
   defaultLabels: readonly LabelDef[];
@@ -92,9 +100,9 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
   const retry = useCallback(() => {
     reloadPartitions();
     reloadLabels();
-    if (!hasCandles) reloadCandles();
+    if (!hasCandles || history.fromCache) reloadCandles();
     else void loadOlder();
-  }, [reloadPartitions, reloadLabels, hasCandles, reloadCandles, loadOlder]);
+  }, [reloadPartitions, reloadLabels, hasCandles, history.fromCache, reloadCandles, loadOlder]);
   useServiceHealthPoll(serviceError !== null, retry);
 
   // --- Jumping to a span, reviewing a prediction -----------------------------------------------
@@ -115,9 +123,62 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
     [overlay, times, dispatch],
   );
 
-  // --- Keyboard: Esc cancels, Delete removes the selected span ---------------------------------
+  // --- The review cursor: starts at the view, n/p step, moves on after an action ------------
+  const [viewStart, setViewStart] = useState<number | null>(null);
+  const { viewChanged } = predictions;
+  // Settled views only: panning must not re-render the workbench on every frame.
+  const viewTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const onViewChange = useCallback(
+    (range: IndexRange | null) => {
+      viewChanged(range);
+      const i = range ? Math.max(0, Math.ceil(range.from)) : null;
+      const start = i !== null && i < times.length ? times[i] : null;
+      if (viewTimer.current) clearTimeout(viewTimer.current);
+      viewTimer.current = setTimeout(() => setViewStart(start), VIEW_SETTLE_MS);
+    },
+    [viewChanged, times],
+  );
+  const reviewList = useMemo(() => ordered(overlay.report.disagreements), [overlay.report.disagreements]);
+  const [cursor, setCursor] = useState<ReviewCursor | null>(null);
+  const reviewIndex = currentIndex(reviewList, cursor, viewStart);
+  const current = reviewIndex >= 0 ? reviewList[reviewIndex] : null;
+  const stepReview = useCallback(
+    (by: 1 | -1) => {
+      const next = step(reviewList, cursor, viewStart, by);
+      setCursor(next);
+      const d = next && reviewList.find((x) => x.id === next.id);
+      if (d) void jumpTo(d);
+    },
+    [reviewList, cursor, viewStart, jumpTo],
+  );
+  // The label for the next drawn span (keys 1-9 outside the dialog).
+  const [drawLabel, setDrawLabel] = useState<string | null>(null);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const { acceptPrediction } = store;
+  useReviewKeys({
+    dialogOpen: isDialogOpen(dialog, selected !== null),
+    onStep: stepReview,
+    onAccept: () => {
+      if (!current?.prediction) return;
+      setCursor({ id: current.id, time: current.start_time });
+      void acceptPrediction(current.prediction);
+    },
+    onDismiss: () => {
+      if (!current?.prediction) return;
+      setCursor({ id: current.id, time: current.start_time });
+      void dismissPrediction(current.prediction, false);
+    },
+    onLabelKey: (i) => {
+      const l = palette.labels[i];
+      if (l) setDrawLabel(l.name);
+    },
+    onHelp: () => setHelpOpen((open) => !open),
+  });
+
+  // --- Keyboard: Esc cancels, Delete removes the selected span, Ctrl+Z / Ctrl+Shift+Z -----------
   useKeyboardShortcuts({
     onEscape: () => {
+      if (helpOpen) return setHelpOpen(false);
       chartRef.current?.cancelSelection();
       dispatch({ type: 'escaped' });
     },
@@ -126,6 +187,8 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
       void remove(selected);
       return true;
     },
+    onUndo: () => void store.history.undo(),
+    onRedo: () => void store.history.redo(),
   });
 
   // --- Render ----------------------------------------------------------------------------------
@@ -156,9 +219,8 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
         serviceError={serviceError}
         databaseError={store.dbError}
         onRetry={retry}
-        modelOffline={
-          predictionsOn && ps.server === 'offline' ? { pollMs: predictions.pollMs, onRetry: predictions.checkServer } : null
-        }
+        fromCache={history.fromCache}
+        modelOffline={predictionsOn && ps.server === 'offline' ? { detail: ps.error, onRetry: predictions.checkServer } : null}
       />
       <main className="main">
         <section className="chart-area">
@@ -177,13 +239,19 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
             onNearOldest={() => void history.loadOlder()}
             predictions={chartOverlay}
             onDisagreementClick={reviewDisagreement}
-            onViewChange={predictions.viewChanged}
+            onViewChange={onViewChange}
+            onSpanChange={(id, start, end) => {
+              const a = annotations.find((x) => x.id === id);
+              if (a) void store.moveSpan(a, start, end);
+            }}
           />
           {predictionsOn && ps.isLoading && <div className="chart-shimmer" data-testid="prediction-loading" aria-hidden />}
           {!history.candles.length && (
             <div className="chart-empty" data-testid="chart-empty">
               {!selection
-                ? 'No pair and timeframe to show yet: the inference service lists them once it has data (make demo).'
+                ? service.settled
+                  ? 'No pair and timeframe to show yet: the inference service lists them once it has data (make demo).'
+                  : 'Loading pairs and timeframes…'
                 : history.loading
                   ? 'Loading candles…'
                   : otherCandleError
@@ -205,7 +273,7 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
               palette={palette}
               initial={
                 pending
-                  ? { label: pending.prediction?.label ?? palette.labels[0]?.name ?? '', confidence: 1, note: '' }
+                  ? { label: pending.prediction?.label ?? drawLabel ?? palette.labels[0]?.name ?? '', confidence: 1, note: '' }
                   : { label: selected!.label, confidence: selected!.confidence, note: selected!.note }
               }
               saving={dialog.saving}
@@ -222,18 +290,27 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
           )}
         </section>
         <div className="sidebar">
+          <ReviewQueuePanel selection={selection} times={times} store={store} dialog={dialog} dispatch={dispatch} jumpTo={jumpTo} />
           {predictionsOn && (
             <PredictionPanel
               controller={predictions}
               palette={palette}
               report={overlay.report}
+              reviewList={reviewList}
+              currentId={current?.id ?? null}
+              viewStart={viewStart}
+              onStep={stepReview}
               candlestickSpans={overlay.candlestickSpans}
               onJump={(d: Disagreement) => void jumpTo(d)}
               onReview={(d) => {
+                setCursor({ id: d.id, time: d.start_time });
                 void jumpTo(d);
                 reviewDisagreement(d.id);
               }}
-              onNotAPattern={(d) => d.prediction && void dismissPrediction(d.prediction, false)}
+              onNotAPattern={(d) => {
+                setCursor({ id: d.id, time: d.start_time });
+                if (d.prediction) void dismissPrediction(d.prediction, false);
+              }}
             />
           )}
           <AnnotationList
@@ -250,6 +327,8 @@ export function Workbench({ defaultLabels, annotatedPartitions, initialSelection
           />
         </div>
       </main>
+      {helpOpen && <KeyboardHelp onClose={() => setHelpOpen(false)} />}
+      <UndoToast toast={store.history.toast} onUndo={() => void store.history.undo()} onClose={store.history.closeToast} />
     </div>
   );
 }

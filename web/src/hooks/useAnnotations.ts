@@ -5,15 +5,19 @@
  * them: create (a drawn span or a reviewed prediction), update, delete, and "not a pattern"
  * for a prediction. The chosen partition is kept in the address, so a reload shows the same
  * chart. Database errors go to `dbError` (the banner), or to the dialog while it is open.
+ * Every change is recorded for undo and redo (`history`, hooks/useUndo.ts), which go through
+ * the API as well (`apply`).
  */
 import { useCallback, useEffect, useState, type Dispatch } from 'react';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
 import { NEGATIVE_LABEL } from '@/lib/constants';
 import type { DialogValues } from '@/components/AnnotationDialog';
+import type { UndoCall, UndoKind } from '@/lib/undo';
 import type { SpanAnnotation } from '@/types';
 import type { PredictionSpan } from '@/types/predictions';
 import type { DialogAction, DialogState } from './useAnnotationDialog';
 import type { Selection } from './usePartitions';
+import { useUndo, type UndoController } from './useUndo';
 
 export interface Annotations {
   annotations: SpanAnnotation[];
@@ -25,7 +29,13 @@ export interface Annotations {
   save: (values: DialogValues) => Promise<void>;
   /** "Not a pattern": a negative annotation over the prediction, with what the model said. */
   dismissPrediction: (p: PredictionSpan, inDialog: boolean) => Promise<void>;
+  /** Accept a prediction as it is (the `a` key): a human span with its label and what the model said. */
+  acceptPrediction: (p: PredictionSpan) => Promise<void>;
   remove: (a: SpanAnnotation) => Promise<void>;
+  /** Move or resize a span (its drag handles): PATCH its times, recorded for undo. */
+  moveSpan: (a: SpanAnnotation, start_time: number, end_time: number) => Promise<void>;
+  /** Undo and redo of the changes above, and their toast. */
+  history: UndoController;
 }
 
 const byStart = (a: SpanAnnotation, b: SpanAnnotation) => a.start_time - b.start_time || a.created_at.localeCompare(b.created_at);
@@ -76,6 +86,28 @@ export function useAnnotations(
     };
   }, [selection]);
 
+  // One call of an undo or redo; the shown list follows it.
+  const apply = useCallback(
+    async (call: UndoCall): Promise<SpanAnnotation | null> => {
+      if (call.method === 'DELETE') {
+        try {
+          await apiFetch<void>(call.url, { method: 'DELETE' });
+        } catch (err) {
+          if ((err as ApiRequestError).status !== 404) throw err;
+        }
+        setAnnotations((list) => list.filter((x) => x.id !== call.id));
+        dispatch({ type: 'removed', id: call.id });
+        return null;
+      }
+      const span = await apiFetch<SpanAnnotation>(call.url, { method: call.method, body: JSON.stringify(call.body) });
+      setAnnotations((list) => [...list.filter((x) => x.id !== span.id), span].sort(byStart));
+      return call.method === 'POST' ? span : null;
+    },
+    [dispatch],
+  );
+  const history = useUndo(apply);
+  const { recordChange } = history;
+
   const selected = annotations.find((a) => a.id === dialog.selectedId) ?? null;
   const { pending } = dialog;
 
@@ -98,6 +130,8 @@ export function useAnnotations(
           });
           setAnnotations((list) => [...list, created].sort(byStart));
           dispatch({ type: 'saved', createdId: created.id });
+          const kind: UndoKind = !pending.prediction ? 'create' : values.label === NEGATIVE_LABEL ? 'dismiss' : 'accept';
+          recordChange({ kind, before: null, after: created });
         } else if (selected) {
           const updated = await apiFetch<SpanAnnotation>(`/api/span-annotations/${selected.id}`, {
             method: 'PATCH',
@@ -105,6 +139,7 @@ export function useAnnotations(
           });
           setAnnotations((list) => list.map((a) => (a.id === updated.id ? updated : a)));
           dispatch({ type: 'saved' });
+          recordChange({ kind: 'edit', before: selected, after: updated });
         } else {
           dispatch({ type: 'saved' });
         }
@@ -112,7 +147,7 @@ export function useAnnotations(
         dispatch({ type: 'saveFailed', message: (err as Error).message });
       }
     },
-    [selection, pending, selected, dispatch],
+    [selection, pending, selected, dispatch, recordChange],
   );
 
   const dismissPrediction = useCallback(
@@ -134,6 +169,7 @@ export function useAnnotations(
         });
         setAnnotations((list) => [...list, created].sort(byStart));
         dispatch({ type: 'dismissed' });
+        recordChange({ kind: 'dismiss', before: null, after: created });
       } catch (err) {
         // In the dialog, the dialog says why; from the list, the banner does.
         if (inDialog) dispatch({ type: 'saveFailed', message: (err as Error).message });
@@ -143,7 +179,48 @@ export function useAnnotations(
         }
       }
     },
-    [dispatch],
+    [dispatch, recordChange],
+  );
+
+  const acceptPrediction = useCallback(
+    async (p: PredictionSpan) => {
+      try {
+        const created = await apiFetch<SpanAnnotation>('/api/span-annotations', {
+          method: 'POST',
+          body: JSON.stringify({
+            pair: p.pair,
+            timeframe: p.timeframe,
+            label: p.label,
+            start_time: p.start_time,
+            end_time: p.end_time,
+            confidence: 1,
+            source: 'human',
+            model_prediction: modelPredictionOf(p),
+          }),
+        });
+        setAnnotations((list) => [...list, created].sort(byStart));
+        recordChange({ kind: 'accept', before: null, after: created });
+      } catch (err) {
+        setDbError((err as Error).message);
+      }
+    },
+    [recordChange],
+  );
+
+  const moveSpan = useCallback(
+    async (a: SpanAnnotation, start_time: number, end_time: number) => {
+      try {
+        const updated = await apiFetch<SpanAnnotation>(`/api/span-annotations/${a.id}`, {
+          method: 'PATCH',
+          body: JSON.stringify({ start_time, end_time }),
+        });
+        setAnnotations((list) => list.map((x) => (x.id === updated.id ? updated : x)).sort(byStart));
+        recordChange({ kind: 'edit', before: a, after: updated });
+      } catch (err) {
+        setDbError((err as Error).message);
+      }
+    },
+    [recordChange],
   );
 
   const remove = useCallback(
@@ -152,13 +229,14 @@ export function useAnnotations(
         await apiFetch<void>(`/api/span-annotations/${a.id}`, { method: 'DELETE' });
         setAnnotations((list) => list.filter((x) => x.id !== a.id));
         dispatch({ type: 'removed', id: a.id });
+        recordChange({ kind: 'delete', before: a, after: null });
       } catch (err) {
         if ((err as ApiRequestError).status === 404) setAnnotations((list) => list.filter((x) => x.id !== a.id));
         else setDbError((err as Error).message);
       }
     },
-    [dispatch],
+    [dispatch, recordChange],
   );
 
-  return { annotations, loading, dbError, selected, save, dismissPrediction, remove };
+  return { annotations, loading, dbError, selected, save, dismissPrediction, acceptPrediction, remove, moveSpan, history };
 }

@@ -4,9 +4,14 @@
  * Candles of one pair/timeframe from /api/candles: the newest page first, older pages on
  * demand (scroll-back, or to reach a span from the list). Pages are merged by time, so it does
  * not matter whether the service's `end` is inclusive.
+ *
+ * The newest page of each partition is kept in the browser (lib/candle-cache.ts, IndexedDB):
+ * when the service cannot be reached, the kept candles are shown (`fromCache`), so annotating
+ * goes on; `error` still says the service is down.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
+import { loadCandles, saveCandles } from '@/lib/candle-cache';
 import { mergeCandles } from '@/lib/spans';
 import type { Candle } from '@/types';
 import { useLatest } from './useLatest';
@@ -29,6 +34,8 @@ export interface CandleHistory {
   /** The oldest stored candle is loaded. */
   complete: boolean;
   error: ApiRequestError | null;
+  /** The candles shown are the ones kept in the browser (the service could not be reached). */
+  fromCache: boolean;
   loadOlder: () => Promise<void>;
   /** Load older pages until `time` is loaded (or history ends). */
   loadUntil: (time: number) => Promise<void>;
@@ -48,6 +55,7 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
   const [complete, setComplete] = useState(false);
   const [error, setError] = useState<ApiRequestError | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [fromCache, setFromCache] = useState(false);
 
   // Mutable mirror for the async loaders, tied to the key it was loaded for.
   const state = useRef({ key: '', candles: [] as Candle[], complete: false, inFlight: null as Promise<void> | null, failedAt: 0 });
@@ -60,6 +68,7 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
     setCandles([]);
     setComplete(false);
     setError(null);
+    setFromCache(false);
     if (target) setLoading(true);
   }
 
@@ -79,9 +88,19 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
         state.current = { ...state.current, candles: merged, complete: done };
         setCandles(merged);
         setComplete(done);
+        void saveCandles(key, merged);
       })
-      .catch((err: unknown) => {
-        if (!cancelled) setError(toApiError(err));
+      .catch(async (err: unknown) => {
+        if (cancelled) return;
+        const e = toApiError(err);
+        setError(e);
+        if (!e.serviceUnreachable) return;
+        // The service is down: show the candles this browser kept, if any.
+        const kept = await loadCandles(key);
+        if (cancelled || !kept || state.current.candles.length) return;
+        state.current = { ...state.current, candles: kept.candles, complete: false };
+        setCandles(kept.candles);
+        setFromCache(true);
       })
       .finally(() => {
         if (cancelled) return;
@@ -148,7 +167,7 @@ export function useCandleHistory(target: HistoryTarget | null): CandleHistory {
 
   const reload = useCallback(() => setAttempt((n) => n + 1), []);
 
-  return { key, candles, loading, complete, error, loadOlder, loadUntil, reload };
+  return { key, candles, loading, complete, error, fromCache, loadOlder, loadUntil, reload };
 }
 
 function toApiError(err: unknown): ApiRequestError {

@@ -27,6 +27,7 @@ import {
   saveViewSettings,
   type ViewSettings,
 } from '@/lib/predictions/view-settings';
+import { covers, planRequest, type RunKind } from '@/lib/predictions/plan';
 import type { IndexRange } from '@/lib/spans';
 import type { Candle } from '@/types';
 import { useLatest } from './useLatest';
@@ -40,14 +41,8 @@ import type {
 
 export const DEFAULT_MODEL_POLL_MS = 30_000;
 export const AUTO_PREDICT_DEBOUNCE_MS = 600;
-/** The service's default serving.max_candles; a visible range never comes near it. */
-const MAX_REQUEST_CANDLES = 20_000;
-/** Context candles to send when the model does not say (indicator warm-up and look-ahead). */
-const FALLBACK_LEADING = 60;
-const FALLBACK_TRAILING = 5;
-/** Bars in view when the chart has not reported its range yet (its opening view). */
-const FALLBACK_VISIBLE_BARS = 150;
-
+/** While the model server is offline, it is asked this often (reconnect within seconds of its return). */
+export const OFFLINE_POLL_MS = 2000;
 // ------------------------------------------------------------------------------------------
 // The reducer
 
@@ -157,48 +152,7 @@ export interface UsePredictionsOptions {
   pollMs?: number;
 }
 
-type RunKind = PredictionResult['kind'];
-
-interface PlannedRequest {
-  url: string;
-  body: unknown;
-  pair: string;
-  timeframe: string;
-  start: number;
-  end: number;
-  kind: RunKind;
-}
-
-/** The request for `kind` over the loaded candles, or null when there is nothing to ask. */
-export function planRequest(
-  kind: RunKind,
-  target: { pair: string; timeframe: string; candles: readonly Candle[] },
-  view: IndexRange | null,
-  model: LoadedModelInfo | null,
-): PlannedRequest | null {
-  const { pair, timeframe, candles } = target;
-  const n = candles.length;
-  if (!n) return null;
-  if (kind === 'all') {
-    const start = candles[0].time;
-    const end = candles[n - 1].time;
-    return { url: '/api/predict/batch', body: { pair, timeframe, start, end }, pair, timeframe, start, end, kind };
-  }
-  const range = view ?? { from: n - FALLBACK_VISIBLE_BARS, to: n - 1 };
-  const from = Math.max(0, Math.min(n - 1, Math.floor(range.from)));
-  const to = Math.max(from, Math.min(n - 1, Math.ceil(range.to)));
-  const leading = model?.unlabeled_leading ?? FALLBACK_LEADING;
-  const trailing = model?.unlabeled_trailing ?? FALLBACK_TRAILING;
-  const reqFrom = Math.max(0, from - leading, to + trailing - MAX_REQUEST_CANDLES + 1);
-  const reqTo = Math.min(n - 1, to + trailing);
-  const body = { pair, timeframe, candles: candles.slice(reqFrom, reqTo + 1) };
-  return { url: '/api/predict', body, pair, timeframe, start: candles[from].time, end: candles[to].time, kind };
-}
-
-const covers = (r: PredictionResult | null, p: PlannedRequest, version: string | undefined) =>
-  Boolean(
-    r && r.pair === p.pair && r.timeframe === p.timeframe && r.start <= p.start && r.end >= p.end && (!version || r.model_version === version),
-  );
+export { planRequest } from '@/lib/predictions/plan';
 
 export function usePredictions(options: UsePredictionsOptions): PredictionController {
   const { enabled, pair, timeframe } = options;
@@ -219,13 +173,13 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
   /**
    * Ask for `kind`. `auto`: skip when the shown result covers the view. `fresh`: skip the cache.
    * `info`: model info just received (the state may not show it yet), which also means the
-   * server is reachable.
+   * server is reachable. `times`: ask for this range (seconds, inclusive) again (planRequest).
    */
-  const run = useCallback(async (kind: RunKind, { auto = false, fresh = false, info = null as ModelInfoResponse | null } = {}) => {
+  const run = useCallback(async (kind: RunKind, { auto = false, fresh = false, info = null as ModelInfoResponse | null, times = null as { start: number; end: number } | null } = {}) => {
     const { options: o, state: s } = latestRef.current;
     if (!o.enabled || !o.pair || !o.timeframe || (!info && s.server === 'offline')) return;
     const m = modelFor(info ?? s.modelInfo, o.pair, o.timeframe);
-    const plan = planRequest(kind, { pair: o.pair, timeframe: o.timeframe, candles: o.candles }, view.current, m);
+    const plan = planRequest(kind, { pair: o.pair, timeframe: o.timeframe, candles: o.candles }, view.current, m, times);
     if (!plan) return;
     const version = m?.version;
     if (!fresh) {
@@ -281,7 +235,8 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
     const m = modelFor(info, o.pair, o.timeframe);
     const invalidated = m ? cache.current.observeModelVersion(o.pair, o.timeframe, m.version) : false;
     if (invalidated && s.result && s.result.pair === o.pair && s.result.timeframe === o.timeframe) {
-      void run(s.result.kind, { fresh: true, info });
+      // The same range again (not what is loaded or in view by now): the shown result, refreshed.
+      void run(s.result.kind, { fresh: true, info, times: { start: s.result.start, end: s.result.end } });
     } else if (wasOffline && s.autoPredict) {
       void run('visible', { auto: true, info });
     }
@@ -308,13 +263,15 @@ export function usePredictions(options: UsePredictionsOptions): PredictionContro
   useEffect(() => {
     if (state.result) saveShownResult(state.result);
   }, [state.result]);
-  // Poll the model info while the feature is on; the same poll reconnects after an outage.
+  // Poll the model info while the feature is on; the same poll reconnects after an outage,
+  // faster while offline (OFFLINE_POLL_MS).
+  const offline = state.server === 'offline';
   useEffect(() => {
     if (!enabled) return;
-    void checkServer();
-    const timer = setInterval(() => void checkServer(), pollMs);
+    if (!offline) void checkServer();
+    const timer = setInterval(() => void checkServer(), offline ? Math.min(pollMs, OFFLINE_POLL_MS) : pollMs);
     return () => clearInterval(timer);
-  }, [enabled, pollMs, checkServer]);
+  }, [enabled, pollMs, checkServer, offline]);
 
   // Another partition: forget the shown result (the cache keeps it).
   useEffect(() => {

@@ -6,7 +6,8 @@
  */
 import { useEffect, useEffectEvent } from 'react';
 
-export const HEALTH_POLL_MS = 10_000;
+/** Often enough to reconnect within 5 s of the service's return. */
+export const HEALTH_POLL_MS = 2_000;
 
 export function useServiceHealthPoll(unreachable: boolean, onBack: () => void): void {
   const back = useEffectEvent(onBack);

@@ -6,3 +6,5 @@ export const TIMEFRAMES = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'] as 
 export const SOURCES = ['human', 'human_correction', 'model'] as const;
 /** The label of a negative annotation ("not a pattern"), saved with source human_correction. */
 export const NEGATIVE_LABEL = 'O';
+/** The longest note an annotation keeps (characters); a longer one is refused with 400, never cut. */
+export const NOTE_MAX_CHARS = 4000;

@@ -9,7 +9,24 @@
  * labels only through a `LabelPalette` (`labelPalette`), never with colours of their own.
  */
 import type { LabelDef } from '@/types';
+import { separate } from './colour';
 import { NEGATIVE_LABEL } from './constants';
+
+/**
+ * The candle colours (components/chart/theme.ts draws with these): greys, so no label colour
+ * is mistaken for an up or down candle. The configured bull_flag and double_top colours are the
+ * classic teal and red, which used to be the candle colours.
+ */
+export const CANDLE_UP = '#d1d4dc';
+export const CANDLE_DOWN = '#4a4f5c';
+/**
+ * Least CIE76 ΔE*ab (lib/colour.ts) between a label colour and a candle colour, and between two
+ * label colours of the palette. 2.3 is barely noticeable; 25 and 20 are told apart at a glance
+ * on the chart's dark background (tests/labels.test.ts checks the default palette and the model's
+ * candlestick labels against them). `distinctColors` moves a label's colour only when needed.
+ */
+export const MIN_DELTA_E_CANDLE = 25;
+export const MIN_DELTA_E_LABEL = 20;
 
 export const DEFAULT_LABELS: readonly LabelDef[] = [
   { name: 'bull_flag', color: '#26a69a' },
@@ -117,6 +134,26 @@ export function mergeLabels(configured: readonly LabelDef[], fromService: unknow
   return [...merged.values()];
 }
 
+/**
+ * `labels` with colours distinct from the candles and from each other (the ΔE limits above):
+ * the chart-pattern labels first, in order, then the candlestick ones; each keeps its colour
+ * when it is far enough from the candles and the labels before it, else gets the nearest
+ * variant that is (lib/colour.ts `separate`). The negative label's grey counts as taken.
+ */
+export function distinctColors(labels: readonly LabelDef[]): LabelDef[] {
+  const order = [...labels.filter((l) => !isCandlestickLabel(l.name)), ...labels.filter((l) => isCandlestickLabel(l.name))];
+  const candles = [CANDLE_UP, CANDLE_DOWN];
+  const taken: string[] = [NEGATIVE_LABEL_DEF.color];
+  const colour = new Map<string, string>();
+  for (const l of order) {
+    let c = separate(l.color, candles, MIN_DELTA_E_CANDLE);
+    c = separate(c, [...candles, ...taken], Math.min(MIN_DELTA_E_CANDLE, MIN_DELTA_E_LABEL));
+    taken.push(c);
+    colour.set(l.name, c);
+  }
+  return labels.map((l) => ({ ...l, color: colour.get(l.name) ?? l.color }));
+}
+
 /** Colour lookup over `labels`, with the negative label and a fallback for unknown ones. */
 export function labelColorFn(labels: readonly LabelDef[]): (label: string) => string {
   const colors = new Map(labels.map((l) => [l.name, l.color]));
@@ -133,7 +170,7 @@ export interface LabelPalette {
 }
 
 export function labelPalette(configured: readonly LabelDef[], fromService: unknown): LabelPalette {
-  const labels = mergeLabels(configured, fromService);
+  const labels = distinctColors(mergeLabels(configured, fromService));
   return { labels, colorOf: labelColorFn(labels) };
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ApiError } from '@/types';
-import { NEGATIVE_LABEL, PAIR_PATTERN, SOURCES, TIMEFRAMES } from './constants';
+import { NEGATIVE_LABEL, NOTE_MAX_CHARS, PAIR_PATTERN, SOURCES, TIMEFRAMES } from './constants';
 
 export { NEGATIVE_LABEL, PAIR_PATTERN, SOURCES, TIMEFRAMES };
 
@@ -32,7 +32,7 @@ export const modelPredictionSchema = z.looseObject({
   confidence: confidenceSchema,
   model_version: z.string(),
 });
-const noteSchema = z.string().max(4000, 'must be at most 4000 characters');
+const noteSchema = z.string().max(NOTE_MAX_CHARS, `must be at most ${NOTE_MAX_CHARS} characters`);
 
 /** A negative annotation (label O) is a human correction of the model. */
 function checkNegative(

@@ -10,8 +10,9 @@
  * holds boxes in data space (candle indexes, prices), sorted by their first candle; the pane
  * view's update() converts only those near the visible range to pixels (binary search, so
  * thousands of boxes over 50k candles cost nothing while panning); the renderer only paints.
- * Drawn with the series on the main canvas ('normal'), not on the 'top' canvas, which
- * lightweight-charts repaints on every crosshair move.
+ * Drawn on the main canvas, not on the 'top' one, which lightweight-charts repaints on every
+ * crosshair move: the fills below the candles ('bottom', so the yellow never tints a candle),
+ * the borders above them ('normal').
  */
 import type {
   IPrimitivePaneRenderer,
@@ -74,10 +75,14 @@ interface ScreenBox extends PixelRect {
   kind: DisagreementKind;
 }
 
+/** What one pane view draws: the fills (below the candles, so they never tint them) or the borders (above). */
+type HighlightPart = 'fill' | 'border';
+
 class HighlightsRenderer implements IPrimitivePaneRenderer {
   constructor(
     private readonly boxes: readonly ScreenBox[],
     private readonly options: DisagreementHighlightsOptions,
+    private readonly part: HighlightPart,
   ) {}
 
   draw(target: CanvasRenderingTarget2D): void {
@@ -85,11 +90,11 @@ class HighlightsRenderer implements IPrimitivePaneRenderer {
       for (const b of this.boxes) {
         const style = this.options.styles[b.kind];
         const { x, y, w, h } = bitmapRect(b, hr, vr);
-        if (style.fillOpacity > 0) {
+        if (this.part === 'fill' && style.fillOpacity > 0) {
           ctx.fillStyle = withAlpha(style.color, style.fillOpacity);
           ctx.fillRect(x, y, w, h);
         }
-        if (style.borderWidth > 0) {
+        if (this.part === 'border' && style.borderWidth > 0) {
           const line = Math.max(1, Math.round(style.borderWidth * hr));
           ctx.setLineDash(style.dashed ? [6 * hr, 4 * hr] : []);
           ctx.lineWidth = line;
@@ -105,7 +110,10 @@ class HighlightsRenderer implements IPrimitivePaneRenderer {
 class HighlightsPaneView implements IPrimitivePaneView {
   private boxes: ScreenBox[] = [];
 
-  constructor(private readonly source: DisagreementHighlights) {}
+  constructor(
+    private readonly source: DisagreementHighlights,
+    private readonly part: HighlightPart,
+  ) {}
 
   update(): void {
     const { chart, series } = this.source;
@@ -132,11 +140,11 @@ class HighlightsPaneView implements IPrimitivePaneView {
   }
 
   zOrder(): PrimitivePaneViewZOrder {
-    return 'normal';
+    return this.part === 'fill' ? 'bottom' : 'normal';
   }
 
   renderer(): IPrimitivePaneRenderer {
-    return new HighlightsRenderer(this.boxes, this.source.options);
+    return new HighlightsRenderer(this.boxes, this.source.options, this.part);
   }
 }
 
@@ -160,7 +168,8 @@ export class DisagreementHighlights extends BoxPrimitive<DisagreementHighlightsO
 
   constructor(options: Partial<DisagreementHighlightsOptions> = {}) {
     super(defaultDisagreementHighlightsOptions, options);
-    this.views = [new HighlightsPaneView(this)];
+    // The fills below the candles (a candle is never tinted), the borders above them.
+    this.views = [new HighlightsPaneView(this, 'fill'), new HighlightsPaneView(this, 'border')];
   }
 
   setBoxes(boxes: readonly HighlightBox[]): void {

@@ -24,6 +24,9 @@ import {
   toPixelRect,
 } from './box-primitive';
 
+/** CSS pixels at the top of the pane the OHLCV readout takes (no span label is drawn there). */
+export const READOUT_BAND_PX = 30;
+
 /** One span in data space, ready to draw. */
 export interface SpanBox {
   id: string;
@@ -98,12 +101,23 @@ class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
         }
         ctx.lineWidth = line;
         ctx.strokeRect(x + line / 2, y + line / 2, w - line, h - line);
+        if (b.selected) {
+          // The drag handles (chart/useSpanDrag.ts): a grip on each edge, in the label colour.
+          ctx.fillStyle = b.color;
+          const gw = Math.max(3, Math.round(4 * hr));
+          const gh = Math.min(h, Math.round(28 * vr));
+          ctx.fillRect(x - gw / 2, y + (h - gh) / 2, gw, gh);
+          ctx.fillRect(x + w - gw / 2, y + (h - gh) / 2, gw, gh);
+        }
         if (o.showLabels && !b.draft && w > 30 * hr) {
           ctx.setLineDash([]);
           ctx.font = o.font.replace(/(\d+)px/, (_, px) => `${Math.round(Number(px) * vr)}px`);
           ctx.fillStyle = b.color;
-          ctx.textBaseline = 'bottom';
-          ctx.fillText(b.label, x + 3 * hr, y - 2 * vr);
+          // Above the box, unless that is the band of the OHLCV readout at the top of the
+          // pane (the label would overprint the prices): then inside the box, at its top.
+          const above = y - 2 * vr >= READOUT_BAND_PX * vr;
+          ctx.textBaseline = above ? 'bottom' : 'top';
+          ctx.fillText(b.label, x + 3 * hr, above ? y - 2 * vr : Math.max(y, READOUT_BAND_PX * vr) + 2 * vr);
         }
       }
     });
@@ -145,6 +159,12 @@ class SpanRectanglesPaneView implements IPrimitivePaneView {
     return smallestAt(this.boxes, x, y, (b) => !b.draft);
   }
 
+  /** The box of span `id` as last drawn (CSS pixels), or null when it is not in view. */
+  boxOf(id: string): PixelRect | null {
+    const b = this.boxes.find((x) => x.id === id && !x.draft);
+    return b ? { x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 } : null;
+  }
+
   zOrder(): PrimitivePaneViewZOrder {
     return 'bottom';
   }
@@ -166,6 +186,11 @@ export class SpanRectangles extends BoxPrimitive<SpanRectanglesOptions> {
   setSpans(spans: readonly SpanBox[]): void {
     this.spans = spans;
     this.requestUpdate?.();
+  }
+
+  /** Where span `id` was last drawn (CSS pixels of the pane), for the drag handles; null out of view. */
+  boxOf(id: string): PixelRect | null {
+    return this.views[0].boxOf(id);
   }
 
   /** The id of the saved span at (x, y) in CSS pixels of the pane, as last drawn. */

@@ -10,11 +10,13 @@ import {
   type HistogramSeriesPartialOptions,
   type TimeChartOptions,
 } from 'lightweight-charts';
+import { CANDLE_DOWN, CANDLE_UP, withAlpha } from '@/lib/labels';
 
-export const UP = '#26a69a';
-export const DOWN = '#ef5350';
-const UP_VOLUME = 'rgba(38, 166, 154, 0.35)';
-const DOWN_VOLUME = 'rgba(239, 83, 80, 0.35)';
+/** Greys (lib/labels.ts), so no label colour looks like a candle. */
+export const UP = CANDLE_UP;
+export const DOWN = CANDLE_DOWN;
+const UP_VOLUME = withAlpha(CANDLE_UP, 0.3);
+const DOWN_VOLUME = withAlpha(CANDLE_DOWN, 0.5);
 
 export const chartOptions: DeepPartial<TimeChartOptions> = {
   autoSize: true,
@@ -27,7 +29,9 @@ export const chartOptions: DeepPartial<TimeChartOptions> = {
   grid: { vertLines: { color: '#1e222d' }, horzLines: { color: '#1e222d' } },
   crosshair: { mode: CrosshairMode.Normal },
   rightPriceScale: { borderColor: '#2a2e39' },
-  timeScale: { borderColor: '#2a2e39', timeVisible: true, secondsVisible: false, rightOffset: 5 },
+  // fixRightEdge: zooming out with the wheel keeps the newest candle at the right edge instead
+  // of leaving the right part of the chart empty.
+  timeScale: { borderColor: '#2a2e39', timeVisible: true, secondsVisible: false, rightOffset: 5, fixRightEdge: true },
 };
 
 export const candleSeriesOptions: CandlestickSeriesPartialOptions = {

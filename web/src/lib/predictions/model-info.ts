@@ -85,3 +85,18 @@ export function toPredictionResult(
     .sort((a, b) => a.start_time - b.start_time);
   return { ...request, model_version: version, candles, spans };
 }
+
+/** "2026-11-29 03:20 UTC" of the ISO time a model was trained at; the text itself when it is no time. */
+export function formatTrainedAt(iso: string | null | undefined): string {
+  if (!iso) return 'at an unknown time';
+  const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : iso;
+}
+
+/** The span-level F1 of the test split (whole spans matched), and how many true spans it counted; null when not recorded. */
+export function spanMetrics(model: LoadedModelInfo | null): { f1: number; spans: number | null } | null {
+  const test = (model?.metrics as Record<string, unknown> | undefined)?.test as Record<string, unknown> | undefined;
+  const f1 = test?.span_f1;
+  if (typeof f1 !== 'number') return null;
+  return { f1, spans: typeof test?.true_spans === 'number' ? test.true_spans : null };
+}
