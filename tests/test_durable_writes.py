@@ -54,7 +54,6 @@ def test_every_rename_into_place_goes_through_replace_durably() -> None:
         str(path.relative_to(root))
         for folder in ("ml_platform", "serving", "scripts")
         for path in (root / folder).rglob("*.py")
-        if "os.replace(" in path.read_text(encoding="utf-8")
-        and path.name != "storage.py"
+        if "os.replace(" in path.read_text(encoding="utf-8") and path.name != "storage.py"
     ]
     assert offenders == [], f"use ml_platform.storage.replace_durably (fsync file, rename, fsync folder): {offenders}"
