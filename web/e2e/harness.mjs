@@ -187,9 +187,11 @@ function runFixture(dir, options) {
 }
 
 /** True when the fixture's models folder (models/ beside its pipeline.yaml) holds at least one bundle. */
+/** A partition folder serves a model once it has a champion pointer (versioned bundles) or a legacy flat bundle.json. */
 function hasModelBundle(configPath) {
   const models = path.join(path.dirname(configPath), 'models');
-  return fs.existsSync(models) && fs.readdirSync(models).some((name) => fs.existsSync(path.join(models, name, 'bundle.json')));
+  const serves = (name) => ['champion.json', 'bundle.json'].some((file) => fs.existsSync(path.join(models, name, file)));
+  return fs.existsSync(models) && fs.readdirSync(models).some(serves);
 }
 
 /**
