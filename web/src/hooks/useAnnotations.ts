@@ -105,7 +105,7 @@ export function useAnnotations(
     },
     [dispatch],
   );
-  const history = useUndo(apply);
+  const history = useUndo(apply, selection ? `${selection.pair}|${selection.timeframe}` : '');
   const { recordChange } = history;
 
   const selected = annotations.find((a) => a.id === dialog.selectedId) ?? null;

@@ -48,10 +48,20 @@ export interface UndoController {
   closeToast: () => void;
 }
 
-/** `apply` sends one call and answers the span a POST created (null otherwise). */
-export function useUndo(apply: (call: UndoCall) => Promise<SpanAnnotation | null>): UndoController {
+/**
+ * `apply` sends one call and answers the span a POST created (null otherwise). `scope` names
+ * what the history belongs to (the shown partition): when it changes the history and the toast
+ * are dropped, so Ctrl+Z never reaches into a partition that is no longer shown.
+ */
+export function useUndo(apply: (call: UndoCall) => Promise<SpanAnnotation | null>, scope = ''): UndoController {
   const [history, setHistory] = useState(emptyHistory);
   const [toast, setToast] = useState<UndoToastState | null>(null);
+  const [shownScope, setShownScope] = useState(scope);
+  if (shownScope !== scope) {
+    setShownScope(scope);
+    setHistory(emptyHistory);
+    setToast(null);
+  }
   const latest = useLatest({ history, apply });
   const busy = useRef(false);
   const seq = useRef(0);
