@@ -44,7 +44,7 @@ from dagster import (
 from assets.label_metadata import ANNOTATIONS_HASH_KEY, NO_ANNOTATIONS
 from ml_platform.candles import RAW_SUFFIXES
 from ml_platform.labeling import LabelingError, changed_partitions, load_annotations
-from ml_platform.partitions import Partition, PartitionError
+from ml_platform.partitions import Partition
 from resources.pipeline import PipelineResource
 
 if TYPE_CHECKING:
@@ -150,14 +150,7 @@ def raw_file_state(raw_dir: Path) -> tuple[dict[str, list[int]], list[str]]:
 
 def raw_partition(name: str) -> Partition | None:
     """``EURUSD_1h.csv`` -> Partition("EURUSD", "1h"); None for a name that is not a valid partition file."""
-    stem = Path(name).stem
-    pair, sep, timeframe = stem.rpartition("_")
-    if not sep:
-        return None
-    try:
-        return Partition(pair, timeframe)
-    except PartitionError:
-        return None
+    return Partition.from_stem(Path(name).stem)
 
 
 def _materialized_at(instance: DagsterInstance, key: str) -> float | None:

@@ -64,6 +64,17 @@ class Partition:
             raise PartitionError(f"partition key {key!r} is not of the form 'PAIR|TIMEFRAME' (e.g. 'EURUSD|1h')")
         return cls(pair, timeframe)
 
+    @classmethod
+    def from_stem(cls, stem: str) -> Partition | None:
+        """Parse a file name stem (``EURUSD_1h``, the inverse of `stem`); None when it names no valid partition."""
+        pair, sep, timeframe = stem.rpartition("_")
+        if not sep:
+            return None
+        try:
+            return cls(pair, timeframe)
+        except PartitionError:
+            return None
+
     @property
     def key(self) -> str:
         return f"{self.pair}|{self.timeframe}"

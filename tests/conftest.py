@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sqlalchemy import create_engine, text
 
 from ml_platform.config import PipelineConfig, load_config
 
@@ -72,3 +76,21 @@ def config_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def pipeline_config(config_path: Path) -> PipelineConfig:
     return load_config(config_path)
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The real PostgreSQL ``test`` database, in a fresh schema dropped afterwards (suites share the database)."""
+    schema = f"t_{request.node.module.__name__.rsplit('.', 1)[-1][:20]}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -13,19 +13,13 @@ from typing import Literal
 
 from ml_platform import bundle_store
 from ml_platform.bundle import BundleError, load_bundle
-from ml_platform.partitions import Partition, PartitionError
+from ml_platform.partitions import Partition
 from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
 
 
 def partition_of_stem(stem: str) -> Partition | None:
     """``EURUSD_1h`` -> Partition, or None for a name that is not a valid partition stem."""
-    pair, sep, timeframe = stem.rpartition("_")
-    if not sep:
-        return None
-    try:
-        return Partition(pair, timeframe)
-    except PartitionError:
-        return None
+    return Partition.from_stem(stem)
 
 
 def champion_metrics(partition_dir: Path, version: str) -> dict[str, object]:

@@ -8,19 +8,16 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, text
 
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.partitions import Partition
 from tests.training.helpers import labeled_bio_frame, small_config, write_config
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 PARTITION = Partition("EURUSD", "1h")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,21 +88,6 @@ class Stack:
         )
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         return Training(done.returncode, json.loads(lines[-1]) if lines else {}, done.stderr)
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """The real PostgreSQL ``test`` database, in a fresh schema dropped afterwards."""
-    schema = f"reliability_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
