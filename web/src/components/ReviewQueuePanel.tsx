@@ -144,6 +144,11 @@ export function ReviewQueuePanel({ selection, times, store, dialog, dispatch, ju
               </p>
             )
           )}
+          {q.waitingForCandles && (
+            <p className="predictions__status" data-testid="review-waiting">
+              Loading the stretch&apos;s candles; the answer goes through when they are on the chart…
+            </p>
+          )}
           {q.error && (
             <p className="predictions__status predictions__status--offline" role="alert" data-testid="review-error">
               {q.error}

@@ -37,6 +37,15 @@ import type { Selection } from './usePartitions';
 
 export const QUEUE_LIMIT = 50;
 
+/** How long an `a` or `e` pressed before the stretch's candles are on the chart waits for them. */
+export const CANDLES_WAIT_MS = 15_000;
+
+/** An `a` or `e` pressed while the chart was still loading the stretch's candles. */
+interface Deferred {
+  item: ReviewItem;
+  action: ReviewAction;
+}
+
 /** An answer waiting for its annotation to appear in the list. */
 interface Waiting {
   item: ReviewItem;
@@ -54,6 +63,8 @@ export interface ReviewQueueState {
   loading: boolean;
   /** Why the queue could not be (re)loaded; the loaded one stays. */
   queueError: string | null;
+  /** An answer was given before the stretch's candles were on the chart: it goes through when they are. */
+  waitingForCandles: boolean;
   /** Why an answer, a mark or an undo failed. */
   error: string | null;
   busy: boolean;
@@ -83,6 +94,7 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
   const [error, setError] = useState<string | null>(null);
   const [waiting, setWaiting] = useState<Waiting | null>(null);
   const [undoing, setUndoing] = useState(false);
+  const [deferred, setDeferred] = useState<Deferred | null>(null);
   const [reloads, setReloads] = useState(0);
   const step = timeframeSeconds(selection?.timeframe ?? '1h');
 
@@ -94,6 +106,7 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     setMarks([]);
     setSession(emptySession);
     setWaiting(null);
+    setDeferred(null);
     setError(null);
     setQueueError(null);
     setLoading(selection !== null);
@@ -168,9 +181,10 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
   }, [waiting, created, queue]);
 
   const { dismissPrediction } = store;
-  const answer = useCallback(
+  const begin = useCallback(
     (action: ReviewAction) => {
       if (!queue || !current || waiting || undoing) return;
+      setDeferred(null);
       setError(null);
       const known = new Set(annotations.map((a) => a.id));
       const prediction = predictionSpanOf(current, queue);
@@ -182,7 +196,9 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
       }
       const range = spanIndexRange(times, current.start_time, current.end_time);
       if (!range) {
-        setError('The stretch is not on the chart yet: wait for its candles to load, then answer again.');
+        // The chart is still loading the stretch's candles (it jumps there as the stretch shows):
+        // the answer goes through once they are drawn.
+        setDeferred({ item: current, action });
         return;
       }
       const span: PendingSpan = { ...range, start_time: current.start_time, end_time: current.end_time, prediction };
@@ -191,6 +207,31 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     },
     [queue, current, waiting, undoing, annotations, times, dismissPrediction, dispatch],
   );
+  const answer = useCallback(
+    (action: ReviewAction) => {
+      if (!deferred) begin(action);
+    },
+    [deferred, begin],
+  );
+
+  if (deferred && deferred.item !== current) setDeferred(null);
+  // A deferred answer: given as soon as the stretch's candles arrive, dropped when another stretch
+  // shows, and reported when the candles have not come within CANDLES_WAIT_MS.
+  const deferredReady = deferred !== null && spanIndexRange(times, deferred.item.start_time, deferred.item.end_time) !== null;
+  useEffect(() => {
+    if (!deferred || deferred.item !== current) return;
+    if (deferredReady) {
+      // the candles came in (an outside event): the answer the annotator already gave goes through
+      // eslint-disable-next-line react-hooks/set-state-in-effect
+      begin(deferred.action);
+      return;
+    }
+    const timer = setTimeout(() => {
+      setDeferred((d) => (d === deferred ? null : d));
+      setError('The stretch is not on the chart yet: wait for its candles to load, then answer again.');
+    }, CANDLES_WAIT_MS);
+    return () => clearTimeout(timer);
+  }, [deferred, deferredReady, current, begin]);
 
   const skip = useCallback(() => {
     if (current && !waiting) setSession((s) => skipItem(s, current));
@@ -231,8 +272,9 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     loading,
     queueError,
     error,
-    busy: waiting !== null || undoing,
-    canUndo: session.history.length > 0 && !waiting && !undoing,
+    waitingForCandles: deferred !== null,
+    busy: waiting !== null || undoing || deferred !== null,
+    canUndo: session.history.length > 0 && !waiting && !undoing && !deferred,
     answer,
     skip,
     undo,
