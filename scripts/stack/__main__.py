@@ -3,9 +3,9 @@
 up      checks (no stack recorded as running, ports free, PostgreSQL reachable, config valid),
         sample data when the configured raw files are all missing, the databases, ``next build``
         when the web sources are newer than web/.next, then starts MLflow, the Dagster webserver
-        and daemon, the inference service and the web app, waits for their health checks and
-        prints their URLs. A part that fails: its log's last lines, everything started is
-        stopped, exit 1.
+        and daemon, the inference service and the web app (and, with --workers N, N Celery
+        workers running every run's steps), waits for their health checks and prints their URLs.
+        A part that fails: its log's last lines, everything started is stopped, exit 1.
 down    stops the recorded process groups (SIGTERM, SIGKILL after --stop-timeout), removes the
         state file; a no-op when nothing is recorded.
 status  what is recorded, whether it still runs and listens.

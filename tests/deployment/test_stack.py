@@ -9,6 +9,7 @@ fast tests cover the refusals and the process-group bookkeeping.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -38,13 +39,22 @@ from scripts.stack.processes import (
     start_time,
     stop_groups,
 )
-from scripts.stack.settings import REPO, Server
+from scripts.stack.settings import REPO, Server, StackSettings, add_options, settings_from_args
 
 POSTGRES_URL = os.environ.get("STACK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAIR, TIMEFRAME = "EURUSD", "1h"
 PARTITION = f"{PAIR}|{TIMEFRAME}"
 ASSETS = ["raw_candles", "enriched_features", "annotations", "labeled_windows", "trained_model"]
 ASSET_JOB = "__ASSET_JOB"  # the hidden job of every asset, which the UI's Materialize button launches
+# The stack sets these for its parts; the execution variables would override the test's config.
+STACK_SETS = (
+    "DATABASE_URL",
+    "MLFLOW_TRACKING_URI",
+    "DAGSTER_HOME",
+    "ML_PLATFORM_EXECUTION_ENGINE",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+)
 
 
 def free_port() -> int:
@@ -194,7 +204,14 @@ def wait_for_run(dagster_url: str, run_id: str, *, timeout: float, daemon_log: P
 class Stack:
     """`python -m scripts.stack` on a throwaway project: state, databases and ports of its own."""
 
-    def __init__(self, tmp_path: Path, config_path: Path) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        config_path: Path,
+        *,
+        extra_options: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         tag = f"stack_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         self.databases = {
             "dagster": f"{tag}_dagster",
@@ -206,6 +223,8 @@ class Stack:
         self.ports = {"dagster": dagster, "mlflow": mlflow, "inference": inference, "web": web}
         self.state_dir = tmp_path / "state"
         self.config_path = config_path
+        self.extra_options = list(extra_options or [])  # e.g. --workers 2
+        self.extra_env = dict(extra_env or {})  # e.g. what `make` exports
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.ports[part]}"
@@ -221,12 +240,23 @@ class Stack:
         ]
         options += [item for name, db in self.databases.items() for item in (f"--{name}-db", db)]
         options += [item for name, port in self.ports.items() for item in (f"--{name}-port", str(port))]
-        return options
+        return options + self.extra_options
+
+    def settings(self) -> StackSettings:
+        """What `python -m scripts.stack up <options>` works with (paths, databases, each part's environment)."""
+        parser = argparse.ArgumentParser()
+        add_options(parser, env=self.env())
+        return settings_from_args(parser.parse_args(self.options()))
+
+    def env(self) -> dict[str, str]:
+        """This process's environment without what the stack sets itself (or what would override the config)."""
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        for name in STACK_SETS:
+            env.pop(name, None)
+        return {**env, **self.extra_env}
 
     def run(self, command: str, *, timeout: float) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        for name in ("DATABASE_URL", "MLFLOW_TRACKING_URI", "DAGSTER_HOME"):  # the stack sets its own
-            env.pop(name, None)
+        env = self.env()
         return subprocess.run(
             [sys.executable, "-m", "scripts.stack", command, *self.options()],
             cwd=REPO,
@@ -242,9 +272,19 @@ class Stack:
 
 def one_partition_project(tmp_path: Path) -> Path:
     """The browser tests' fixture config (one partition, a small fast model), sample data only: nothing trained."""
+    return stack_project(tmp_path)
+
+
+def stack_project(
+    tmp_path: Path, *, pair: str = PAIR, timeframes: tuple[str, ...] = (TIMEFRAME,), overrides: dict | None = None
+) -> Path:
+    """The browser tests' fixture config (a small fast model) for `pair` x `timeframes`, with `overrides`
+    (top-level sections replaced), and its sample data (3,000 candles per partition): nothing trained."""
     out = tmp_path / "project"
     out.mkdir()
-    raw = fixture_config(out, PAIR, TIMEFRAME, "xgboost")
+    raw = fixture_config(out, pair, timeframes[0], "xgboost")
+    raw["partitions"]["timeframes"] = list(timeframes)
+    raw.update(overrides or {})
     config_path = out / "pipeline.yaml"
     config_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     from ml_platform.sample_data import write_sample_data

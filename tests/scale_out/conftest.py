@@ -20,7 +20,8 @@ import sys
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -284,6 +285,25 @@ def materialize(
         text=True,
         start_new_session=True,
     )
+
+
+@contextmanager
+def dagster_instance(env: Mapping[str, str]) -> Iterator:
+    """The Dagster instance of `env` (its ``DAGSTER_*`` variables: home, PostgreSQL), opened in this process."""
+    from dagster import DagsterInstance
+
+    keys = [k for k in env if k.startswith("DAGSTER_")]
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in keys})
+    try:
+        with DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def step_workers(instance, run_id: str) -> dict[str, str]:

@@ -12,36 +12,29 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.scale_out.conftest import PAIRS, TIMEFRAMES, ScaleOut, Site, materialize, step_workers, wait_for
+from tests.scale_out.conftest import (
+    PAIRS,
+    TIMEFRAMES,
+    ScaleOut,
+    Site,
+    dagster_instance,
+    materialize,
+    step_workers,
+    wait_for,
+)
 
 PARTITIONS = [f"{pair}|{tf}" for pair in PAIRS for tf in TIMEFRAMES]
 LIGHT_STEPS = {"raw_candles", "enriched_features", "annotations", "labeled_windows"}
 
 
-@contextmanager
-def instance_of(site: Site) -> Iterator:
+def instance_of(site: Site):
     """The Dagster instance the site's runs use (PostgreSQL), opened in this process."""
-    from dagster import DagsterInstance
-
-    keys = [k for k in site.env if k.startswith("DAGSTER_")]
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: site.env[k] for k in keys})
-    try:
-        with DagsterInstance.get() as instance:
-            yield instance
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return dagster_instance(site.env)
 
 
 def _finish(process: subprocess.Popen, timeout: float = 400) -> tuple[int, str]:
