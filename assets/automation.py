@@ -1,10 +1,15 @@
-"""The named jobs, the per-pair backfill schedules, and the run requests other sensors can reuse.
+"""The named jobs, the backfill schedules, and the run requests other sensors can reuse.
 
 `build_pair_schedules` makes one schedule per configured pair (``backfill_{PAIR}``), staggered
 ``PAIR_STAGGER_MINUTES`` apart from 02:00 UTC, each running ``candle_pipeline`` (raw_candles ->
-enriched_features -> labeled_windows -> trained_model) for every timeframe of that pair. They are
-built from the config when the definitions load: a pair added to the config gets its schedule on the
-next code-location reload (Deployment > Reload, or a restart of the code server). All start RUNNING.
+enriched_features -> labeled_windows -> trained_model) for every configured timeframe of that pair,
+and one more, ``backfill_added_pairs``, in the next slot, for the pairs added to the Dagster
+instance without being in the config (a new ``data/raw/{PAIR}_{TF}`` file, see `raw_data_sensor`):
+it reads the instance's pairs on each tick, so a pair added without a redeploy is backfilled every
+night like the others, one run per pair and configured timeframe. The per-pair schedules are built
+from the config when the definitions load: a pair added to the config gets its own schedule (and
+leaves ``backfill_added_pairs``) on the next code-location reload (Deployment > Reload, or a restart
+of the code server). All start RUNNING.
 
 Runs launched from a job's page (Jobs > candle_pipeline > Materialize) are listed under that
 job; Dagster files runs launched from the global asset graph, by backfills or by automation
@@ -19,6 +24,7 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    SkipReason,
     define_asset_job,
     schedule,
 )
@@ -27,10 +33,11 @@ from assets.candles import raw_candles
 from assets.features import enriched_features
 from assets.labels import labeled_windows
 from assets.models import trained_model
-from assets.partitions import PAIR_TIMEFRAME_PARTITIONS
+from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, instance_pairs
 from ml_platform.config import PipelineConfig
 
 PAIR_STAGGER_MINUTES = 10  # backfill_{PAIR} schedules start 02:00, 02:10, 02:20, ... UTC
+ADDED_PAIRS_SCHEDULE = "backfill_added_pairs"  # the slot after the configured pairs' ones
 
 retrain_job = define_asset_job(
     "retrain_models",
@@ -91,9 +98,45 @@ def build_pair_schedule(pair: str, timeframes: Iterable[str], index: int) -> Sch
     return _pair_schedule
 
 
+def build_added_pairs_schedule(config: PipelineConfig, index: int) -> ScheduleDefinition:
+    """``backfill_added_pairs``: `pipeline_job` for each pair the instance holds beyond the config's, per timeframe.
+
+    The pairs are read from the instance on each tick (in the order they were added); the timeframes
+    are the config's. Skips when no pair was added.
+    """
+    configured = set(config.partitions.pairs)
+    timeframes = list(config.partitions.timeframes)
+
+    @schedule(
+        name=ADDED_PAIRS_SCHEDULE,
+        job=pipeline_job,
+        cron_schedule=pair_cron(index),
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="Backfill, through the whole chain, every pair added to the instance without being in the config "
+        f"(a new data/raw/{{PAIR}}_{{TF}} file): one run per pair and timeframe ({', '.join(timeframes)}). The "
+        "configured pairs have a backfill_{PAIR} schedule each. Switch it off here.",
+    )
+    def _added_pairs_schedule(context: ScheduleEvaluationContext) -> list[RunRequest] | SkipReason:
+        added = [pair for pair in instance_pairs(context.instance) if pair not in configured]
+        if not added:
+            return SkipReason("no pair added beyond partitions.pairs")
+        tick = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        keys = [f"{pair}|{timeframe}" for pair in added for timeframe in timeframes]
+        return [
+            RunRequest(
+                run_key=f"{ADDED_PAIRS_SCHEDULE}-{tick}:{key}", partition_key=key, tags={"retrain_reason": "scheduled"}
+            )
+            for key in keys
+        ]
+
+    return _added_pairs_schedule
+
+
 def build_pair_schedules(config: PipelineConfig) -> list[ScheduleDefinition]:
-    """One staggered `build_pair_schedule` per configured pair, in config order."""
+    """One staggered `build_pair_schedule` per configured pair, in config order, then `build_added_pairs_schedule`."""
+    pairs = config.partitions.pairs
     return [
-        build_pair_schedule(pair, config.partitions.timeframes, index)
-        for index, pair in enumerate(config.partitions.pairs)
+        *(build_pair_schedule(pair, config.partitions.timeframes, index) for index, pair in enumerate(pairs)),
+        build_added_pairs_schedule(config, len(pairs)),
     ]

@@ -1,4 +1,10 @@
-"""The Dagster `Definitions`: what `dagster dev` and `dagster asset materialize -m assets.definitions` load."""
+"""The Dagster `Definitions`: what `dagster dev` and `dagster asset materialize -m assets.definitions` load.
+
+`build_definitions(config)` builds them; the module's `defs` is built from `load_config()` when the
+module is loaded, and the configured pairs are then added to the ``DAGSTER_HOME`` instance
+(`seed_dagster_home`): the ``pair`` dimension is dynamic (`assets.partitions`), and the CLI checks
+``--partition 'EURUSD|1h'`` against the instance before it runs anything.
+"""
 
 from dagster import AssetSelection, Definitions
 
@@ -9,6 +15,7 @@ from assets.execution import build_executor
 from assets.features import enriched_features
 from assets.labels import LABEL_ASSETS, labeled_windows
 from assets.models import trained_model
+from assets.partitions import seed_dagster_home
 from assets.review import review_queue
 from assets.run_failure import close_failed_training_runs
 from assets.sensors import build_annotations_sensor, build_automation_sensor, build_raw_data_sensor
@@ -19,12 +26,12 @@ from resources.run_store import RunStoreResource
 
 
 def build_definitions(config: PipelineConfig) -> Definitions:
-    """The Definitions for `config`: its per-pair schedules and its executor."""
+    """The Definitions for `config`: its backfill schedules and its executor (the partitions need no config)."""
     return Definitions(
         assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model, review_queue],
         asset_checks=[*RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
         jobs=[pipeline_job, relabel_job, retrain_job],
-        # one staggered backfill schedule per configured pair, through the whole chain
+        # one staggered backfill schedule per configured pair, and one for the pairs added beyond them
         schedules=build_pair_schedules(config),
         sensors=[
             # a changed annotations export relabels and retrains exactly the partitions it touches
@@ -47,4 +54,6 @@ def build_definitions(config: PipelineConfig) -> Definitions:
     )
 
 
-defs = build_definitions(load_config())
+_config = load_config()
+defs = build_definitions(_config)
+seed_dagster_home(_config)  # the config's pairs seed the instance's pair partitions (the CLI validates against them)

@@ -26,7 +26,7 @@ from assets.execution import queue_tags
 from assets.features import enriched_features
 from assets.label_metadata import ANNOTATIONS_HASH_KEY, LABEL_COLUMN_DESCRIPTIONS, NO_ANNOTATIONS, labeling_metadata
 from assets.metadata import frame_metadata, frame_table, records_table
-from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, partition_of
+from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, instance_pairs, partition_of
 from ml_platform.features.descriptions import column_description, feature_descriptions
 from ml_platform.labeling import label_partition, load_annotations, report_skipped, validate_for_config
 from ml_platform.labeling.annotations import load_partition_annotations
@@ -38,7 +38,12 @@ ANNOTATION_COLUMNS = [
     ("pair", "string", None),
     ("timeframe", "string", None),
     ("annotations", "int", "annotations in the export for this partition (negative 'O' ones included)"),
-    ("configured", "bool", "whether the pair and timeframe are in the config's partitions (else skipped)"),
+    (
+        "configured",
+        "bool",
+        "whether the pair (in the config or added to the instance) and the timeframe (in the config) are known "
+        "(else skipped)",
+    ),
 ]
 
 
@@ -51,7 +56,7 @@ ANNOTATION_COLUMNS = [
     "itself and relabels and retrains the partitions whose annotations changed.",
 )
 def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
-    config = pipeline.load()
+    config = pipeline.load_with_pairs(instance_pairs(context.instance))  # pairs added without a redeploy count
     source = config.data.annotations_dir
     loaded = load_annotations(source)
     _, invalid = validate_for_config(loaded.annotations, config)
@@ -103,8 +108,8 @@ def annotations(context: AssetExecutionContext, pipeline: PipelineResource) -> M
     automation_condition=AutomationCondition.eager().ignore(AssetSelection.assets("annotations")),
 )
 def labeled_windows(context: AssetExecutionContext, pipeline: PipelineResource) -> MaterializeResult:
-    config = pipeline.load()
     partition = partition_of(context)
+    config = pipeline.load_with_pairs([partition.pair])  # a pair added to the instance, not the config, is known
     enriched = pd.read_parquet(config.data.partition_file("features", partition))
     candles = pd.read_parquet(config.data.partition_file("candles", partition))
     # only this partition's file when the web wrote one: another partition's malformed file does not block it

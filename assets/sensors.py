@@ -6,13 +6,20 @@ starts from the current state: on the first tick after it is switched on, a part
 as changed only when its annotations differ from those its latest ``labeled_windows`` was
 built from (the ``annotations_hash`` that asset records); a partition never labelled, or
 labelled before that hash was recorded, starts from the annotations as they are. Switching
-the sensor on therefore requests nothing unless something changed.
+the sensor on therefore requests nothing unless something changed. Its partitions are the
+configured timeframes of every pair the instance knows (`known_pairs`: the configured ones and
+those added by `raw_data_sensor`), so a pair added without a redeploy is relabelled too.
 
 `build_raw_data_sensor` watches ``data.raw_path`` (``{PAIR}_{TF}.csv|.parquet``; modification
 time and size per file in its cursor) and materializes ``raw_candles`` for each partition whose
 file is new or changed since its latest ``raw_candles``; the rest of the chain follows through
-the eager automation conditions. A file name that is not a valid partition, or a pair or
-timeframe that is not configured, is named in the skip reason and never becomes a partition.
+the eager automation conditions. A file of a pair the instance does not know yet, with a
+configured timeframe, adds the pair (an ``AddDynamicPartitionsRequest`` of the ``pair``
+dimension, applied before the tick's runs are launched): dropping ``XRPUSD_1h.csv`` into the
+folder is how a pair is added without a redeploy. A file name that is not a valid partition, or
+a timeframe that is not configured, is named in the skip reason and never becomes a partition.
+
+Both sensors also add the configured pairs the instance lacks (the config seeds the set).
 
 `automation_sensor` evaluates the eager automation conditions of ``enriched_features``,
 ``labeled_windows`` and ``trained_model`` (each asset's Automation tab shows its evaluations).
@@ -24,10 +31,12 @@ off under Automation in the UI, and stays off across restarts.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetKey,
     AssetRecordsFilter,
     AssetSelection,
@@ -37,11 +46,12 @@ from dagster import (
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
-    SkipReason,
+    SensorResult,
     sensor,
 )
 
 from assets.label_metadata import ANNOTATIONS_HASH_KEY, NO_ANNOTATIONS
+from assets.partitions import PAIR_DIMENSION, instance_pairs, known_pairs, missing_pairs
 from ml_platform.candles import RAW_SUFFIXES
 from ml_platform.labeling import LabelingError, changed_partitions, load_annotations
 from ml_platform.partitions import Partition
@@ -52,6 +62,17 @@ if TYPE_CHECKING:
 
 LABELED_WINDOWS = AssetKey("labeled_windows")
 RAW_CANDLES = AssetKey("raw_candles")
+
+
+def partition_keys(pairs: Iterable[str], timeframes: Iterable[str]) -> list[str]:
+    """Every ``PAIR|TF`` key of `pairs` x `timeframes`, pair by pair."""
+    timeframes = list(timeframes)
+    return [f"{pair}|{timeframe}" for pair in pairs for timeframe in timeframes]
+
+
+def pair_requests(pairs: list[str]) -> list[AddDynamicPartitionsRequest]:
+    """The request adding `pairs` to the ``pair`` dimension (none for no pairs)."""
+    return [AddDynamicPartitionsRequest(partitions_def_name=PAIR_DIMENSION, partition_keys=pairs)] if pairs else []
 
 
 def labelled_hashes(instance: DagsterInstance, partition_keys: list[str]) -> dict[str, str]:
@@ -99,18 +120,21 @@ def build_annotations_sensor(
     )
     def _annotations_sensor(context: SensorEvaluationContext, pipeline: PipelineResource):
         config = pipeline.load()
-        keys_configured = list(config.partition_keys())
+        seed = pair_requests(missing_pairs(context.instance, config.partitions.pairs))
+        known = partition_keys(known_pairs(context.instance, config), config.partitions.timeframes)
         try:
             previous = context.cursor
             if previous is None:
-                previous = initial_cursor(context.instance, config.data.annotations_dir, keys_configured)
-            keys, cursor = changed_partitions(previous, config.data.annotations_dir, keys_configured)
+                previous = initial_cursor(context.instance, config.data.annotations_dir, known)
+            keys, cursor = changed_partitions(previous, config.data.annotations_dir, known)
         except LabelingError as exc:  # a malformed or missing export: say so, keep the cursor
-            return SkipReason(f"annotations not readable: {exc}")
-        context.update_cursor(cursor)
+            return SensorResult(skip_reason=f"annotations not readable: {exc}", dynamic_partitions_requests=seed)
         if not keys:
-            return SkipReason("no partition's annotations changed")
-        return [RunRequest(partition_key=key, tags={"retrain_reason": "annotations changed"}) for key in keys]
+            return SensorResult(
+                skip_reason="no partition's annotations changed", cursor=cursor, dynamic_partitions_requests=seed
+            )
+        requests = [RunRequest(partition_key=key, tags={"retrain_reason": "annotations changed"}) for key in keys]
+        return SensorResult(run_requests=requests, cursor=cursor, dynamic_partitions_requests=seed)
 
     return _annotations_sensor
 
@@ -164,9 +188,11 @@ def _materialized_at(instance: DagsterInstance, key: str) -> float | None:
 def build_raw_data_sensor(*, name: str = "raw_data_sensor", minimum_interval_seconds: int = 30) -> SensorDefinition:
     """A sensor materializing ``raw_candles`` for each partition whose raw file is new or changed.
 
-    Cursor: JSON ``{file name: [mtime_ns, size]}``. With no cursor (first tick, or after a reset) a
-    file counts as changed when it is newer than its partition's latest raw_candles (or never
-    loaded), so switching the sensor on or restarting the daemon neither loses nor repeats a file.
+    Cursor: JSON ``{file name: [mtime_ns, size]}`` (files of a timeframe not configured left out, so
+    they count as new once it is). With no cursor (first tick, or after a reset) a file counts as
+    changed when it is newer than its partition's latest raw_candles (or never loaded), so switching
+    the sensor on or restarting the daemon neither loses nor repeats a file. The pairs of the files
+    and of the config that the instance lacks are added in the same tick, before its runs launch.
     """
 
     @sensor(
@@ -176,12 +202,15 @@ def build_raw_data_sensor(*, name: str = "raw_data_sensor", minimum_interval_sec
         default_status=DefaultSensorStatus.RUNNING,
         description="Materializes raw_candles for each partition whose file in data.raw_path "
         "({PAIR}_{TF}.csv or .parquet) is new or changed (modification time and size); enriched_features, "
-        "labeled_windows and trained_model follow through their eager automation conditions. File names "
-        "that are not a configured pair and timeframe are named in the skip reason.",
+        "labeled_windows and trained_model follow through their eager automation conditions. The file of a "
+        "new pair (with a configured timeframe) adds the pair to the pair partitions: no redeploy. File names "
+        "that are not {PAIR}_{TF}, or whose timeframe is not configured, are named in the skip reason.",
     )
     def _raw_data_sensor(context: SensorEvaluationContext, pipeline: PipelineResource):
         config = pipeline.load()
-        configured = set(config.partition_keys())
+        timeframes = set(config.partitions.timeframes)
+        held = set(instance_pairs(context.instance))
+        new_pairs = [pair for pair in config.partitions.pairs if pair not in held]  # the config seeds the set
         state, bad = raw_file_state(config.data.raw_dir)
         previous = _parse_state(context.cursor)
         requests: dict[str, RunRequest] = {}
@@ -189,9 +218,11 @@ def build_raw_data_sensor(*, name: str = "raw_data_sensor", minimum_interval_sec
         for file_name, (mtime_ns, size) in state.items():
             partition = raw_partition(file_name)
             assert partition is not None  # raw_file_state kept valid names only
-            if partition.key not in configured:
+            if partition.timeframe not in timeframes:  # left out of the cursor: new once the timeframe is configured
                 unconfigured.append(file_name)
                 continue
+            if partition.pair not in held and partition.pair not in new_pairs:
+                new_pairs.append(partition.pair)  # a pair added by its file: no redeploy
             if context.cursor is None:
                 loaded = _materialized_at(context.instance, partition.key)
                 changed = loaded is None or mtime_ns / 1e9 > loaded
@@ -203,17 +234,25 @@ def build_raw_data_sensor(*, name: str = "raw_data_sensor", minimum_interval_sec
                     partition_key=partition.key,
                     tags={"retrain_reason": f"raw file changed: {file_name}"},
                 )
-        context.update_cursor(json.dumps(state, sort_keys=True))
-        notes = []
+        added = f"pairs added: {', '.join(new_pairs)}" if new_pairs else None
+        ignored = []
         if bad:
-            notes.append(f"not a {{PAIR}}_{{TF}}.csv|.parquet partition file, ignored: {', '.join(bad)}")
+            ignored.append(f"not a {{PAIR}}_{{TF}}.csv|.parquet partition file, ignored: {', '.join(bad)}")
         if unconfigured:
-            notes.append(f"pair or timeframe not configured (partitions in config), ignored: {', '.join(unconfigured)}")
+            ignored.append(
+                f"timeframe not configured (partitions.timeframes: {', '.join(config.partitions.timeframes)}), "
+                f"ignored: {', '.join(unconfigured)}"
+            )
+        cursor = json.dumps({name: value for name, value in state.items() if name not in unconfigured}, sort_keys=True)
+        pairs = pair_requests(new_pairs)
         if requests:
-            for note in notes:
+            if added:
+                context.log.info(added)
+            for note in ignored:
                 context.log.warning(note)
-            return list(requests.values())
-        return SkipReason("; ".join(["no raw file changed", *notes]))
+            return SensorResult(run_requests=list(requests.values()), cursor=cursor, dynamic_partitions_requests=pairs)
+        notes = ["no raw file changed", *([added] if added else []), *ignored]
+        return SensorResult(skip_reason="; ".join(notes), cursor=cursor, dynamic_partitions_requests=pairs)
 
     return _raw_data_sensor
 

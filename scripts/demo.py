@@ -15,6 +15,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from tqdm import tqdm
 
 from assets.definitions import defs
+from assets.partitions import add_pairs
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.sample_data import write_sample_data
 from ml_platform.sample_data.manifest import SampleDataOverwriteError
@@ -52,6 +53,7 @@ def _materialize(instance: DagsterInstance, selection: Sequence[AssetKey], parti
 def materialize_everything(instance: DagsterInstance, config: PipelineConfig, *, progress: bool = True) -> None:
     """Every unpartitioned asset once, then every partitioned asset for each partition, in order."""
     partitioned, unpartitioned = _partitioned_keys()
+    add_pairs(instance, config.partitions.pairs)  # the pair dimension is dynamic: its keys live in the instance
     if unpartitioned:
         _materialize(instance, unpartitioned, None)
     for key in tqdm(config.partition_keys(), unit="partition", disable=not progress):

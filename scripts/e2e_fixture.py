@@ -58,7 +58,7 @@ def fixture_config(out: Path, pair: str, timeframe: str, model_type: str, mode: 
 
 def build_with_pipeline(config_path: Path, n_candles: int) -> None:
     """Sample data, then every asset of the config's partition through Dagster."""
-    # The partitions definition is read from ML_PLATFORM_CONFIG when `assets` is imported.
+    # `assets.definitions` (imported by scripts.demo) reads ML_PLATFORM_CONFIG when it is imported.
     os.environ["ML_PLATFORM_CONFIG"] = str(config_path)
     from dagster import DagsterInstance
 

@@ -15,6 +15,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from assets.candles import raw_candles
 from assets.checks import FEATURE_CHECKS, RAW_CANDLE_CHECKS
 from assets.features import enriched_features
+from assets.partitions import add_partition_keys
 from ml_platform.config import PROJECT_ROOT, load_config
 from ml_platform.features import build_features
 from resources.pipeline import PipelineResource
@@ -35,6 +36,7 @@ def _write_raw(config_path: Path, pair: str = "EURUSD", timeframe: str = "1h", n
 def test_materialize_one_partition_in_process(config_path: Path, tmp_path: Path) -> None:
     candles = _write_raw(config_path)
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, ["EURUSD|1h"])  # the pair dimension is dynamic
         result = materialize(
             [raw_candles, enriched_features, *RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
             partition_key="EURUSD|1h",
@@ -74,6 +76,7 @@ def test_bad_raw_file_fails_and_writes_nothing(config_path: Path, tmp_path: Path
     raw.mkdir()
     (raw / "EURUSD_1h.csv").write_text("timestamp,open,high,low,close\n2024-01-01T00:00:00Z,1,1,1,x\n")
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, ["EURUSD|1h"])  # the pair dimension is dynamic
         result = materialize(
             [raw_candles],
             partition_key="EURUSD|1h",
@@ -93,6 +96,7 @@ def test_gap_check_warns_about_missing_candles(config_path: Path, tmp_path: Path
     raw = tmp_path / "raw" / "EURUSD_1h.csv"
     gapped.assign(timestamp=gapped["time"]).drop(columns=["time"]).to_csv(raw, index=False)
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, ["EURUSD|1h"])  # the pair dimension is dynamic
         result = materialize(
             [raw_candles, *RAW_CANDLE_CHECKS],
             partition_key="EURUSD|1h",

@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from dagster import DagsterInstance, TableMetadataValue, build_sensor_context, materialize
+from dagster import DagsterInstance, TableMetadataValue, build_sensor_context, instance_for_test, materialize
 
 from assets.definitions import defs
 from assets.labels import annotations as annotations_asset
 from assets.labels import labeled_windows
+from assets.partitions import add_partition_keys
 from ml_platform.candles import write_candles
 from ml_platform.config import load_config
 from ml_platform.features import build_features
@@ -56,6 +57,8 @@ def _prepare_upstream(kit, config_path: Path, n: int = 200) -> pd.DataFrame:
 
 
 def _materialize(instance, config_path: Path, assets=None, **kwargs):
+    if kwargs.get("partition_key"):  # the pair dimension is dynamic: its pair must be in the instance
+        add_partition_keys(instance, [kwargs["partition_key"]])
     return materialize(
         assets or [labeled_windows],
         instance=instance,
@@ -197,11 +200,19 @@ def test_the_annotations_asset_reports_counts_and_hash(kit, tmp_path: Path) -> N
 
 
 def _tick(instance, config_path: Path, cursor: str | None):
-    """One tick of the sensor `assets.definitions` deploys, reading the config at `config_path`."""
+    """One tick of the sensor `assets.definitions` deploys, reading the config at `config_path`.
+
+    Its requests to add pairs (the configured ones the instance lacks) are applied, as the daemon does.
+    """
     sensor = defs.get_unresolved_sensor_def("annotations_sensor")
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
-    return sensor.evaluate_tick(context)
+    context = build_sensor_context(
+        instance=instance, instance_ref=instance.get_ref(), cursor=cursor, resources=resources, definitions=defs
+    )
+    result = sensor.evaluate_tick(context)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+    return result
 
 
 def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, tmp_path: Path) -> None:
@@ -210,7 +221,7 @@ def test_the_sensor_requests_only_the_partitions_whose_annotations_changed(kit, 
     eurusd = [kit.ann("bull_flag", 10, 14, id="e1"), kit.ann("O", 30, 31, id="e2")]
     btc = [kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
     kit.write_export(export, eurusd + btc)
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
         first = _tick(instance, config_path, None)  # switched on for the first time: nothing changed
         assert first.run_requests == [] and "no partition's annotations changed" in first.skip_message
         assert sorted(json.loads(first.cursor)) == ["BTC-USDT|1h", "EURUSD|1h"]
@@ -254,7 +265,7 @@ def test_the_first_tick_requests_what_changed_since_the_last_labelling(kit, tmp_
     kit.write_export(
         export, [kit.ann("bull_flag", 10, 14, id="e1"), kit.ann("double_top", 5, 9, id="b1", pair="BTC-USDT")]
     )
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
         assert _materialize(instance, config_path, partition_key="EURUSD|1h").success
         assert _tick(instance, config_path, None).run_requests == []  # labelled from exactly these annotations
 

@@ -1,4 +1,4 @@
-"""Automation on a real (ephemeral) Dagster instance: defaults, the eager chain, raw-data and annotations sensors."""
+"""Automation on a real Dagster instance: defaults, the schedules, the eager chain, raw-data and annotations sensors."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ from pathlib import Path
 
 import yaml
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetKey,
     AssetMaterialization,
     DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    SkipReason,
     build_schedule_context,
     build_sensor_context,
     evaluate_automation_conditions,
+    instance_for_test,
 )
 
-from assets.automation import build_pair_schedules, pair_cron, pipeline_job
+from assets.automation import ADDED_PAIRS_SCHEDULE, build_pair_schedules, pair_cron, pipeline_job
 from assets.definitions import build_definitions, defs
+from assets.partitions import add_pairs, add_partition_keys, instance_pairs
 from ml_platform.config import DataConfig, load_config
 from resources.pipeline import PipelineResource
 
@@ -41,11 +45,26 @@ def _config(tmp_path: Path) -> Path:
 
 
 def _tick(name: str, instance: DagsterInstance, config_path: Path, cursor: str | None):
-    sensor = defs.get_unresolved_sensor_def(name) if name != "automation_condition_sensor" else None
-    assert sensor is not None
+    """One tick of the deployed sensor `name`; its dynamic partitions requests applied, as the daemon does."""
+    sensor = defs.get_unresolved_sensor_def(name)
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
-    return sensor.evaluate_tick(context)
+    context = build_sensor_context(
+        instance=instance, instance_ref=instance.get_ref(), cursor=cursor, resources=resources, definitions=defs
+    )
+    result = sensor.evaluate_tick(context)
+    apply_partition_requests(instance, result.dynamic_partitions_requests)
+    return result
+
+
+def apply_partition_requests(instance: DagsterInstance, requests) -> None:
+    """Add the pairs of a tick's ``AddDynamicPartitionsRequest``s (the daemon does this before launching its runs)."""
+    for request in requests or []:
+        assert isinstance(request, AddDynamicPartitionsRequest)
+        instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+
+
+def _added(result) -> list[str]:
+    return [key for request in result.dynamic_partitions_requests or [] for key in request.partition_keys]
 
 
 def test_every_sensor_and_schedule_starts_running() -> None:
@@ -60,8 +79,8 @@ def test_every_sensor_and_schedule_starts_running() -> None:
 def test_one_staggered_schedule_per_pair_runs_the_whole_chain(tmp_path: Path) -> None:
     config = load_config(_config(tmp_path))
     schedules = build_pair_schedules(config)
-    assert [s.name for s in schedules] == ["backfill_EURUSD", "backfill_BTC_USDT"]
-    assert [s.cron_schedule for s in schedules] == ["0 2 * * *", "10 2 * * *"]
+    assert [s.name for s in schedules] == ["backfill_EURUSD", "backfill_BTC_USDT", ADDED_PAIRS_SCHEDULE]
+    assert [s.cron_schedule for s in schedules] == ["0 2 * * *", "10 2 * * *", "20 2 * * *"]
     assert pair_cron(6 * 22) == "0 0 * * *"  # wraps around midnight
     assert {s.job_name for s in schedules} == {pipeline_job.name}
     selected = {
@@ -78,8 +97,24 @@ def test_one_staggered_schedule_per_pair_runs_the_whole_chain(tmp_path: Path) ->
     ]
 
 
+def test_pairs_added_to_the_instance_have_a_backfill_schedule_of_their_own(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path))
+    added = build_pair_schedules(config)[-1]
+    with instance_for_test() as instance:
+        add_pairs(instance, ["EURUSD", "BTC-USDT"])  # configured: their own schedules backfill them
+        context = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 2, 20))
+        skipped = added(context)
+        assert isinstance(skipped, SkipReason) and "no pair added" in str(skipped.skip_message)
+
+        add_pairs(instance, ["XRPUSD", "SOL-USDT"])  # e.g. by raw_data_sensor, from new raw files
+        requests = added(context)
+        assert [r.partition_key for r in requests] == ["XRPUSD|1h", "XRPUSD|4h", "SOL-USDT|1h", "SOL-USDT|4h"]
+        assert requests[0].run_key == f"{ADDED_PAIRS_SCHEDULE}-2026-11-26:XRPUSD|1h"
+
+
 def test_new_candles_request_the_whole_chain_of_that_partition_only() -> None:
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, [KEY])
         for asset in ("annotations",):
             instance.report_runless_asset_event(AssetMaterialization(asset_key=asset))
         first = evaluate_automation_conditions(defs=defs, instance=instance)
@@ -95,6 +130,7 @@ def test_new_candles_request_the_whole_chain_of_that_partition_only() -> None:
 
 def test_labels_follow_the_candles_without_the_annotations_asset_ever_materialized() -> None:
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, [KEY])
         first = evaluate_automation_conditions(defs=defs, instance=instance)
         for asset in ("raw_candles", *CHAIN):
             instance.report_runless_asset_event(AssetMaterialization(asset_key=asset, partition=KEY))
@@ -111,19 +147,20 @@ def test_raw_data_sensor_requests_new_and_changed_files_and_names_bad_ones(tmp_p
     (raw / "EURUSD_1h.csv").write_text("time,open,high,low,close,volume\n")
     (raw / "eurusd_1h.csv").write_text("x")  # not a valid pair
     (raw / "EURUSD_2h.csv").write_text("x")  # not a valid timeframe
-    (raw / "XRPUSD_1h.csv").write_text("x")  # valid but not configured
+    (raw / "EURUSD_1d.csv").write_text("x")  # valid but not a configured timeframe
     (raw / "notes.txt").write_text("x")  # not a raw file at all
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
         first = _tick("raw_data_sensor", instance, config_path, None)  # never loaded: requested
         assert [r.partition_key for r in first.run_requests] == [KEY]
         assert first.run_requests[0].asset_selection == [AssetKey("raw_candles")]
-        assert set(json.loads(first.cursor)) == {"EURUSD_1h.csv", "XRPUSD_1h.csv"}
+        assert _added(first) == ["EURUSD", "BTC-USDT"]  # the config seeds the instance's pairs
+        assert set(json.loads(first.cursor)) == {"EURUSD_1h.csv"}
 
         same = _tick("raw_data_sensor", instance, config_path, first.cursor)
-        assert same.run_requests == []
+        assert same.run_requests == [] and _added(same) == []
         assert "no raw file changed" in same.skip_message
         assert "eurusd_1h.csv" in same.skip_message and "EURUSD_2h.csv" in same.skip_message
-        assert "not configured" in same.skip_message and "XRPUSD_1h.csv" in same.skip_message
+        assert "timeframe not configured" in same.skip_message and "EURUSD_1d.csv" in same.skip_message
 
         (raw / "EURUSD_1h.csv").write_text("time,open,high,low,close,volume\n1,1,1,1,1,1\n")  # new candles
         (raw / "BTC-USDT_4h.parquet").write_bytes(b"new")  # a new file of a configured partition
@@ -137,6 +174,7 @@ def test_raw_data_sensor_requests_new_and_changed_files_and_names_bad_ones(tmp_p
         os.utime(raw / "BTC-USDT_4h.parquet", (old, old))
         restarted = _tick("raw_data_sensor", instance, config_path, None)
         assert [r.partition_key for r in restarted.run_requests] == ["BTC-USDT|4h"]  # never loaded
+        assert instance_pairs(instance) == ["EURUSD", "BTC-USDT"]  # no file turned into a pair
 
 
 def _write_partition_file(folder: Path, annotations: list[dict], exported_at: str) -> None:
@@ -160,7 +198,7 @@ def _annotation(identifier: str, start: int) -> dict:
 def test_annotations_sensor_two_quick_saves_one_run_and_a_malformed_file_is_reported(tmp_path: Path) -> None:
     config_path = _config(tmp_path)
     folder = tmp_path / "annotations"
-    with DagsterInstance.ephemeral() as instance:
+    with instance_for_test() as instance:
         first = _tick("annotations_sensor", instance, config_path, None)
         assert first.run_requests == []
         _write_partition_file(folder, [_annotation("a", 1_700_000_000)], "2026-01-01T00:00:01Z")

@@ -16,6 +16,7 @@ from dagster import (
 from mlflow import MlflowClient
 
 from assets.models import trained_model
+from assets.partitions import add_partition_keys
 from ml_platform.bundle import load_bundle
 from ml_platform.db import RunStore
 from ml_platform.partitions import Partition
@@ -49,6 +50,7 @@ def test_materialize_one_partition(tmp_path: Path, mlflow_dir: Path) -> None:
     }
 
     with DagsterInstance.ephemeral() as instance:
+        add_partition_keys(instance, ["EURUSD|1h"])  # the pair dimension is dynamic
         result = materialize([trained_model], partition_key="EURUSD|1h", instance=instance, resources=resources)
     assert result.success
     (materialization,) = result.asset_materializations_for_node("trained_model")
