@@ -21,13 +21,16 @@ telltales used to hide. Runs:
 4. Control: the same harness on the sample data, with and without its telltales.
 5. TA-Lib CDL labels on real candles: trained on the training instruments, macro F1 per
    candle on an instrument never seen, with variants that probe the weak engulfing class.
+6. Pooled models (``--parts pooled``, `shapes_pooled.py`): one span model fitted on a
+   well-annotated and a few-labels daily partition against per-partition models.
 
 The parts live next to this entry point: `shapes_data.py` (parts, noise, scoring),
 `shapes_paths.py` (model paths), `shapes_runs.py` (runs 1-4), `shapes_cdl.py` (run 5) and
-`shapes_report.py` (the Markdown tables of docs/BENCHMARKS.md).
+`shapes_report.py` (the Markdown tables of docs/BENCHMARKS.md), `shapes_pooled.py` (run 6).
 
     python bench/bench_shapes.py                      # everything, prints and writes Markdown
     python bench/bench_shapes.py --parts shapes --paths bio,span
+    python bench/bench_shapes.py --parts pooled --output bench/shapes_pooled.md   # run 6 alone (~6 min a seed)
 """
 
 from __future__ import annotations
@@ -58,13 +61,14 @@ from ml_platform.shapes.rules import RuleSettings  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="shapes,control,cdl")
+    parser.add_argument("--parts", default="shapes,control,cdl,pooled")
     parser.add_argument("--paths", default="bio,window,span")
     parser.add_argument("--model", default="xgboost")
     parser.add_argument("--train", default="SP500,EURUSD")
     parser.add_argument("--unseen", default="NASDAQ,GOOG")
     parser.add_argument("--cdl-train", default="SP500,NASDAQ,GOOG,EURUSD", help="the others of these train")
     parser.add_argument("--cdl-test", default="EURUSD,GOOG", help="each is a run")
+    parser.add_argument("--pooled-seeds", default="7", help="run 6's seeds (comma-separated)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "shapes_results.md"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -97,7 +101,14 @@ def main() -> None:
         for test in args.cdl_test.split(","):
             train_names = [name for name in args.cdl_train.split(",") if name != test]
             results["cdl"] += bench_cdl(series, train_names, test, args.model)
+    if "pooled" in parts:
+        from shapes_pooled import bench_pooled, markdown_pooled, pooled_parts
+
+        seeds = [int(seed) for seed in args.pooled_seeds.split(",")]
+        results["pooled"] = bench_pooled(*pooled_parts(series, rules), seeds=seeds)
     text = markdown_report(results)
+    if results.get("pooled"):
+        text += "\n".join(markdown_pooled(results["pooled"])) + "\n"
     print(text)
     Path(args.output).write_text(text, encoding="utf-8")
     print(f"wrote {args.output}")

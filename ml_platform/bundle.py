@@ -75,6 +75,10 @@ class BundleMeta(msgspec.Struct, kw_only=True):
         ISO-8601 UTC.
     model_file : str
         The model file's name inside the bundle folder (set by `save_bundle`).
+    pooled_from : list of str
+        A pooled model (`ml_platform.training.pooled`): the ``PAIR|TF`` keys of the partitions
+        it was fitted on (``pair`` is then ``POOLED``); empty for a per-partition model and in
+        bundles written before pooled models existed.
     """
 
     format_version: int = FORMAT_VERSION
@@ -95,6 +99,7 @@ class BundleMeta(msgspec.Struct, kw_only=True):
     dataset_version: str
     trained_at: str
     model_file: str = ""
+    pooled_from: list[str] = msgspec.field(default_factory=list)
 
 
 class _VersionOnly(msgspec.Struct):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ml_platform.config.base import Color, NonNegativeInt, PositiveInt, Probability, Section
+from ml_platform.partitions import PAIR_PATTERN, TIMEFRAMES
 from ml_platform.shapes.settings import DetectorSettings
 
 # --------------------------------------------------------------------------- features
@@ -189,6 +190,29 @@ class XGBoostParams(Section, frozen=True):
     n_jobs: int = -1
 
 
+class PoolConfig(Section, frozen=True):
+    """Pooled models (`ml_platform.training.pooled`): one model per timeframe fitted on several partitions.
+
+    enabled : bool, default False
+        Also train a pooled model next to the per-partition ones.
+    timeframes : list of str, default [] (every configured timeframe)
+    pairs : list of str, default [] (every configured pair)
+        The member partitions of each timeframe's pool.
+    """
+
+    enabled: bool = False
+    timeframes: list[str] = msgspec.field(default_factory=list)
+    pairs: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for index, pair in enumerate(self.pairs):
+            if not isinstance(pair, str) or not PAIR_PATTERN.fullmatch(pair):
+                raise ValueError(f"pairs[{index}]: {pair!r} is not upper-case letters and digits joined by '-'")
+        for index, timeframe in enumerate(self.timeframes):
+            if timeframe not in TIMEFRAMES:
+                raise ValueError(f"timeframes[{index}]: {timeframe!r} is not one of {' '.join(TIMEFRAMES)}")
+
+
 class TrainingConfig(Section, frozen=True):
     """Model choice and hyperparameters (one model per pair x timeframe partition)."""
 
@@ -207,3 +231,4 @@ class TrainingConfig(Section, frozen=True):
     # bundle versions kept per partition under {models_path}/{PAIR}_{TF}/versions/ (the champion and the
     # previous champion are always kept on top of these): ml_platform.bundle_store
     keep_bundles: Annotated[int, msgspec.Meta(ge=2)] = 5
+    pool: PoolConfig = PoolConfig()
