@@ -8,9 +8,11 @@
  * 2. keyboard: a accepts, x dismisses, s skips, each step moving to the next stretch;
  * 3. u undoes the skip, then an answer (its annotation and mark are deleted); e opens the
  *    stretch in the dialog and its save is marked reviewed too;
- * 4. with the service down the loaded queue stays and an answer is still saved (the proxy says 503);
- * 5. after a reload the reviewed stretches are gone and the progress counts them;
- * 6. the export holds the answers with model_prediction.
+ * 4. Ctrl+Z after an answer takes back its annotation and its review mark (one undo step, shared
+ *    with u), Ctrl+Shift+Z puts both back, and a reload shows the persisted state;
+ * 5. with the service down the loaded queue stays and an answer is still saved (the proxy says 503);
+ * 6. after a reload the reviewed stretches are gone and the progress counts them;
+ * 7. the export holds the answers with model_prediction.
  *
  * Screenshot: review-queue.png. Part of `npm run test:e2e` (run.mjs); `node e2e/run.mjs review` runs it alone.
  */
@@ -62,6 +64,32 @@ async function waitForNext(page, before) {
   );
   await page.waitForFunction(() => !document.querySelector('[data-testid=annotation-dialog]'), null, { timeout: 10_000 });
 }
+
+/** Wait until `fn(arg)` holds in the page; on a timeout fail with `message` (what was expected). */
+async function waitUntil(page, fn, arg, message, timeout = 20_000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout });
+  } catch (err) {
+    if (err?.name !== 'TimeoutError') throw err;
+    assert(false, `${message} (waited ${timeout / 1000} s)`);
+  }
+}
+
+/** The stretch shown in the panel is (or, with `is` false, is not) the one starting at `start`. */
+const showing = (page, start, is, message) =>
+  waitUntil(
+    page,
+    ([sel, s, want]) => (Number(document.querySelector(sel)?.dataset.start) === s) === want,
+    [current, start, is],
+    message,
+  );
+
+/** The progress reads `reviewed / …`. */
+const reviewedReads = (page, reviewed, message) =>
+  waitUntil(page, (n) => new RegExp(`^${n} /`).test(document.querySelector('[data-testid=review-progress]')?.textContent ?? ''), reviewed, message);
+
+/** Whether the annotation list shows an annotation with this id. */
+const listed = (page, id) => page.locator(`[data-testid=annotation-item][data-id="${id}"]`).count().then((n) => n > 0);
 
 async function progress(page) {
   const text = await page.textContent('[data-testid=review-progress]');
@@ -170,6 +198,70 @@ export async function run(ctx) {
     await page.keyboard.press('u');
     await page.waitForFunction(([sel, start]) => Number(document.querySelector(sel)?.dataset.start) === start, [current, third.start]);
     await page.waitForFunction(() => /^2 \//.test(document.querySelector('[data-testid=review-progress]')?.textContent ?? ''));
+  });
+
+  await check('Ctrl+Z takes back a queue answer whole (annotation and review mark), Ctrl+Shift+Z puts both back', async () => {
+    const third = seen[2];
+    const coversThird = (m) => m.start_time === third.start && m.end_time === third.end;
+    const state = async () => ({
+      annotation: (await getJson(api(`/api/span-annotations?${q}`))).find((a) => a.start_time === third.start) ?? null,
+      mark: (await getJson(api(`/api/review-marks?${q}`))).find(coversThird) ?? null,
+    });
+    await page.focus('[data-testid=review-queue]');
+    await page.keyboard.press('a');
+    await showing(page, third.start, false, 'a did not move on from the third stretch');
+    await reviewedReads(page, 3, 'a was not counted as reviewed');
+    const answered = await state();
+    assert(answered.annotation && answered.mark?.annotation_id === answered.annotation.id, `after a: ${JSON.stringify(answered)}`);
+    assert(await listed(page, answered.annotation.id), 'the accepted annotation is not in the list');
+
+    // Ctrl+Z where the panel keeps the focus (the global shortcut, not the panel's u).
+    await page.keyboard.press('Control+z');
+    await waitUntil(page, (id) => !document.querySelector(`[data-testid=annotation-item][data-id="${id}"]`), answered.annotation.id, 'Ctrl+Z left the annotation in the list');
+    await showing(page, third.start, true, 'after Ctrl+Z the annotation is gone but the stretch is not back in the queue');
+    await reviewedReads(page, 2, 'after Ctrl+Z the progress still counts the stretch as reviewed');
+    const undone = await state();
+    assert(!undone.annotation, `Ctrl+Z left the annotation in the database: ${JSON.stringify(undone.annotation)}`);
+    assert(!undone.mark, `Ctrl+Z left the review mark in the database: ${JSON.stringify(undone.mark)}`);
+
+    await page.keyboard.press('Control+Shift+z');
+    await showing(page, third.start, false, 'after Ctrl+Shift+Z the stretch is still in the queue');
+    await reviewedReads(page, 3, 'after Ctrl+Shift+Z the progress does not count the stretch');
+    const redone = await state();
+    assert(redone.annotation?.label === answered.annotation.label, `Ctrl+Shift+Z did not create the annotation again: ${JSON.stringify(redone)}`);
+    assert(redone.mark?.annotation_id === redone.annotation.id && redone.mark.action === 'accept', `the redone mark: ${JSON.stringify(redone.mark)}`);
+    assert(await listed(page, redone.annotation.id), 'the redone annotation is not in the list');
+
+    // u and Ctrl+Z share one history: u takes back the redone answer, Ctrl+Shift+Z redoes it.
+    await page.focus('[data-testid=review-queue]');
+    await page.keyboard.press('u');
+    await showing(page, third.start, true, 'u after the redo did not bring the stretch back');
+    await reviewedReads(page, 2, 'u after the redo: progress');
+    const byU = await state();
+    assert(!byU.annotation && !byU.mark, `u after the redo left ${JSON.stringify(byU)}`);
+    await page.keyboard.press('Control+Shift+z');
+    await showing(page, third.start, false, 'Ctrl+Shift+Z after u did not answer the stretch again');
+    await reviewedReads(page, 3, 'Ctrl+Shift+Z after u: progress');
+    const again = await state();
+    assert(again.annotation && again.mark?.annotation_id === again.annotation.id, `Ctrl+Shift+Z after u: ${JSON.stringify(again)}`);
+
+    // Persisted: after a reload the stretch is reviewed and its annotation there.
+    await page.reload();
+    await waitForCandles(page);
+    await page.click('[data-testid=review-queue-toggle]');
+    await page.waitForSelector(current);
+    await reviewedReads(page, 3, 'after the reload the redone answer is not counted');
+    assert((await shown(page)).start !== third.start, 'after the reload the redone stretch is in the queue again');
+    assert(await listed(page, again.annotation.id), 'after the reload the redone annotation is not in the list');
+
+    // Leave the suite's state as it was: the third stretch unanswered (through the API).
+    await fetch(api(`/api/span-annotations/${again.annotation.id}`), { method: 'DELETE' });
+    await fetch(api(`/api/review-marks?${new URLSearchParams({ id: again.mark.id })}`), { method: 'DELETE' });
+    await page.reload();
+    await waitForCandles(page);
+    await page.click('[data-testid=review-queue-toggle]');
+    await showing(page, third.start, true, 'after the clean-up the third stretch is not shown');
+    await reviewedReads(page, 2, 'after the clean-up: progress');
   });
 
   await check('with the service down the loaded queue stays and an answer is still saved', async () => {

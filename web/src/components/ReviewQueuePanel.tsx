@@ -6,7 +6,9 @@
  * While the panel is open and focused (its root carries data-keyboard-scope="review-queue", so
  * the global shortcuts leave these keys alone): a accept, x not a pattern, e edit then save,
  * s skip, u undo. Answers are saved as annotations and marked reviewed in the web's database,
- * so it keeps working while the inference service is down (the loaded queue stays).
+ * so it keeps working while the inference service is down (the loaded queue stays). An answer is
+ * one step of the workbench's undo history (Ctrl+Z / Ctrl+Shift+Z, the toast): `u` takes back a
+ * skip here, or the newest answer through that same history (hooks/useReviewQueue).
  */
 import { useCallback, useEffect, useRef, useState, type Dispatch, type KeyboardEvent } from 'react';
 import { useReviewQueue } from '@/hooks/useReviewQueue';
@@ -129,7 +131,7 @@ export function ReviewQueuePanel({ selection, times, store, dialog, dispatch, ju
                 <button type="button" disabled={q.busy} onClick={q.skip} title="s">
                   Skip (s)
                 </button>{' '}
-                <button type="button" disabled={!q.canUndo} onClick={q.undo} title="u">
+                <button type="button" disabled={!q.canUndo} onClick={q.undo} title="u (one history with Ctrl+Z)">
                   Undo (u)
                 </button>
               </div>

@@ -9,16 +9,22 @@
  * "Not a pattern" of a prediction (`dismissPrediction`), `a` and `e` open the stretch as a
  * prediction to review (`spanChosen`); `a` saves it at once with the model's label, `e` leaves
  * the dialog to the annotator. The saved annotation shows up in the annotation list; then the
- * stretch is marked reviewed (POST /api/review-marks). Undo deletes both.
+ * stretch is marked reviewed (POST /api/review-marks), and the mark joins the annotation's undo
+ * entry (hooks/useUndo `attachReview`): Ctrl+Z, the toast's "Undo" and the panel's `u` take back
+ * both in one step, Ctrl+Shift+Z does both again; the marks shown follow (`subscribe`). `u`
+ * takes back the panel's newest step: a skip here, an answer through that one history.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type Dispatch } from 'react';
 import { ApiRequestError, apiFetch } from '@/lib/api-client';
 import {
   answered,
   emptySession,
+  forgetAnswer,
+  panelUndo,
   pendingItems,
   predictionSpanOf,
   progressOf,
+  rememberAnswer,
   skip as skipItem,
   spansMatch,
   undo as undoStep,
@@ -162,13 +168,21 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     void save({ label: waiting.item.prediction, confidence: 1, note: '' });
   }, [waiting, dialog.pending, save]);
 
+  const { history } = store;
+  const { attachReview, subscribe } = history;
   const markingFor = useRef<Waiting | null>(null);
   useEffect(() => {
     if (!waiting || !created || !queue || markingFor.current === waiting) return;
     markingFor.current = waiting;
     const { item, action } = waiting;
     void markReviewed(queue, item, action, created)
-      .then((mark) => {
+      .then(async (mark) => {
+        if (!attachReview(created.id, mark)) {
+          // The annotation was undone while the stretch was being marked: the mark goes too.
+          await apiFetch<void>(`/api/review-marks?${new URLSearchParams({ id: mark.id })}`, { method: 'DELETE' });
+          setError('The answer was undone before it was marked reviewed: the stretch stays in the queue.');
+          return;
+        }
         setMarks((list) => [...list, mark]);
         setSession((s) => answered(s, item, action, created.id, mark.id));
         setError(null);
@@ -178,7 +192,24 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
         setWaiting((w) => (w === waiting ? null : w));
         onAnsweredRef.current?.();
       });
-  }, [waiting, created, queue]);
+  }, [waiting, created, queue, attachReview]);
+
+  // An undo or redo (Ctrl+Z, Ctrl+Shift+Z, the toast, `u`) deleted or made a mark again.
+  useEffect(
+    () =>
+      subscribe((event) => {
+        const { mark } = event;
+        if (!selection || mark.pair !== selection.pair || mark.timeframe !== selection.timeframe) return;
+        if (event.type === 'deleted') {
+          setMarks((list) => list.filter((m) => m.id !== mark.id));
+          setSession((s) => forgetAnswer(s, mark.id));
+        } else {
+          setMarks((list) => [...list.filter((m) => m.id !== mark.id), mark]);
+          setSession((s) => rememberAnswer(s, mark));
+        }
+      }),
+    [subscribe, selection],
+  );
 
   const { dismissPrediction } = store;
   const begin = useCallback(
@@ -237,29 +268,24 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     if (current && !waiting) setSession((s) => skipItem(s, current));
   }, [current, waiting]);
 
-  const { remove } = store;
+  const lastMarkId = history.lastChange?.review?.id;
+  const { undo: undoChange } = history;
   const undo = useCallback(() => {
     if (waiting || undoing) return;
-    const { session: before, entry } = undoStep(session);
-    if (!entry) return;
-    if (entry.kind === 'skip') {
-      setSession(before);
-      return;
+    const what = panelUndo(session, lastMarkId);
+    if (what === 'skip') setSession(undoStep(session).session);
+    else if (what === 'blocked') setError('Newer changes came after this answer: take them back first with Ctrl+Z.');
+    else if (what === 'answer') {
+      setUndoing(true);
+      setError(null);
+      // The marks and the session follow through `subscribe`.
+      void undoChange()
+        .then((failed) => failed && setError(`Undo failed: ${failed}`))
+        .finally(() => setUndoing(false));
     }
-    setUndoing(true);
-    setError(null);
-    const annotation = annotations.find((a) => a.id === entry.annotationId);
-    const removing = annotation ? remove(annotation) : apiFetch<void>(`/api/span-annotations/${entry.annotationId}`, { method: 'DELETE' });
-    void removing
-      .then(() => apiFetch<void>(`/api/review-marks?${new URLSearchParams({ id: entry.markId })}`, { method: 'DELETE' }))
-      .then(() => {
-        setMarks((list) => list.filter((m) => m.id !== entry.markId));
-        setSession(before);
-      })
-      .catch((err: Error) => setError(`Undo failed: ${err.message}`))
-      .finally(() => setUndoing(false));
-  }, [waiting, undoing, session, annotations, remove]);
+  }, [waiting, undoing, session, lastMarkId, undoChange]);
 
+  const undoable = panelUndo(session, lastMarkId);
   const reload = useCallback(() => {
     setLoading(true);
     setReloads((n) => n + 1);
@@ -274,7 +300,7 @@ export function useReviewQueue({ selection, times, store, dialog, dispatch, onAn
     error,
     waitingForCandles: deferred !== null,
     busy: waiting !== null || undoing || deferred !== null,
-    canUndo: session.history.length > 0 && !waiting && !undoing && !deferred,
+    canUndo: (undoable === 'skip' || undoable === 'answer') && !waiting && !undoing && !deferred && !history.busy,
     answer,
     skip,
     undo,

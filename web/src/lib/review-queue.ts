@@ -66,7 +66,7 @@ export function markOf(item: ReviewItem, marks: readonly ReviewMark[], partition
 }
 
 /** Stable key of a stretch within one queue. */
-export function itemKey(item: ReviewItem): string {
+export function itemKey(item: Pick<ReviewItem, 'start_time' | 'end_time' | 'fingerprint'>): string {
   return `${item.start_time}-${item.end_time}-${item.fingerprint}`;
 }
 
@@ -122,6 +122,35 @@ export function skip(session: Session, item: ReviewItem): Session {
 
 export function answered(session: Session, item: ReviewItem, action: ReviewAction, annotationId: string, markId: string): Session {
   return { ...session, history: [...session.history, { kind: 'answer', key: itemKey(item), action, annotationId, markId }] };
+}
+
+/**
+ * The session without the answer that made mark `markId` (its undo ran, from the panel's `u` or
+ * from Ctrl+Z: one history, hooks/useUndo). Unchanged when there is none.
+ */
+export function forgetAnswer(session: Session, markId: string): Session {
+  const history = session.history.filter((h) => h.kind !== 'answer' || h.markId !== markId);
+  return history.length === session.history.length ? session : { ...session, history };
+}
+
+/** The session with the answer of `mark` as its newest step (a redo made it again). */
+export function rememberAnswer(session: Session, mark: ReviewMark): Session {
+  if (!mark.annotation_id || session.history.some((h) => h.kind === 'answer' && h.markId === mark.id)) return session;
+  const step: HistoryEntry = { kind: 'answer', key: itemKey(mark), action: mark.action, annotationId: mark.annotation_id, markId: mark.id };
+  return { ...session, history: [...session.history, step] };
+}
+
+/**
+ * What the panel's `u` does: take back the newest skip, or the newest answer, but only through
+ * the one undo history and only while that answer is the change it undoes next (`lastMarkId`:
+ * the review mark of the history's newest entry), so `u` and Ctrl+Z never take back the same
+ * answer twice or out of order. 'blocked' when newer changes come first.
+ */
+export function panelUndo(session: Session, lastMarkId: string | null | undefined): 'skip' | 'answer' | 'blocked' | null {
+  const last = session.history.at(-1);
+  if (!last) return null;
+  if (last.kind === 'skip') return 'skip';
+  return last.markId === lastMarkId ? 'answer' : 'blocked';
 }
 
 /** The session without its last step, and that step (null when there is nothing to undo). */

@@ -12,7 +12,12 @@
  * A span created again gets a new id: `remapId` puts it into every entry still in the history,
  * so a later undo or redo of the same span finds it. At most `limit` entries (default 100) are
  * kept; a new change clears the redo side.
+ *
+ * A review-queue answer is one entry for its annotation and its review mark (`review`): undo
+ * and redo run both (lib/review-undo.ts). Entries recorded by hooks/useUndo get an `id`, so a
+ * step that finishes after other changes still moves its own entry (`moveEntry`).
  */
+import type { ReviewMark } from './review-queue';
 import type { SpanAnnotation } from '@/types';
 
 export type UndoKind = 'create' | 'edit' | 'delete' | 'accept' | 'dismiss';
@@ -23,6 +28,10 @@ export interface UndoEntry {
   before: SpanAnnotation | null;
   /** The span after the change (null for delete). */
   after: SpanAnnotation | null;
+  /** The review mark a review-queue answer made with the annotation: undone and redone with it. */
+  review?: ReviewMark | null;
+  /** Given by hooks/useUndo when it records the entry (unique in its history). */
+  id?: number;
 }
 
 export interface UndoHistory {
@@ -71,6 +80,18 @@ export function redo(h: UndoHistory): { entry: UndoEntry; history: UndoHistory }
   const entry = h.future.at(-1);
   if (!entry) return null;
   return { entry, history: { past: [...h.past, entry], future: h.future.slice(0, -1) } };
+}
+
+/**
+ * `h` once the step of entry `id` is done: undone, it moves from `past` to the top of `future`;
+ * redone, from `future` to the top of `past`. Unchanged when the entry is not on that side.
+ */
+export function moveEntry(h: UndoHistory, id: number, direction: 'undo' | 'redo'): UndoHistory {
+  const from = direction === 'undo' ? h.past : h.future;
+  const entry = from.find((e) => e.id === id);
+  if (!entry) return h;
+  const rest = from.filter((e) => e !== entry);
+  return direction === 'undo' ? { past: rest, future: [...h.future, entry] } : { past: [...h.past, entry], future: rest };
 }
 
 /** The fields a span is created with again (the server gives it a new id and times). */
@@ -124,7 +145,7 @@ export function describe(entry: UndoEntry): string {
   // A dismissal stores O: name what the model said instead.
   const label = (entry.kind === 'dismiss' ? span?.model_prediction?.label : undefined) ?? span?.label ?? '';
   const verb = { create: 'Created', edit: 'Edited', delete: 'Deleted', accept: 'Accepted', dismiss: 'Marked "not a pattern":' }[entry.kind];
-  return `${verb} ${label}`.trim();
+  return `${verb} ${label}${entry.review ? ' (review queue)' : ''}`.trim();
 }
 
 /** Whether an entry is destructive (its toast offers "Undo"): delete and dismiss. */
