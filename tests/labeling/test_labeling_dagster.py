@@ -206,10 +206,11 @@ def _tick(instance, config_path: Path, cursor: str | None):
     """
     sensor = defs.get_unresolved_sensor_def("annotations_sensor")
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    context = build_sensor_context(
+    # entered, as the daemon does: the context then releases what it opened (its resources, its logger)
+    with build_sensor_context(
         instance=instance, instance_ref=instance.get_ref(), cursor=cursor, resources=resources, definitions=defs
-    )
-    result = sensor.evaluate_tick(context)
+    ) as context:
+        result = sensor.evaluate_tick(context)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
     return result

@@ -48,10 +48,11 @@ def _tick(name: str, instance: DagsterInstance, config_path: Path, cursor: str |
     """One tick of the deployed sensor `name`; its dynamic partitions requests applied, as the daemon does."""
     sensor = defs.get_unresolved_sensor_def(name)
     resources = {"pipeline": PipelineResource(config_path=str(config_path))}
-    context = build_sensor_context(
+    # entered, as the daemon does: the context then releases what it opened (its resources, its logger)
+    with build_sensor_context(
         instance=instance, instance_ref=instance.get_ref(), cursor=cursor, resources=resources, definitions=defs
-    )
-    result = sensor.evaluate_tick(context)
+    ) as context:
+        result = sensor.evaluate_tick(context)
     apply_partition_requests(instance, result.dynamic_partitions_requests)
     return result
 
@@ -102,12 +103,16 @@ def test_pairs_added_to_the_instance_have_a_backfill_schedule_of_their_own(tmp_p
     added = build_pair_schedules(config)[-1]
     with instance_for_test() as instance:
         add_pairs(instance, ["EURUSD", "BTC-USDT"])  # configured: their own schedules backfill them
-        context = build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 26, 2, 20))
-        skipped = added(context)
+        tick = datetime(2026, 11, 26, 2, 20)
+        # entered, as the daemon does: the context opens its own instance from the ref, and only
+        # leaving the block closes it (left open, it stays the process's current defs-state storage)
+        with build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            skipped = added(context)
         assert isinstance(skipped, SkipReason) and "no pair added" in str(skipped.skip_message)
 
         add_pairs(instance, ["XRPUSD", "SOL-USDT"])  # e.g. by raw_data_sensor, from new raw files
-        requests = added(context)
+        with build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
+            requests = added(context)
         assert [r.partition_key for r in requests] == ["XRPUSD|1h", "XRPUSD|4h", "SOL-USDT|1h", "SOL-USDT|4h"]
         assert requests[0].run_key == f"{ADDED_PAIRS_SCHEDULE}-2026-11-26:XRPUSD|1h"
 
