@@ -16,6 +16,7 @@ from assets.features import enriched_features
 from assets.labels import LABEL_ASSETS, labeled_windows
 from assets.models import trained_model
 from assets.partitions import seed_dagster_home
+from assets.pooled import build_pooled_model
 from assets.review import review_queue
 from assets.run_failure import close_failed_training_runs
 from assets.sensors import build_annotations_sensor, build_automation_sensor, build_raw_data_sensor
@@ -27,8 +28,10 @@ from resources.run_store import RunStoreResource
 
 def build_definitions(config: PipelineConfig) -> Definitions:
     """The Definitions for `config`: its backfill schedules and its executor (the partitions need no config)."""
+    pooled_model = build_pooled_model(config)
     return Definitions(
-        assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model, review_queue],
+        # pooled_model: one model per timeframe over several pairs (training.pool; eager only when enabled)
+        assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model, pooled_model, review_queue],
         asset_checks=[*RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
         jobs=[pipeline_job, relabel_job, retrain_job],
         # one staggered backfill schedule per configured pair, and one for the pairs added beyond them
@@ -40,7 +43,7 @@ def build_definitions(config: PipelineConfig) -> Definitions:
             build_raw_data_sensor(),
             # named and described in place of Dagster's default_automation_condition_sensor
             build_automation_sensor(
-                AssetSelection.assets(enriched_features, labeled_windows, trained_model, review_queue)
+                AssetSelection.assets(enriched_features, labeled_windows, trained_model, pooled_model, review_queue)
             ),
             # a failed run leaves no MLflow run RUNNING and no training_runs row running
             close_failed_training_runs,

@@ -62,6 +62,7 @@ class ModelService:
                     model_type=meta.model_type,
                     mode=predictor.mode,
                     source=model.source,
+                    pooled_from=list(meta.pooled_from),
                     runtime=model.runtime,
                     location=model.location,
                     loaded_at=model.loaded_at,

@@ -152,6 +152,13 @@ class ModelInfo(Schema):
         msgspec.Meta(description="labeling.mode of the model: per-candle BIO, windowed, or span detector (+ CDL BIO)."),
     ]
     source: Literal["bundle", "mlflow"]
+    pooled_from: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Empty for the partition's own model. A pooled model (training.pool, folder POOLED_{TF}) "
+            "serving this partition lists the partitions (PAIR|TF) it was trained on."
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class PredictResponse(Schema):
@@ -189,7 +196,7 @@ class LabelInfo(Schema):
     color: str
 
 
-class LoadedModelInfo(ModelInfo):
+class LoadedModelInfo(ModelInfo, kw_only=True):
     """One loaded model: its identity (as in every prediction's `model_info`), inputs and training metrics."""
 
     runtime: Annotated[

@@ -198,11 +198,16 @@ class PoolConfig(Section, frozen=True):
     timeframes : list of str, default [] (every configured timeframe)
     pairs : list of str, default [] (every configured pair)
         The member partitions of each timeframe's pool.
+    serve : "fallback" or "prefer", default "fallback"
+        What the bundle model source serves for a member partition when a pool's champion exists:
+        ``fallback``, the pooled model only while the partition has no champion of its own (a new
+        pair, or one whose own model could not train); ``prefer``, the pooled model always.
     """
 
     enabled: bool = False
     timeframes: list[str] = msgspec.field(default_factory=list)
     pairs: list[str] = msgspec.field(default_factory=list)
+    serve: Literal["fallback", "prefer"] = "fallback"
 
     def __post_init__(self) -> None:
         for index, pair in enumerate(self.pairs):

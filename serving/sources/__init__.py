@@ -16,7 +16,7 @@ def source_for(settings: Settings) -> ModelSource:
     """The model source ``serving.model_source`` names."""
     if settings.serving.model_source == "mlflow":
         return MlflowSource(settings)
-    return BundleSource(settings.models_path)
+    return BundleSource(settings.models_path, pool_serve=settings.config.training.pool.serve)
 
 
 __all__ = [

@@ -47,6 +47,8 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
+        if self.meta.pooled_from:  # a pooled model serving a member: the pool's name, POOLED_{TF}
+            return f"{self.meta.pair}_{self.meta.timeframe}"
         return self.meta.registered_model_name or self.partition.stem
 
     @property
@@ -65,6 +67,7 @@ class LoadedModel:
             model_type=self.meta.model_type,
             mode=self.predictor.mode,
             source=self.source,
+            pooled_from=list(self.meta.pooled_from),
         )
 
 
@@ -92,7 +95,16 @@ class ModelSource(Protocol):
 
 
 def check_partition(meta: BundleMeta, partition: Partition, location: str) -> None:
-    """Raise ValueError when the bundle at `location` is for another pair or timeframe than its folder/name."""
+    """Raise ValueError when the bundle at `location` is for another pair or timeframe than its folder/name.
+
+    A pooled bundle (``pooled_from`` not empty) may serve each of its member partitions.
+    """
+    if meta.pooled_from:
+        if partition.key not in meta.pooled_from:
+            raise ValueError(
+                f"{location}: the pooled model was trained on {', '.join(meta.pooled_from)}, not {partition.key}"
+            )
+        return
     if (meta.pair, meta.timeframe) != (partition.pair, partition.timeframe):
         raise ValueError(
             f"{location}: the bundle is for {meta.pair} {meta.timeframe}, not {partition.pair} "

@@ -4,6 +4,11 @@ The champion is the version ``champion.json`` names (``versions/{model_version}/
 legacy flat ``bundle.json`` when there is no pointer (`ml_platform.bundle_store`). Scanning
 reads only each folder's pointer (or ``bundle.json`` version), so polling loads only a
 partition whose champion moved. A trained version that was not promoted is never offered.
+
+Pooled models (``training.pool``) live in ``POOLED_{TF}/`` folders of the same layout. The pool's
+champion serves each member partition (its bundle's ``pooled_from``) that has no champion of its
+own, or every member with ``training.pool.serve: prefer``; ``/model/info`` then names the pool
+(``POOLED_{TF}``) and lists its members under ``pooled_from``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from pathlib import Path
 from typing import Literal
 
 from ml_platform import bundle_store
-from ml_platform.bundle import BundleError, load_bundle
-from ml_platform.partitions import Partition
+from ml_platform.bundle import BundleError, load_bundle, load_meta
+from ml_platform.partitions import Partition, PartitionError
+from ml_platform.training.pooled_train import POOLED_PAIR
 from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
 
 
@@ -53,13 +59,15 @@ class BundleSource:
 
     kind: Literal["bundle"] = "bundle"
 
-    def __init__(self, models_path: Path) -> None:
+    def __init__(self, models_path: Path, *, pool_serve: Literal["fallback", "prefer"] = "fallback") -> None:
         self.models_path = models_path
+        self.pool_serve = pool_serve
 
     def scan(self) -> list[Candidate]:
         if not self.models_path.is_dir():
             return []
-        candidates = []
+        own: dict[Partition, Candidate] = {}
+        pools: list[Candidate] = []
         for directory in sorted(self.models_path.iterdir()):
             partition = partition_of_stem(directory.name) if directory.is_dir() else None
             if partition is None:
@@ -68,8 +76,33 @@ class BundleSource:
             if token is None:
                 continue
             champion = bundle_store.resolve_version(directory, token)
-            candidates.append(Candidate(partition, str(champion or directory), token if champion else None))
-        return candidates
+            candidate = Candidate(partition, str(champion or directory), token if champion else None)
+            if partition.pair == POOLED_PAIR:
+                pools.append(candidate)
+            else:
+                own[partition] = candidate
+        for pool in pools:
+            for member in self._members(pool):
+                if member not in own or self.pool_serve == "prefer":
+                    own[member] = Candidate(member, pool.location, pool.token)
+        return [own[partition] for partition in sorted(own, key=lambda p: p.key)]
+
+    @staticmethod
+    def _members(pool: Candidate) -> list[Partition]:
+        """The partitions a pool's champion was trained on (none when its bundle cannot be read: nothing to offer)."""
+        if pool.token is None:
+            return []
+        try:
+            members = load_meta(Path(pool.location)).pooled_from
+        except BundleError:
+            return []
+        partitions = []
+        for key in members:
+            try:
+                partitions.append(Partition.from_key(key))
+            except PartitionError:  # a hand-edited bundle.json: the load would refuse it too
+                continue
+        return partitions
 
     def load(self, candidate: Candidate) -> LoadedModel:
         location = Path(candidate.location)

@@ -54,6 +54,7 @@ def test_predict(client: TestClient, stored: pd.DataFrame) -> None:
         "model_type": "xgboost",
         "mode": "bio",
         "source": "bundle",
+        "pooled_from": [],
     }
 
 

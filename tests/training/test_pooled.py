@@ -178,6 +178,9 @@ def pooled(tmp_path_factory: pytest.TempPathFactory, mlflow_dir: Path) -> dict[s
     store = RunStore(config.database.url)
     try:
         with pytest.MonkeyPatch.context() as patch:
+            # a module fixture runs before the autouse `_no_env_overrides`, and mlflow.set_tracking_uri
+            # of an earlier test in this process leaves MLFLOW_TRACKING_URI set: the config's store only
+            patch.delenv("MLFLOW_TRACKING_URI", raising=False)
             patch.setattr(detector_module.SpanDetector, "fit", classmethod(recording_fit))
             result = train_pool(
                 config,

@@ -277,6 +277,8 @@ export interface components {
             mode: "bio" | "window" | "span";
             /** @enum {string} */
             source: "bundle" | "mlflow";
+            /** @description Empty for the partition's own model. A pooled model (training.pool, folder POOLED_{TF}) serving this partition lists the partitions (PAIR|TF) it was trained on. */
+            pooled_from: string[];
             /** @description What executes the model: xgboost, sklearn, or onnxruntime (a RandomForest converted at load and adopted only when its labels equal scikit-learn's). */
             runtime: string;
             /** @description Bundle folder or models:/ URI. */
@@ -315,6 +317,8 @@ export interface components {
             mode: "bio" | "window" | "span";
             /** @enum {string} */
             source: "bundle" | "mlflow";
+            /** @description Empty for the partition's own model. A pooled model (training.pool, folder POOLED_{TF}) serving this partition lists the partitions (PAIR|TF) it was trained on. */
+            pooled_from: string[];
         };
         /** ModelInfoResponse */
         ModelInfoResponse: {
