@@ -163,11 +163,29 @@ def tracked_run(uri: str, experiment_id: str, *, run_name: str, tags: dict[str, 
     """An active MLflow run (fluent API) that ends FINISHED on success and FAILED on any exception.
 
     Also ends FAILED on KeyboardInterrupt/SystemExit (a Dagster termination), then re-raises.
+    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` (and the registry's) into the
+    process environment, which `tracking_uri` reads as an override: they are put back when the run
+    ends, so a long-lived process (a code server, a Celery worker, a test session) training another
+    config next does not track into this run's store.
     """
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    saved_env = {name: os.environ.get(name) for name in (TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI")}
+    try:
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        with _run(mlflow, experiment_id, run_name=run_name, tags=tags) as run:
+            yield run
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _run(mlflow: Any, experiment_id: str, *, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
     while mlflow.active_run() is not None:  # a run leaked by earlier code in this process: never nest into it
         mlflow.end_run("KILLED")
     run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)

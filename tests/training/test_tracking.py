@@ -42,6 +42,34 @@ def test_run_ends_finished_on_success_and_failed_on_error(mlflow_dir: Path) -> N
     assert client.get_run(bad_id).data.tags["error"] == "RuntimeError: boom"
 
 
+def test_a_run_leaves_no_tracking_uri_behind_for_the_next_config(mlflow_dir: Path, tmp_path: Path) -> None:
+    """mlflow.set_tracking_uri writes MLFLOW_TRACKING_URI; a long-lived process must not track the next config there."""
+    import os
+
+    from ml_platform.training.tracking import tracking_uri
+
+    from .helpers import small_config
+
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+    with tracker_run(_tracker(mlflow_dir, f"env-{uuid.uuid4().hex[:6]}")):
+        pass
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_REGISTRY_URI" not in os.environ
+    other = small_config(tmp_path)
+    assert tracking_uri(other) == other.mlflow.tracking_uri and tracking_uri(other).startswith(f"sqlite:///{tmp_path}")
+    os.environ["MLFLOW_TRACKING_URI"] = "http://mlflow.example:5000"  # an operator's override survives a run
+    try:
+        with tracker_run(_tracker(mlflow_dir, f"env-{uuid.uuid4().hex[:6]}")):
+            pass
+        assert os.environ["MLFLOW_TRACKING_URI"] == "http://mlflow.example:5000"
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]
+
+
+def tracker_run(tracker: Tracker):  # noqa: ANN201
+    return tracker.run(run_name="env", tags={})
+
+
 def test_unreachable_server_fails_fast_with_advice() -> None:
     with pytest.raises(TrackingUnavailableError, match="unreachable.*unset MLFLOW_TRACKING_URI"):
         check_reachable("http://127.0.0.1:9", timeout=2)
