@@ -17,7 +17,9 @@ Servers run as subprocesses (one uvicorn worker each) and are stopped at the end
 Writes a Markdown report (default ``bench/serving_results.md``).
 
     python bench/bench_serving.py [--model-types xgboost,random_forest] [--requests 200] [--batch-only]
-    python bench/bench_serving.py --mode span [--candles 5000]   # a span bundle: /predict in-process vs HTTP
+    python bench/bench_serving.py --mode span [--candles 20000] [--batch-repeats 5]   # a span bundle: /predict
+        in-process vs HTTP, cold /predict/batch with the span code before and after it was vectorised
+        (add --workdir DIR --reuse to measure again on the bundle and candles an earlier run left in DIR)
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import msgspec
@@ -63,6 +66,7 @@ from serving.settings import load_settings  # noqa: E402
 from serving.sources import source_for  # noqa: E402
 
 PAIR, TIMEFRAME = "EURUSD", "1h"
+T = TypeVar("T")
 REQUEST_CANDLES = 500
 
 
@@ -176,9 +180,53 @@ def prepare_span(workdir: Path, n_candles: int) -> tuple[Path, pd.DataFrame, dic
     return config_file, candles, dict(fitted.metrics["test"])
 
 
+REFERENCE_SERVER = (
+    "import sys; from tests.shapes.reference import reference_code; swapped = reference_code(); "
+    "swapped.__enter__(); import ml_platform.shapes.detector as d; "
+    "assert d.shape_features.__module__ == 'tests.shapes.reference', 'the reference code is not swapped in'; "
+    "from serving.__main__ import main; sys.exit(main(sys.argv[1:]))"
+)
+"""`python -m serving` with the span detector's code from before it was vectorised (tests/shapes/reference.py).
+
+The context manager is kept in a variable: once collected, its generator would close and restore the code."""
+
+
+def span_breakdown(predictor: Predictor, candles: pd.DataFrame) -> tuple[float, ...]:
+    """Seconds of one whole-series span prediction: candidates, features, model step, total (`predict_range`)."""
+    from ml_platform.shapes import detector as code  # its names, as `_with_reference` may have swapped them
+
+    detector = predictor.bundle.model.detector
+    started = time.perf_counter()
+    prepared = code._prepare(candles, detector.settings, detector.lengths)
+    t_candidates = time.perf_counter() - started
+    started = time.perf_counter()
+    x = code.shape_features(prepared.arrays, prepared.candidates, prepared.pivots, settings=detector.settings)
+    t_features = time.perf_counter() - started
+    started = time.perf_counter()
+    detector.estimator.predict_proba(x)
+    t_model = time.perf_counter() - started
+    started = time.perf_counter()
+    predictor.predict_range(candles, 0, len(candles) - 1, batch_size=10_000)
+    return t_candidates, t_features, t_model, time.perf_counter() - started, len(prepared.candidates)
+
+
 def bench_span(workdir: Path, args: argparse.Namespace) -> str:
-    """``--mode span``: /predict (500 candles) in-process vs HTTP, and a cold whole-series /predict/batch."""
-    config_file, candles, test = prepare_span(workdir, args.candles)
+    """``--mode span``: /predict (500 candles) in-process vs HTTP, and cold whole-series /predict/batch, with the
+    current span code against the code before it was vectorised (`tests/shapes/reference.py`), side by side."""
+    from serving.candle_store import CandleStore
+    from serving.schemas import BatchPredictRequest
+    from tests.shapes.reference import reference_code
+
+    load_start = os.getloadavg()
+    if args.reuse and (workdir / "pipeline.yaml").is_file():  # the bundle and candles of an earlier run
+        from ml_platform.bundle import load_meta
+
+        config_file = workdir / "pipeline.yaml"
+        data = load_config(config_file).data
+        candles = pd.read_parquet(data.partition_file("candles", Partition(PAIR, TIMEFRAME)))
+        test = dict(load_meta(data.bundle_dir(Partition(PAIR, TIMEFRAME))).metrics["test"])
+    else:
+        config_file, candles, test = prepare_span(workdir, args.candles)
     settings = load_settings(config_file, env={})
     registry = ModelRegistry(source_for(settings))
     registry.reload_blocking()
@@ -192,32 +240,97 @@ def bench_span(workdir: Path, args: argparse.Namespace) -> str:
         body = bodies[next(counter) % len(bodies)]
         return encoder.encode(service.predict(msgspec.json.decode(body, type=PredictRequest), settings, snapshot))
 
-    port = free_port()
-    command = [sys.executable, "-m", "serving", "--config", str(config_file), "--port", str(port)]
-    with server(command + ["--log-level", "warning"], f"http://127.0.0.1:{port}/health", workdir / "serving.log"):
+    # in-process cold batches (span bundles are never cached: every batch is cold), after and before alternately
+    store = CandleStore(settings.config.data)
+    request = BatchPredictRequest(pair=PAIR, timeframe=TIMEFRAME)
+    store.read(Partition(PAIR, TIMEFRAME))  # the file read is not part of either figure
+
+    def batch() -> bytes:
+        return encoder.encode(service.predict_batch(request, settings, snapshot, store))
+
+    equal = batch() == _with_reference(reference_code, batch)  # also the warm-up of both
+    inproc_new, inproc_old = [], []
+    for _ in range(args.batch_repeats):
+        inproc_new += timed_calls(batch, 1, warmup=0)
+        inproc_old += _with_reference(reference_code, lambda: timed_calls(batch, 1, warmup=0))
+    predictor = snapshot.get(Partition(PAIR, TIMEFRAME)).predictor
+    runs_new, runs_old = [], []
+    for _ in range(args.batch_repeats):
+        runs_new.append(span_breakdown(predictor, candles))
+        runs_old.append(_with_reference(reference_code, lambda: span_breakdown(predictor, candles)))
+    parts_new = tuple(statistics.median(column) for column in zip(*runs_new, strict=True))
+    parts_old = tuple(statistics.median(column) for column in zip(*runs_old, strict=True))
+
+    port, old_port = free_port(), free_port()
+    serve = [sys.executable, "-m", "serving"]
+    flags = ["--config", str(config_file), "--workers", "1", "--log-level", "warning"]
+    with (
+        server(serve + flags + ["--port", str(port)], f"http://127.0.0.1:{port}/health", workdir / "serving.log"),
+        server(
+            [sys.executable, "-c", REFERENCE_SERVER, *flags, "--port", str(old_port)],
+            f"http://127.0.0.1:{old_port}/health",
+            workdir / "serving-reference.log",
+        ),
+    ):
         batch_body = msgspec.json.encode({"pair": PAIR, "timeframe": TIMEFRAME})
-        cold = sequential(f"http://127.0.0.1:{port}/predict/batch", [batch_body], 1, warmup=0)
+        http_new, http_old = [], []
+        for i in range(args.batch_repeats + 1):  # the first pair warms both servers up
+            new = sequential(f"http://127.0.0.1:{port}/predict/batch", [batch_body], 1, warmup=0)
+            old = sequential(f"http://127.0.0.1:{old_port}/predict/batch", [batch_body], 1, warmup=0)
+            if i:
+                http_new, http_old = http_new + new, http_old + old
         inproc, http = interleaved(full_path, f"http://127.0.0.1:{port}/predict", bodies, args.requests)
     (ip50, ip95), (hp50, hp95) = percentiles(inproc), percentiles(http)
+    n = len(candles)
+
+    def rate(samples: list[float]) -> str:
+        median = statistics.median(samples)
+        return f"{median * 1000:.0f} ms ({n / median:,.0f} candles/s)"
+
+    def parts(values: tuple[float, ...]) -> str:
+        return " | ".join(f"{v * 1000:.0f} ms" for v in values[:4])
+
     return "\n".join(
         [
             "### Span bundle (`bench/bench_serving.py --mode span`)",
             "",
-            f"{os.cpu_count()} CPUs shared with other work (load average {os.getloadavg()[0]:.1f}), one uvicorn "
-            f"worker, loopback; a span detector (chart labels, no CDL part) trained on {args.candles:,} sample "
-            f"candles (test span F1 {float(test['span_f1']):.2f}); {REQUEST_CANDLES}-candle `/predict` requests, "
-            f"{args.requests} each, interleaved.",
+            f"{os.cpu_count()} CPUs shared with other work (load average {load_start[0]:.1f} / {load_start[1]:.1f} "
+            f"(1 / 5 min) at the start, {os.getloadavg()[0]:.1f} / {os.getloadavg()[1]:.1f} at the end); one "
+            f"uvicorn worker per server, loopback; a span detector (chart labels, no CDL part) trained on "
+            f"{n:,} sample candles (test span F1 {float(test['span_f1']):.2f}); {REQUEST_CANDLES}-candle `/predict` "
+            f"requests, {args.requests} each, interleaved. Before = the candidate and feature code before it was "
+            "vectorised (`tests/shapes/reference.py`, swapped in for the same bundle and candles; a second server "
+            f"runs it), measured alternately with the current code, {args.batch_repeats} times each (medians).",
             "",
             "| path | p50 | p95 |",
             "| --- | ---: | ---: |",
             f"| in-process (decode, predict, encode) | {ip50:.1f} ms | {ip95:.1f} ms |",
             f"| HTTP `/predict` | {hp50:.1f} ms | {hp95:.1f} ms |",
             f"| HTTP / in-process | {hp50 / ip50:.2f}x | |",
-            f"| cold `/predict/batch`, all {len(candles):,} candles | {cold[0] * 1000:.0f} ms "
-            f"({len(candles) / cold[0]:,.0f} candles/s) | |",
+            "",
+            f"| cold `/predict/batch`, all {n:,} stored candles | before | after | speed-up |",
+            "| --- | ---: | ---: | ---: |",
+            f"| HTTP | {rate(http_old)} | {rate(http_new)} | "
+            f"{statistics.median(http_old) / statistics.median(http_new):.2f}x |",
+            f"| in-process (`service.predict_batch` + encode) | {rate(inproc_old)} | {rate(inproc_new)} | "
+            f"{statistics.median(inproc_old) / statistics.median(inproc_new):.2f}x |",
+            "",
+            f"Answers equal before and after: {'yes' if equal else '**no**'} (the encoded response, byte for byte). "
+            f"One whole-series prediction, in-process ({parts_new[4]:,.0f} candidates; medians of "
+            f"{args.batch_repeats}, alternately):",
+            "",
+            "| code | candidates (zigzags, proposal) | shape features | model step | total `predict_range` |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            f"| before | {parts(parts_old)} |",
+            f"| after | {parts(parts_new)} |",
             "",
         ]
     )
+
+
+def _with_reference(reference_code: Callable[[], AbstractContextManager[None]], function: Callable[[], T]) -> T:
+    with reference_code():
+        return function()
 
 
 def request_body(candles: pd.DataFrame, start: int) -> bytes:
@@ -740,6 +853,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-onnx", action="store_true")
     parser.add_argument("--mode", choices=("bio", "span"), default="bio", help="span: a span bundle (bench_span)")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="--mode span: reuse the bundle and candles an earlier run left in --workdir",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "serving_results.md")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()[0]

@@ -26,6 +26,9 @@ import numpy as np
 from ml_platform.shapes.pivots import Pivots, zigzag
 from ml_platform.shapes.settings import DetectorSettings
 
+BREAKOUT_CHUNK = 1 << 21
+"""Look-ahead cells (pivots x candles) `breakout_candles` compares at once (bounds its memory)."""
+
 
 @dataclass(frozen=True)
 class Candidates:
@@ -95,14 +98,25 @@ def breakout_candles(level: Pivots, close: np.ndarray, *, max_length: int) -> np
         Longest look-ahead, in candles.
     """
     out = np.full(len(level), -1, dtype=np.int64)
-    n = len(close)
-    for i in range(1, len(level)):
-        first = int(level.index[i]) + 1
-        window = close[first : min(n, first + max_length)]
-        crossed = window < level.price[i - 1] if level.kind[i] > 0 else window > level.price[i - 1]
-        hits = np.flatnonzero(crossed)
-        if len(hits):
-            out[i] = first + int(hits[0])
+    n, close = len(close), np.asarray(close)
+    if len(level) < 2 or n == 0 or max_length < 1:
+        return out
+    # one row per pivot 1.., one column per look-ahead step: the first crossing column is the breakout
+    first = level.index[1:] + 1
+    reference = level.price[:-1]
+    peak = level.kind[1:] > 0
+    steps = np.arange(max_length)
+    rows_per_chunk = max(1, BREAKOUT_CHUNK // max_length)  # bounds the (rows, max_length) matrices
+    for a in range(0, len(first), rows_per_chunk):
+        b = a + rows_per_chunk
+        position = first[a:b, None] + steps[None, :]
+        inside = position < n
+        window = close[np.minimum(position, n - 1)]
+        ref = reference[a:b, None]
+        crossed = np.where(peak[a:b, None], window < ref, window > ref) & inside
+        hit = np.argmax(crossed, axis=1)
+        found = crossed[np.arange(len(hit)), hit]
+        out[1 + a : 1 + b][found] = position[np.arange(len(hit)), hit][found]
     return out
 
 

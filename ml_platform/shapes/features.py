@@ -40,6 +40,8 @@ MISSING = -1.0
 """Value of a feature that does not exist for a candidate (a pivot slot left empty, no shoulder)."""
 EXTRA_PIVOTS = 2
 """Pivot slots beyond ``max_pivots`` (an edge-shifted span can hold a few more)."""
+BLOCK = 4096
+"""Candidates whose features are computed at once (small enough for the temporaries to stay in cache)."""
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,33 @@ def shape_features(
 
     No candidates give an empty matrix of shape (0, n_features).
     """
-    if len(candidates) == 0:  # numpy cannot infer the width of an empty block
-        return np.zeros((0, len(feature_names(settings))), dtype=np.float32)
+    out = np.empty((len(candidates), len(feature_names(settings))), dtype=np.float32)
+    table = _PivotTable.of(pivots, n_candles=series.n)
+    for a in range(0, len(candidates), BLOCK):  # row blocks: the temporaries stay in the CPU cache
+        rows = slice(a, a + BLOCK)
+        part = Candidates(candidates.start[rows], candidates.end[rows], candidates.scale[rows])
+        _fill(out[rows], series, part, table, settings=settings)
+    return out
+
+
+def _fill(
+    out: np.ndarray, series: SeriesArrays, candidates: Candidates, table: _PivotTable, *, settings: DetectorSettings
+) -> None:
+    """Write the features of `candidates` into `out`, shape (n_candidates, n_features)."""
+    n, width = out.shape
+    column = 0
+
+    def put(block: np.ndarray) -> None:
+        """Write `block` (one row per candidate) into the next columns of `out`, cast to float32."""
+        nonlocal column
+        block = np.asarray(block, dtype=np.float64).reshape(n, -1)
+        out[:, column : column + block.shape[1]] = block
+        column += block.shape[1]
+
     s, e = candidates.start, candidates.end
     length = (e - s + 1).astype(np.float64)
-    top, bottom = series.highs.max(s, e), series.lows.min(s, e)
+    span_at = series.highs.positions(s, e)
+    top, bottom = series.highs.max_at(span_at), series.lows.min_at(span_at)
     span_range = np.maximum(top - bottom, 1e-12 * np.maximum(np.abs(top), 1e-300))
 
     def norm(values: np.ndarray) -> np.ndarray:
@@ -157,60 +181,50 @@ def shape_features(
         return (values - bottom.reshape(shape)) / span_range.reshape(shape)
 
     lo, hi = bins(s, e, settings.path_points)
-    columns: list[np.ndarray] = [
-        norm(series.closes.mean(lo, hi)),
-        norm(series.highs.max(lo, hi)),
-        norm(series.lows.min(lo, hi)),
-        norm(series.open[s])[:, None],
-        norm(series.close[e])[:, None],
-    ]
+    bins_at = series.highs.positions(lo, hi)
+    put(norm(series.closes.mean(lo, hi)))
+    put(norm(series.highs.max_at(bins_at)))
+    put(norm(series.lows.min_at(bins_at)))
+    put(norm(series.open[s]))
+    put(norm(series.close[e]))
     atr = np.maximum(series.atrs.mean(s, e), 1e-300)
-    pivot_block = _pivot_features(candidates, pivots, norm, length, settings=settings)
-    columns += [pivot_block, _in_atrs(pivot_block, span_range / atr, settings=settings)]
+    pivot_block = _pivot_features(candidates, table, norm, length, settings=settings)
+    put(pivot_block)
+    put(_in_atrs(pivot_block, span_range / atr, settings=settings))
 
     # volume and volatility profiles relative to the span plus its context before
     before = np.rint(length * settings.context).astype(np.int64)
     c_lo = np.maximum(s - before, 0)
-    for means in (series.volumes, series.true_ranges):
-        reference = np.maximum(means.mean(c_lo, e), 1e-12)
-        lo_q, hi_q = bins(s, e, settings.profile_points)
-        profile = means.mean(lo_q, hi_q) / reference[:, None]
-        has_before = s > c_lo
-        prior = np.where(has_before, means.mean(c_lo, np.maximum(s - 1, c_lo)), np.nan)
-        ratio = np.where(has_before, means.mean(s, e) / np.maximum(prior, 1e-12), MISSING)
-        columns += [profile, ratio[:, None]]
-
-    # where the price came from before the span, and went after it, in span ranges
     has_before = s > c_lo
     prev_hi = np.maximum(s - 1, c_lo)
-    columns.append(
-        np.column_stack(
-            [
-                np.where(has_before, (series.close[s] - series.close[c_lo]) / span_range, 0.0),
-                np.where(has_before, norm(series.highs.max(c_lo, prev_hi)), MISSING),
-                np.where(has_before, norm(series.lows.min(c_lo, prev_hi)), MISSING),
-            ]
-        )
-    )
+    lo_q, hi_q = bins(s, e, settings.profile_points)
+    for means in (series.volumes, series.true_ranges):
+        reference = np.maximum(means.mean(c_lo, e), 1e-12)
+        put(means.mean(lo_q, hi_q) / reference[:, None])
+        prior = np.where(has_before, means.mean(c_lo, prev_hi), np.nan)
+        put(np.where(has_before, means.mean(s, e) / np.maximum(prior, 1e-12), MISSING))
+
+    # where the price came from before the span, and went after it, in span ranges
+    before_at = series.highs.positions(c_lo, prev_hi)
+    put(np.where(has_before, (series.close[s] - series.close[c_lo]) / span_range, 0.0))
+    put(np.where(has_before, norm(series.highs.max_at(before_at)), MISSING))
+    put(np.where(has_before, norm(series.lows.min_at(before_at)), MISSING))
     if settings.after > 0:
         ahead = np.maximum(np.rint(length * settings.after).astype(np.int64), 1)
         a_hi = np.minimum(e + ahead, series.n - 1)
         has_after = a_hi > e
         next_lo = np.minimum(e + 1, a_hi)
-        columns.append(
-            np.column_stack(
-                [
-                    np.where(has_after, (series.close[a_hi] - series.close[e]) / span_range, 0.0),
-                    np.where(has_after, norm(series.highs.max(next_lo, a_hi)), MISSING),
-                    np.where(has_after, norm(series.lows.min(next_lo, a_hi)), MISSING),
-                ]
-            )
-        )
+        after_at = series.highs.positions(next_lo, a_hi)
+        put(np.where(has_after, (series.close[a_hi] - series.close[e]) / span_range, 0.0))
+        put(np.where(has_after, norm(series.highs.max_at(after_at)), MISSING))
+        put(np.where(has_after, norm(series.lows.min_at(after_at)), MISSING))
     k = np.asarray(settings.scales, dtype=np.float64)[candidates.scale]
-    columns.append(np.column_stack([np.log(length), span_range / atr, k, (series.close[e] - series.open[s]) / atr]))
-    return np.concatenate([np.asarray(c, dtype=np.float64).reshape(len(s), -1) for c in columns], axis=1).astype(
-        np.float32
-    )
+    put(np.log(length))
+    put(span_range / atr)
+    put(k)
+    put((series.close[e] - series.open[s]) / atr)
+    if column != width:  # a block was added without its feature names
+        raise AssertionError(f"shape_features wrote {column} columns, feature_names has {width}")
 
 
 def _in_atrs(pivot_block: np.ndarray, range_in_atrs: np.ndarray, *, settings: DetectorSettings) -> np.ndarray:
@@ -224,56 +238,82 @@ def _in_atrs(pivot_block: np.ndarray, range_in_atrs: np.ndarray, *, settings: De
     return np.where(values == MISSING, MISSING, values * range_in_atrs[:, None])
 
 
-def _pivot_slots(level: Pivots, s: np.ndarray, e: np.ndarray, slots: int) -> tuple[np.ndarray, ...]:
-    """The first `slots` pivots of `level` inside each span: (candle index, kind, price, valid, count)."""
-    first = np.searchsorted(level.index, s, side="left")
-    count = np.searchsorted(level.index, e, side="right") - first
-    position = first[:, None] + np.arange(slots)[None, :]
-    valid = np.arange(slots)[None, :] < count[:, None]
-    if len(level) == 0:
-        zeros = np.zeros(position.shape)
-        return zeros.astype(np.int64), zeros, zeros, valid, count
-    position = np.minimum(position, len(level) - 1)
-    return level.index[position], level.kind[position], level.price[position], valid, count
+@dataclass(frozen=True)
+class _PivotTable:
+    """The pivots of every scale in one sorted array: pivot ``j`` of scale ``k`` has the key ``k * stride + index``.
+
+    ``stride`` exceeds every candle position, so a span's pivots at its scale are one
+    contiguous run of `keys` (`_pivot_slots`).
+    """
+
+    keys: np.ndarray
+    stride: int
+    index: np.ndarray
+    kind: np.ndarray
+    price: np.ndarray
+    finest: np.ndarray  # candle positions of the finest scale's pivots
+
+    @classmethod
+    def of(cls, pivots: Sequence[Pivots], *, n_candles: int) -> _PivotTable:
+        empty = np.zeros(0, dtype=np.int64)
+        stride = n_candles + 1
+        if not pivots:
+            return cls(empty, stride, empty, np.zeros(0), np.zeros(0), empty)
+        index = np.concatenate([level.index for level in pivots])
+        keys = np.concatenate([k * stride + level.index for k, level in enumerate(pivots)])
+        kind = np.concatenate([level.kind for level in pivots])
+        price = np.concatenate([level.price for level in pivots])
+        return cls(keys, stride, index, kind, price, pivots[0].index)
+
+
+def _pivot_slots(table: _PivotTable, scale: np.ndarray, s: np.ndarray, e: np.ndarray, slots: int) -> tuple:
+    """The first `slots` pivots inside each span at its scale: (candle index, kind, price, valid, count).
+
+    Slots past a span's count are not valid (their values are arbitrary pivots).
+    """
+    n, total = len(s), len(table.keys)
+    if total == 0:
+        zeros = np.zeros((n, slots))
+        return zeros.astype(np.int64), zeros, zeros, np.zeros((n, slots), dtype=bool), np.zeros(n, dtype=np.int64)
+    base = scale * table.stride
+    first = np.searchsorted(table.keys, base + s, side="left")
+    count = np.searchsorted(table.keys, base + e, side="right") - first
+    step = np.arange(slots)[None, :]
+    position = np.minimum(first[:, None] + step, total - 1)
+    valid = step < count[:, None]
+    return table.index[position], table.kind[position], table.price[position], valid, count
 
 
 def _pivot_features(
-    candidates: Candidates, pivots: Sequence[Pivots], norm, length: np.ndarray, *, settings: DetectorSettings
+    candidates: Candidates, table: _PivotTable, norm, length: np.ndarray, *, settings: DetectorSettings
 ) -> np.ndarray:
     """Ordered pivot slots, counts, and peak/trough summaries, shape (n, 3 * slots + 2 + 2 * 12)."""
     n, slots = len(candidates), settings.max_pivots + EXTRA_PIVOTS
     s, e = candidates.start, candidates.end
-    index = np.zeros((n, slots), dtype=np.int64)
-    kind = np.zeros((n, slots))
-    price = np.zeros((n, slots))
-    valid = np.zeros((n, slots), dtype=bool)
-    count = np.zeros(n)
-    for scale, level in enumerate(pivots):
-        rows = np.flatnonzero(candidates.scale == scale)
-        if len(rows):
-            i, k, p, v, c = _pivot_slots(level, s[rows], e[rows], slots)
-            index[rows], kind[rows], price[rows], valid[rows], count[rows] = i, k, p, v, c
-    finest = _pivot_slots(pivots[0], s, e, 1)[4] if pivots else np.zeros(n)
+    index, kind, price, valid, count = _pivot_slots(table, candidates.scale, s, e, slots)
+    finest = np.searchsorted(table.finest, e, side="right") - np.searchsorted(table.finest, s, side="left")
     height = np.where(valid, norm(price), MISSING)
     where = np.where(valid, (index - s[:, None]) / np.maximum(length - 1, 1)[:, None], MISSING)
-    ordered = np.stack([np.where(valid, kind, 0.0), height, where], axis=2).reshape(n, -1)
+    fields = len(_SUMMARY_FIELDS)
+    block = np.empty((n, 3 * slots + 2 + 2 * fields))
+    block[:, 0 : 3 * slots : 3] = np.where(valid, kind, 0.0)
+    block[:, 1 : 3 * slots : 3] = height
+    block[:, 2 : 3 * slots : 3] = where
+    block[:, 3 * slots] = count
+    block[:, 3 * slots + 1] = finest
     peak = valid & (kind > 0)
     trough = valid & (kind < 0)
-    return np.column_stack(
-        [
-            ordered,
-            count,
-            finest,
-            _summary(np.where(peak, height, -np.inf), where, peak),
-            _summary(np.where(trough, 1.0 - height, -np.inf), where, trough),  # troughs as depths
-        ]
-    )
+    summary = 3 * slots + 2
+    _summary(np.where(peak, height, -np.inf), where, peak, out=block[:, summary : summary + fields])
+    depth = np.where(trough, 1.0 - height, -np.inf)  # troughs as depths
+    _summary(depth, where, trough, out=block[:, summary + fields :])
+    return block
 
 
-def _summary(score: np.ndarray, where: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _summary(score: np.ndarray, where: np.ndarray, mask: np.ndarray, *, out: np.ndarray) -> None:
     """Head-and-shoulders style summary of the pivots selected by `mask`, ranked by `score` (higher = more extreme).
 
-    Returns shape (n, 12): extreme (score, position), left and right shoulder (the most
+    Writes `out`, shape (n, 12): extreme (score, position), left and right shoulder (the most
     extreme pivot before / after it), shoulder difference, symmetry of the shoulders'
     distances to the extreme, and the second most extreme pivot (score, position,
     spacing to the extreme, difference).
@@ -301,19 +341,19 @@ def _summary(score: np.ndarray, where: np.ndarray, mask: np.ndarray) -> np.ndarr
         both, np.minimum(left_gap, right_gap) / np.maximum(np.maximum(left_gap, right_gap), 1e-9), MISSING
     )
     second_ok, second_score, second_pos = side(column != head[:, None])
-    return np.column_stack(
-        [
-            head_score,
-            head_pos,
-            left_score,
-            left_pos,
-            right_score,
-            right_pos,
-            shoulder_diff,
-            symmetry,
-            second_score,
-            second_pos,
-            np.where(second_ok, np.abs(second_pos - head_pos), MISSING),
-            np.where(second_ok, head_score - second_score, MISSING),
-        ]
+    columns = (
+        head_score,
+        head_pos,
+        left_score,
+        left_pos,
+        right_score,
+        right_pos,
+        shoulder_diff,
+        symmetry,
+        second_score,
+        second_pos,
+        np.where(second_ok, np.abs(second_pos - head_pos), MISSING),
+        np.where(second_ok, head_score - second_score, MISSING),
     )
+    for i, values in enumerate(columns):
+        out[:, i] = values

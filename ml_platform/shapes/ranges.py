@@ -37,30 +37,45 @@ class RangeExtremes:
             self._max.append(np.maximum(previous_max, previous_max[shifted]))
             self._min.append(np.minimum(previous_min, previous_min[shifted]))
         self.max_length = 1 << (len(self._max) - 1) << 1  # exclusive bound on a coverable range
-        self._max_table = np.stack(self._max)
-        self._min_table = np.stack(self._min)
+        self._n = len(values)
+        # flat tables (level-major) and the level of every coverable length: gathers by one flat index
+        self._max_flat = np.concatenate(self._max)
+        self._min_flat = np.concatenate(self._min)
+        levels_of = np.floor(np.log2(np.maximum(np.arange(self.max_length), 1))).astype(np.int64)
+        self._level_of = np.minimum(levels_of, len(self._max) - 1)
         del self._max, self._min
 
-    def _split(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def positions(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat table positions of the two overlapping blocks covering each ``lo..hi`` (inclusive).
+
+        Reusable by `max_at` / `min_at` of any `RangeExtremes` of the same length and `max_length`.
+        """
+        lo, hi = np.asarray(lo), np.asarray(hi)
         length = hi - lo + 1
         if length.size and (length.min() < 1 or length.max() >= self.max_length):
             raise ValueError(
                 f"RangeExtremes: range lengths {length.min()}..{length.max()} outside 1..{self.max_length - 1}; "
                 "build the table with a larger max_length"
             )
-        level = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
-        level = np.minimum(level, len(self._max_table) - 1)
-        return level, lo, hi - (1 << level) + 1
+        level = self._level_of[length]
+        offset = level * self._n
+        return offset + lo, offset + hi - (np.int64(1) << level) + 1
+
+    def max_at(self, positions: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """`max` from the `positions` of the ranges."""
+        return np.maximum(self._max_flat.take(positions[0]), self._max_flat.take(positions[1]))
+
+    def min_at(self, positions: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """`min` from the `positions` of the ranges."""
+        return np.minimum(self._min_flat.take(positions[0]), self._min_flat.take(positions[1]))
 
     def max(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Maximum over ``values[lo..hi]`` (inclusive), elementwise over arrays of any shape."""
-        level, a, b = self._split(np.asarray(lo), np.asarray(hi))
-        return np.maximum(self._max_table[level, a], self._max_table[level, b])
+        return self.max_at(self.positions(lo, hi))
 
     def min(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Minimum over ``values[lo..hi]`` (inclusive), elementwise over arrays of any shape."""
-        level, a, b = self._split(np.asarray(lo), np.asarray(hi))
-        return np.minimum(self._min_table[level, a], self._min_table[level, b])
+        return self.min_at(self.positions(lo, hi))
 
 
 class RangeMeans:
