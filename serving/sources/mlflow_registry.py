@@ -1,7 +1,9 @@
 """The ``mlflow`` model source: registered models ``{prefix}-{PAIR}-{TF}`` at an alias.
 
 For each configured partition, the registered model ``{mlflow.registered_model_prefix}-{PAIR}-{TF}``
-at alias ``serving.mlflow_alias`` (``models:/name@alias``). A legacy stage word (``Production``,
+at alias ``serving.mlflow_alias`` (``models:/name@alias``); and every other registered model of
+that name pattern whose alias is set (a pair added to the Dagster instance without being in the
+config, trained by the pipeline: nothing to redeploy). A legacy stage word (``Production``,
 ``Staging``...) is accepted as the alias name, and when no such alias exists, the latest version
 in that stage is used. The model and its metadata come from the run's ``bundle/`` artifact folder
 (``bundle/bundle.json`` + the model file, logged by training before it registers the version), so
@@ -19,7 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 from ml_platform.bundle import BUNDLE_FILE, BundleMeta, ModelBundle, load_bundle, load_meta
-from ml_platform.partitions import Partition
+from ml_platform.partitions import Partition, PartitionError
 from serving.settings import Settings
 from serving.sources.base import Candidate, LoadedModel, check_partition, loaded_model
 
@@ -69,19 +71,39 @@ class MlflowSource:
 
     def scan(self) -> list[Candidate]:
         client = self._client()
+        config = self.settings.config
+        configured = [Partition(pair, tf) for pair in config.partitions.pairs for tf in config.partitions.timeframes]
         candidates = []
-        for pair in self.settings.config.partitions.pairs:
-            for timeframe in self.settings.config.partitions.timeframes:
-                partition = Partition(pair, timeframe)
-                name = self._name(partition)
-                location = f"models:/{name}@{self.alias}"
-                try:
-                    version = self._version(client, name)
-                    token = f"{version.version}:{version.run_id}"
-                except Exception:  # reported by load(), which raises the same error with its message
-                    token = None
-                candidates.append(Candidate(partition, location, token))
+        for partition in configured + [p for p in self._registered(client) if p not in configured]:
+            name = self._name(partition)
+            location = f"models:/{name}@{self.alias}"
+            try:
+                version = self._version(client, name)
+                token = f"{version.version}:{version.run_id}"
+            except Exception:  # reported by load(), which raises the same error with its message
+                if partition not in configured:  # registered, never promoted: nothing to serve, nothing wrong
+                    continue
+                token = None
+            candidates.append(Candidate(partition, location, token))
         return candidates
+
+    def _registered(self, client: Any) -> list[Partition]:
+        """The partitions of the registered models named ``{prefix}-{PAIR}-{TF}``, in name order."""
+        prefix = f"{self.settings.config.mlflow.registered_model_prefix}-"
+        partitions, token = [], None
+        while True:
+            page = client.search_registered_models(
+                filter_string=f"name LIKE '{prefix}%'", max_results=200, page_token=token
+            )
+            for model in page:
+                pair, _, timeframe = model.name[len(prefix) :].rpartition("-")
+                try:
+                    partitions.append(Partition(pair, timeframe))
+                except PartitionError:  # another model that shares the prefix
+                    continue
+            token = page.token
+            if not token:
+                return sorted(set(partitions), key=lambda p: p.key)
 
     def load(self, candidate: Candidate) -> LoadedModel:
         client = self._client()
