@@ -65,8 +65,14 @@ def review_queue(context: AssetExecutionContext, pipeline: PipelineResource) -> 
     Ranking rule: score = 1.0 x uncertainty (normalised entropy of the served model's class probabilities,
     max over the stretch) + 1.0 x disagreement (model vs human, the three kinds the chart draws) + 0.5 x
     conflict (programmatic CDL vs human labels) + 0.5 x coverage (no annotation near the stretch). Each
-    component lies in [0, 1]; highest score first; a stretch sharing more than half of the shorter span
-    with a better one is dropped; reason = the largest weighted term (ml_platform.review.ranking).
+    component lies in [0, 1]. The queue is ranked greedily as a batch: each next stretch is the best one
+    as if the stretches ranked above it were already reviewed, i.e. its coverage counts them as annotated
+    (consecutive items are not neighbours) and its uncertainty is multiplied by the class balance
+    (1 + n_min) / (1 + n(label)) of the model's label there (n: human spans of that label plus the
+    stretches of that label ranked above; n_min: the least-marked label's count), so labels people
+    marked often wait behind rare ones. Scores fall down the queue; a stretch sharing more than half of
+    the shorter span with a better one is dropped; reason = the largest weighted term; each item reports
+    the component values it was ranked with (ml_platform.review.ranking).
     Metadata: the top stretches as a table (start, end, score, the components, reason, model label and
     confidence).
 

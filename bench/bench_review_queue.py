@@ -15,9 +15,13 @@ detector is refitted on these labelled stretches only (merged, one training seri
 never on the unreviewed candles (which would make every unmarked pattern a negative).
 
 Strategies: *queue* (`ml_platform.review.build_review_queue` over every pool series with
-the current model, items merged by score, the 10 best answered; a stretch matching one
-answered this round is skipped; reviewed records kept); *chart* (the tiles in time order,
-series after series); *random* (the same tiles in a seeded random order). All start from
+the current model, default `ReviewSettings`: batch ranking with class balance; items merged
+by score, the 10 best answered; a stretch matching one answered this round is skipped;
+reviewed records kept); *queue-static* (the same with ``batch=False, balance=False``: the
+static rule measured on 2026-11-28); *chart* (the tiles in time order, series after
+series); *random* (the same tiles in a seeded random order); *oracle* (a ground-truth
+reference, not a strategy the platform could run: each answer shows an unmarked true span, of
+the least-marked label, with the queue's margin; `oracle_round`). All start from
 the same seed answers (the first ``SEED_ANSWERS`` tiles of chart order, more until they hold a
 span), then retrain every ``ROUND`` answers (`SpanDetector`, XGBoost 100 trees of depth 4,
 2 threads) and score span F1 (same label, IoU >= 0.5) on the test parts.
@@ -223,6 +227,12 @@ def span_f1(model: SpanDetector | None, tests: Sequence[Series]) -> float:
 
 # --------------------------------------------------------------------------- strategies
 
+QUEUES = {
+    "queue": lambda settings: settings,
+    "queue-static": lambda settings: msgspec.structs.replace(settings, batch=False, balance=False),
+}
+"""Queue strategies: the default ranking, and the static rule measured before batch ranking (2026-11-28)."""
+
 
 def tiles(pools: Sequence[Series]) -> list[tuple[int, int, int]]:
     """(series, lo, hi) of every WINDOW-candle tile, in time order, series after series."""
@@ -275,8 +285,13 @@ def simulate(
     views = [view_from_detector(model, s.candles) if model is not None else None for s in pools]
     while answers < budget:
         todo = min(every, budget - answers)
-        if strategy == "queue":
-            answers += queue_round(pools, states, views, todo, settings, run)
+        if strategy in QUEUES:
+            answers += queue_round(pools, states, views, todo, QUEUES[strategy](settings), run)
+        elif strategy == "oracle":
+            given = oracle_round(pools, states, views, todo)
+            if given == 0:  # every true span of the pool is marked
+                break
+            answers += given
         else:
             for k, lo, hi in rest[:todo]:
                 answer(pools[k], states[k], lo, hi, predicted_frame(views[k]))
@@ -287,7 +302,7 @@ def simulate(
         run.curve.append((answers, span_f1(model, tests)))
         run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
         run.spans_marked.append(sum(len(st.marks) for st in states))
-        if strategy != "queue" and not rest:
+        if strategy in ("chart", "random") and not rest:
             break
     run.seconds = time.perf_counter() - started
     return run
@@ -344,6 +359,37 @@ def queue_round(
     return max(len(answered), 1)
 
 
+def oracle_round(
+    pools: Sequence[Series], states: Sequence[Labelled], views: Sequence[ModelView | None], todo: int
+) -> int:
+    """A ground-truth reference, not a strategy: show unmarked true spans, the least marked label first.
+
+    Each answer is a true span nobody marked yet (``MARGIN`` either side, as a queue item),
+    of the label with the fewest marks so far, taking the series in turn. Returns the answers
+    given: fewer than `todo` (0) once every true span of the pool is marked.
+    """
+    given = 0
+    for _ in range(todo):
+        marked: dict[str, int] = {}
+        for st in states:
+            for lab in st.marks.values():
+                marked[lab] = marked.get(lab, 0) + 1
+        left = [
+            (marked.get(str(r.label), 0), k, int(r.start), int(r.end))
+            for k, (series, st) in enumerate(zip(pools, states, strict=True))
+            for r in series.spans.itertuples()
+            if (int(r.start), int(r.end)) not in st.marks
+        ]
+        if not left:
+            break
+        fewest = min(row[0] for row in left)
+        left = [row for row in left if row[0] == fewest]
+        _, k, a, b = left[given % len(left)]
+        answer(pools[k], states[k], a - MARGIN, b + MARGIN, predicted_frame(views[k]))
+        given += 1
+    return given
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -360,6 +406,29 @@ def f1_at(curve: Sequence[tuple[int, float]], answers: int) -> float:
 def ceiling(pools: Sequence[Series], tests: Sequence[Series], seed: int) -> float:
     train = [(s.candles, s.spans) for s in pools]
     return span_f1(fit(train, seed), tests)
+
+
+def summary(runs: dict[str, list[Run]], budget: int) -> list[str]:
+    """Per strategy: answers to each threshold summed over the seeds (and against chart order), mean early F1."""
+    out = []
+    base = {t: [needed(r.curve, t) for r in runs["chart"]] for t in THRESHOLDS} if "chart" in runs else {}
+    for strategy, group in runs.items():
+        parts = []
+        for t in THRESHOLDS:
+            mine = [needed(r.curve, t) for r in group]
+            if any(v is None for v in mine):
+                parts.append(f"F1 {t}: not reached in every seed")
+                continue
+            text = f"F1 {t}: {sum(v for v in mine if v is not None)} answers"
+            if base and all(v is not None for v in base[t]):
+                text += f" ({sum(mine) / sum(base[t]):.2f}x chart order)"  # type: ignore[arg-type]
+            parts.append(text)
+        early = [np.mean([f for a, f in r.curve if SEED_ANSWERS < a <= SEED_ANSWERS + 5 * ROUND]) for r in group]
+        parts.append(
+            f"mean F1 of the retrains at {SEED_ANSWERS + ROUND}-{SEED_ANSWERS + 5 * ROUND}: {np.mean(early):.3f}"
+        )
+        out.append(f"- {strategy}: " + "; ".join(parts))
+    return out
 
 
 def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget: int) -> str:
@@ -388,6 +457,8 @@ def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget:
         row += [" / ".join(f"{r.seconds:.0f}" for r in group)]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    lines += summary(runs, budget)
+    lines.append("")
     lines.append("Curves (answers: span F1), first seed:")
     lines.append("")
     for strategy, group in runs.items():
@@ -398,7 +469,7 @@ def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="sample,real")
-    parser.add_argument("--strategies", default="queue,chart,random")
+    parser.add_argument("--strategies", default="queue,queue-static,chart,random,oracle")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--round", type=int, default=ROUND, help="answers between retrains")

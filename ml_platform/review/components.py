@@ -15,6 +15,11 @@ A stretch is ``start..end`` (inclusive candle positions). For a stretch ``s``:
 - **coverage** ``v(s) = 1 - exp(-d / scale)``: ``d`` the candles between the stretch and the
   nearest annotated candle (human span of any label, or reviewed stretch); 1 when nothing
   is annotated.
+
+These are the values before ranking. The batch ranking (`ranking.rank_batch`, the default)
+then lowers two of them as it goes: coverage also counts the stretches ranked above as
+annotated, and uncertainty is multiplied by the class balance of the model's label there;
+a queue item reports the values it was ranked with.
 """
 
 from __future__ import annotations

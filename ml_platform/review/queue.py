@@ -8,8 +8,10 @@ The steps, each in its own module:
 2. the disagreements the chart draws and the CDL-vs-human conflicts (`disagreements`);
 3. the stretches to consider (`stretches.propose_stretches`);
 4. their components (`components`): uncertainty, disagreement, conflict, coverage;
-5. the score, the reason, the ranking (`ranking`, whose docstring states the rule), with
-   reviewed stretches left out while the model's answer there is unchanged (`reviewed`).
+5. the score, the reason, the ranking (`ranking`, whose docstring states the rule: by
+   default a greedy batch that spreads the items over the series and balances the labels
+   asked about), with reviewed stretches left out while the model's answer there is
+   unchanged (`reviewed`).
 
 It is a pure function of its inputs: the Dagster asset, the service endpoint and the web
 panel wrap it (load the series, the model's view, the annotations and the reviewed
@@ -31,10 +33,17 @@ from ml_platform.review.components import (
     margin,
     uncertainty_component,
 )
-from ml_platform.review.disagreements import KINDS, Disagreements, SpanArrays, find_conflicts, find_disagreements
-from ml_platform.review.intervals import aggregate_matching
+from ml_platform.review.disagreements import (
+    KINDS,
+    NEGATIVE_LABEL,
+    Disagreements,
+    SpanArrays,
+    find_conflicts,
+    find_disagreements,
+)
+from ml_platform.review.intervals import CHUNK, aggregate_matching, distance_to, match_matrix
 from ml_platform.review.model_view import ModelView
-from ml_platform.review.ranking import combine, rank
+from ml_platform.review.ranking import combine, rank, rank_batch
 from ml_platform.review.results import ReviewItem, ReviewQueue
 from ml_platform.review.reviewed import ReviewedStretch, fingerprint, model_answers, positions_of, reviewed_status
 from ml_platform.review.settings import ReviewSettings
@@ -56,6 +65,28 @@ def _weightiest_kind(
         out[better] = kind
         best[better] = kind_weights.get(kind, 0.0)
     return out
+
+
+def _pattern_labels(start: np.ndarray, end: np.ndarray, view: ModelView) -> np.ndarray:
+    """Per stretch, the model's pattern label: its predicted span's, else its best candidate's (None: no candidate)."""
+    label, _, chosen = model_answers(start, end, view)
+    out = np.full(len(start), None, dtype=object)
+    out[chosen >= 0] = label[chosen >= 0]
+    if len(view.candidate_start) == 0:
+        return out
+    for a in range(0, len(start), CHUNK):  # bounds memory on long series
+        sl = slice(a, a + CHUNK)
+        matched = match_matrix(start[sl], end[sl], view.candidate_start, view.candidate_end)
+        j = np.argmax(np.where(matched, view.candidate_confidence[None, :], -np.inf), axis=1)
+        fill = (chosen[sl] < 0) & matched.any(axis=1)
+        out[sl][fill] = view.candidate_label[j[fill]]
+    return out
+
+
+def _label_counts(humans: SpanArrays) -> dict[str, int]:
+    """Human pattern spans per label (negatives left out)."""
+    labels, counts = np.unique(humans.label[humans.label != NEGATIVE_LABEL].astype(str), return_counts=True)
+    return {str(a): int(b) for a, b in zip(labels, counts, strict=True)}
 
 
 def build_review_queue(
@@ -130,9 +161,24 @@ def build_review_queue(
         "conflict": conflict_component(s, e, *conflicts),
         "coverage": coverage_component(s, e, *annotated, scale=settings.coverage_scale),
     }
-    score, reason = combine(components, settings.weights)
     hidden, reentered = reviewed_status(s, e, reviewed, times=times, view=view, step=settings.fingerprint_step)
-    order = rank(s, e, score, hidden=hidden)
+    if settings.batch:
+        order, components["uncertainty"], components["coverage"] = rank_batch(
+            s,
+            e,
+            components,
+            distance_to(s, e, *annotated),
+            weights=settings.weights,
+            scale=settings.coverage_scale,
+            label=_pattern_labels(s, e, view) if settings.balance else None,
+            counts=_label_counts(humans),
+            hidden=hidden,
+            limit=limit,
+        )
+        score, reason = combine(components, settings.weights)
+    else:
+        score, reason = combine(components, settings.weights)
+        order = rank(s, e, score, hidden=hidden)
     if limit is not None:
         order = order[:limit]
     label, confidence, chosen = model_answers(s[order], e[order], view)

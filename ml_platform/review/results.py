@@ -17,9 +17,11 @@ class ReviewItem(msgspec.Struct, frozen=True, kw_only=True):
     start_time, end_time : int
         Epoch seconds of those candles.
     score : float
-        The weighted sum of the components (`ranking`).
+        The weighted sum of the components (`ranking`); it never rises down the queue.
     components : dict of str to float
-        Each component's value in [0, 1] (unweighted).
+        Each component's value in [0, 1] (unweighted), as the item was ranked: with the
+        batch ranking, coverage counts the items above as annotated and uncertainty carries
+        the class balance (`ranking`).
     reason : str
         The component with the largest weighted term.
     source : str

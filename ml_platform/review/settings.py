@@ -50,6 +50,14 @@ class ReviewSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     fingerprint_step : float, default=0.25
         The model's confidence in a stretch is rounded down to a multiple of this in the
         reviewed fingerprint: smaller re-opens reviewed stretches on smaller changes.
+    batch : bool, default=True
+        Rank greedily as a batch (`ranking.rank_batch`): each stretch's coverage counts the
+        stretches ranked above it as annotated, so consecutive items do not sit side by
+        side. False: static scores sorted once (`ranking.rank`).
+    balance : bool, default=True
+        With `batch`, multiply the uncertainty by the class balance of the model's label
+        there (`ranking`): labels people marked often (counting the items ranked above) wait
+        behind rare ones.
     """
 
     weights: dict[str, Weight] = msgspec.field(
@@ -66,6 +74,8 @@ class ReviewSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     coverage_scale: Candles = 200
     coverage_min_gap: Annotated[int, msgspec.Meta(ge=0)] = 60
     fingerprint_step: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
+    batch: bool = True
+    balance: bool = True
 
     def __post_init__(self) -> None:
         if unknown := sorted(set(self.weights) - set(COMPONENTS)):

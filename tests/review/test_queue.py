@@ -15,6 +15,7 @@ from ml_platform.review import (
     queue_table,
     view_from_candle_predictions,
 )
+from ml_platform.review.components import entropy
 from ml_platform.review.disagreements import SpanArrays, find_conflicts, find_disagreements
 from tests.review.helpers import predictions, spans, times, view
 
@@ -40,6 +41,63 @@ def test_an_uncertain_stretch_outranks_a_confident_one() -> None:
     assert uncertain.rank < confident.rank
     assert uncertain.reason == "uncertainty"
     assert uncertain.components["uncertainty"] > 0.5 > confident.components["uncertainty"]
+
+
+NO_TILES = {"coverage_min_gap": 10_000}  # with something annotated, no coverage tiles: the hand-built stretches compete
+FAR = spans((990, 999, "O"))
+
+
+def order_of(queue: ReviewQueue) -> list[int]:
+    return [i.start for i in queue.items]
+
+
+def test_the_batch_does_not_spend_two_answers_on_neighbours() -> None:
+    # two equally uncertain stretches side by side, a slightly less uncertain one far away
+    v = view(
+        N,
+        [(100, 130, "double_top", 0.5, 0.5), (170, 200, "double_top", 0.49, 0.51), (700, 730, "double_top", 0.3, 0.7)],
+    )
+    batch = build_review_queue(times(N), v, FAR, settings=ReviewSettings(**NO_TILES), limit=3)
+    assert order_of(batch) == [100, 700, 170]
+    neighbour = item_at(batch, 170, 200)
+    assert neighbour is not None  # its coverage counts the 39 candles to the first item, not the 789 to 990
+    assert neighbour.components["coverage"] == pytest.approx(1 - np.exp(-39 / 200))
+    static = build_review_queue(
+        times(N), v, FAR, settings=ReviewSettings(**NO_TILES, batch=False, balance=False), limit=3
+    )
+    assert order_of(static) == [100, 170, 700]
+    neighbour = item_at(static, 170, 200)
+    assert neighbour is not None and neighbour.components["coverage"] == pytest.approx(1 - np.exp(-789 / 200))
+
+
+def test_labels_people_marked_often_wait_behind_rare_ones() -> None:
+    marked = [(900 + 10 * k, 905 + 10 * k, "double_top") for k in range(5)]
+    v = view(
+        N,
+        [(400, 430, "double_top", 0.50, 0.50), (600, 630, "bull_flag", 0.52, 0.48)],
+        [(900 + 10 * k, 905 + 10 * k, "double_top", 0.9) for k in range(5)],  # agreement: no disagreement there
+    )
+    no_coverage = {**NO_TILES, "weights": {"uncertainty": 1.0, "disagreement": 1.0, "conflict": 0.5, "coverage": 0.0}}
+    balanced = build_review_queue(times(N), v, spans(*marked), settings=ReviewSettings(**no_coverage))
+    common, rare = item_at(balanced, 400, 430), item_at(balanced, 600, 630)
+    assert common is not None and rare is not None and rare.rank < common.rank
+    # the uncertainty of a double top is divided by 1 + 5 marked ones (bull flags: none marked)
+    assert common.components["uncertainty"] == pytest.approx(entropy(np.array([[0.5, 0.5, 0.0]]))[0] / 6)
+    plain = build_review_queue(times(N), v, spans(*marked), settings=ReviewSettings(**no_coverage, balance=False))
+    common, rare = item_at(plain, 400, 430), item_at(plain, 600, 630)
+    assert common is not None and rare is not None and common.rank < rare.rank
+
+
+def test_a_batch_balances_the_labels_it_asks_about() -> None:
+    v = view(
+        N,
+        [(100, 130, "double_top", 0.5, 0.5), (500, 530, "double_top", 0.5, 0.5), (800, 830, "bull_flag", 0.6, 0.4)],
+    )
+    no_coverage = {**NO_TILES, "weights": {"uncertainty": 1.0, "coverage": 0.0}}
+    balanced = build_review_queue(times(N), v, FAR, settings=ReviewSettings(**no_coverage), limit=3)
+    assert order_of(balanced) == [100, 800, 500]  # the second double top waits: one is already asked
+    plain = build_review_queue(times(N), v, FAR, settings=ReviewSettings(**no_coverage, balance=False), limit=3)
+    assert order_of(plain) == [100, 500, 800]
 
 
 def test_a_missed_human_span_outranks_agreement() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml_platform.config import TrainingConfig
 from ml_platform.review import ReviewQueue, build_review_queue, mark_reviewed, view_from_detector
+from ml_platform.review.intervals import distance_to
 from ml_platform.sample_data import generate_partition
 from ml_platform.shapes.detector import SpanDetector
 
@@ -28,7 +30,14 @@ def test_queue_over_a_fitted_detector() -> None:
     scores = [i.score for i in queue.items]
     assert scores == sorted(scores, reverse=True)
     assert sum(i.start >= 1000 for i in queue.items) > len(queue.items) / 2  # the unannotated half comes first
-    assert all(i.components["coverage"] > 0.5 for i in queue.items if i.start >= 1200)
+    for k, item in enumerate(queue.items):  # coverage counts the annotations and the items ranked above
+        near = distance_to(
+            np.asarray([item.start]),
+            np.asarray([item.end]),
+            np.asarray([*spans["start"], *(i.start for i in queue.items[:k])]),
+            np.asarray([*spans["end"], *(i.end for i in queue.items[:k])]),
+        )[0]
+        assert item.components["coverage"] == pytest.approx(1 - np.exp(-near / 200))
     top = queue.items[0]
     assert times[top.start] == top.start_time and times[top.end] == top.end_time
     record = mark_reviewed(top.start, top.end, times=times, view=view)
