@@ -50,6 +50,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
 
+from review_sim_data import Run, Series, _frame, real_data, sample_data  # noqa: E402
+from review_sim_report import ROUND, SEED_ANSWERS, report  # noqa: E402
+
 from ml_platform.config import TrainingConfig  # noqa: E402
 from ml_platform.review import (  # noqa: E402
     ModelView,
@@ -60,75 +63,14 @@ from ml_platform.review import (  # noqa: E402
     view_from_detector,
 )
 from ml_platform.review.intervals import match_matrix  # noqa: E402
-from ml_platform.sample_data import generate_partition  # noqa: E402
 from ml_platform.shapes.detector import DetectorSettings, SpanDetector  # noqa: E402
 from ml_platform.training.evaluation import Span, match_spans  # noqa: E402
 
-POOL_SHARE = 0.7
-GAP = 100
 WINDOW = 120  # chart-order / random tile, = ReviewSettings().coverage_length
 MARGIN = 30  # candles shown either side of a queue stretch
-ROUND = 10
-SEED_ANSWERS = 3
-THRESHOLDS = (0.7, 0.8)
 THREADS = 2
-SAMPLE_PAIRS = ("EURUSD", "GBPUSD", "BTC-USDT")
-SAMPLE_CANDLES = 10_000
-REAL_POOL = ("SP500", "EURUSD")
-COLUMNS = ["start", "end", "label"]
 
 logger = logging.getLogger("bench_review_queue")
-
-
-def _frame(rows: Sequence[tuple[int, int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=COLUMNS).astype({"start": np.int64, "end": np.int64})
-
-
-@dataclass(frozen=True)
-class Series:
-    """One series' candles and its true spans (positions into `candles`)."""
-
-    name: str
-    candles: pd.DataFrame
-    spans: pd.DataFrame
-
-
-def split(name: str, candles: pd.DataFrame, spans: pd.DataFrame) -> tuple[Series, Series]:
-    """(pool: first 70%, test: after a gap), spans wholly inside each."""
-    n = len(candles)
-    cut, test_start = int(POOL_SHARE * n), int(POOL_SHARE * n) + GAP
-    pool = spans[spans["end"] < cut]
-    test = spans[spans["start"] >= test_start].copy()
-    test[["start", "end"]] -= test_start
-    return (
-        Series(f"{name} pool", candles.iloc[:cut].reset_index(drop=True), pool.reset_index(drop=True)),
-        Series(f"{name} test", candles.iloc[test_start:].reset_index(drop=True), test.reset_index(drop=True)),
-    )
-
-
-def sample_data(seed: int) -> tuple[list[Series], list[Series]]:
-    pools, tests = [], []
-    for pair in SAMPLE_PAIRS:
-        candles, planted = generate_partition(pair, "1h", SAMPLE_CANDLES, seed)
-        spans = _frame([(s.start_index, s.end_index, s.label) for s in planted])
-        pool, test = split(f"{pair}|1h", candles, spans)
-        pools.append(pool)
-        tests.append(test)
-    return pools, tests
-
-
-def real_data() -> tuple[list[Series], list[Series]]:
-    from real_data import load_series
-
-    from ml_platform.shapes.rules import detect_shapes
-
-    pools, tests = [], []
-    for name in REAL_POOL:
-        series = load_series(name)
-        pool, test = split(series.key, series.candles, detect_shapes(series.candles))
-        pools.append(pool)
-        tests.append(test)
-    return pools, tests
 
 
 # --------------------------------------------------------------------------- annotator
@@ -241,17 +183,6 @@ def tiles(pools: Sequence[Series]) -> list[tuple[int, int, int]]:
         for k, s in enumerate(pools)
         for lo in range(0, len(s.candles), WINDOW)
     ]
-
-
-@dataclass
-class Run:
-    strategy: str
-    curve: list[tuple[int, float]] = field(default_factory=list)  # (answers, span F1)
-    candles_shown: list[int] = field(default_factory=list)
-    spans_marked: list[int] = field(default_factory=list)
-    reasons: dict[str, int] = field(default_factory=dict)
-    reentered: int = 0
-    seconds: float = 0.0
 
 
 def simulate(
@@ -393,77 +324,9 @@ def oracle_round(
 # --------------------------------------------------------------------------- report
 
 
-def needed(curve: Sequence[tuple[int, float]], threshold: float) -> int | None:
-    return next((a for a, f1 in curve if f1 >= threshold), None)
-
-
-def f1_at(curve: Sequence[tuple[int, float]], answers: int) -> float:
-    """F1 of the last model trained with at most `answers` answers."""
-    eligible = [f for a, f in curve if a <= answers]
-    return eligible[-1] if eligible else float("nan")
-
-
 def ceiling(pools: Sequence[Series], tests: Sequence[Series], seed: int) -> float:
     train = [(s.candles, s.spans) for s in pools]
     return span_f1(fit(train, seed), tests)
-
-
-def summary(runs: dict[str, list[Run]], budget: int) -> list[str]:
-    """Per strategy: answers to each threshold summed over the seeds (and against chart order), mean early F1."""
-    out = []
-    base = {t: [needed(r.curve, t) for r in runs["chart"]] for t in THRESHOLDS} if "chart" in runs else {}
-    for strategy, group in runs.items():
-        parts = []
-        for t in THRESHOLDS:
-            mine = [needed(r.curve, t) for r in group]
-            if any(v is None for v in mine):
-                parts.append(f"F1 {t}: not reached in every seed")
-                continue
-            text = f"F1 {t}: {sum(v for v in mine if v is not None)} answers"
-            if base and all(v is not None for v in base[t]):
-                text += f" ({sum(mine) / sum(base[t]):.2f}x chart order)"  # type: ignore[arg-type]
-            parts.append(text)
-        early = [np.mean([f for a, f in r.curve if SEED_ANSWERS < a <= SEED_ANSWERS + 5 * ROUND]) for r in group]
-        parts.append(
-            f"mean F1 of the retrains at {SEED_ANSWERS + ROUND}-{SEED_ANSWERS + 5 * ROUND}: {np.mean(early):.3f}"
-        )
-        out.append(f"- {strategy}: " + "; ".join(parts))
-    return out
-
-
-def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget: int) -> str:
-    marks = [m for m in (20, 40, 60, 80, 100, 150) if m <= budget]
-    head = [
-        "strategy",
-        *(f"answers to F1 {t}" for t in THRESHOLDS),
-        "answers to 90% of full",
-        *(f"F1 at {m}" for m in marks),
-    ]
-    head += ["spans marked at the end", "candles shown at the end", "re-reviews", "s per run"]
-    lines = [f"**{name}** (full-label F1, every pool span: {' / '.join(f'{c:.3f}' for c in ceilings)})", ""]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for strategy, group in runs.items():
-
-        def cell(values: list[int | None]) -> str:
-            return " / ".join(str(v) if v is not None else f">{budget}" for v in values)
-
-        row = [strategy]
-        row += [cell([needed(r.curve, t) for r in group]) for t in THRESHOLDS]
-        row += [cell([needed(r.curve, 0.9 * c) for r, c in zip(group, ceilings, strict=True)])]
-        row += [" / ".join(f"{f1_at(r.curve, m):.2f}" for r in group) for m in marks]
-        row += [" / ".join(str(r.spans_marked[-1]) for r in group)]
-        row += [" / ".join(str(r.candles_shown[-1]) for r in group)]
-        row += [" / ".join(str(r.reentered) for r in group)]
-        row += [" / ".join(f"{r.seconds:.0f}" for r in group)]
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    lines += summary(runs, budget)
-    lines.append("")
-    lines.append("Curves (answers: span F1), first seed:")
-    lines.append("")
-    for strategy, group in runs.items():
-        lines.append(f"- {strategy}: " + ", ".join(f"{a}: {f:.2f}" for a, f in group[0].curve))
-    return "\n".join(lines)
 
 
 def main() -> int:

@@ -1,0 +1,83 @@
+"""The review-queue benchmark's data: series cut into a pool and a held-out test part (`bench_review_queue.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ml_platform.sample_data import generate_partition
+
+POOL_SHARE = 0.7
+GAP = 100
+SAMPLE_PAIRS = ("EURUSD", "GBPUSD", "BTC-USDT")
+SAMPLE_CANDLES = 10_000
+REAL_POOL = ("SP500", "EURUSD")
+COLUMNS = ["start", "end", "label"]
+
+
+def _frame(rows: Sequence[tuple[int, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=COLUMNS).astype({"start": np.int64, "end": np.int64})
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series' candles and its true spans (positions into `candles`)."""
+
+    name: str
+    candles: pd.DataFrame
+    spans: pd.DataFrame
+
+
+def split(name: str, candles: pd.DataFrame, spans: pd.DataFrame) -> tuple[Series, Series]:
+    """(pool: first 70%, test: after a gap), spans wholly inside each."""
+    n = len(candles)
+    cut, test_start = int(POOL_SHARE * n), int(POOL_SHARE * n) + GAP
+    pool = spans[spans["end"] < cut]
+    test = spans[spans["start"] >= test_start].copy()
+    test[["start", "end"]] -= test_start
+    return (
+        Series(f"{name} pool", candles.iloc[:cut].reset_index(drop=True), pool.reset_index(drop=True)),
+        Series(f"{name} test", candles.iloc[test_start:].reset_index(drop=True), test.reset_index(drop=True)),
+    )
+
+
+def sample_data(seed: int) -> tuple[list[Series], list[Series]]:
+    pools, tests = [], []
+    for pair in SAMPLE_PAIRS:
+        candles, planted = generate_partition(pair, "1h", SAMPLE_CANDLES, seed)
+        spans = _frame([(s.start_index, s.end_index, s.label) for s in planted])
+        pool, test = split(f"{pair}|1h", candles, spans)
+        pools.append(pool)
+        tests.append(test)
+    return pools, tests
+
+
+def real_data() -> tuple[list[Series], list[Series]]:
+    from real_data import load_series
+
+    from ml_platform.shapes.rules import detect_shapes
+
+    pools, tests = [], []
+    for name in REAL_POOL:
+        series = load_series(name)
+        pool, test = split(series.key, series.candles, detect_shapes(series.candles))
+        pools.append(pool)
+        tests.append(test)
+    return pools, tests
+
+
+# --------------------------------------------------------------------------- annotator
+
+
+@dataclass
+class Run:
+    strategy: str
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (answers, span F1)
+    candles_shown: list[int] = field(default_factory=list)
+    spans_marked: list[int] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    reentered: int = 0
+    seconds: float = 0.0
