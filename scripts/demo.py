@@ -15,10 +15,11 @@ from dagster import AssetKey, DagsterInstance, materialize
 from tqdm import tqdm
 
 from assets.definitions import defs
-from assets.partitions import add_pairs
+from assets.partitions import PAIR_TIMEFRAME_PARTITIONS, add_pairs
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.sample_data import write_sample_data
 from ml_platform.sample_data.manifest import SampleDataOverwriteError
+from ml_platform.training.pooled_train import pool_timeframes
 
 # The runs' events still go to the instance (the UI shows them); the terminal gets warnings only.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -29,10 +30,11 @@ def _assets_and_checks() -> list:
 
 
 def _partitioned_keys() -> tuple[list[AssetKey], list[AssetKey]]:
+    """(the assets partitioned by pair x timeframe, the unpartitioned ones); `pooled_model` (by timeframe) is apart."""
     graph = defs.resolve_asset_graph()
     materializable = [key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
-    partitioned = [key for key in materializable if graph.get(key).is_partitioned]
-    return partitioned, [key for key in materializable if key not in partitioned]
+    partitioned = [key for key in materializable if graph.get(key).partitions_def == PAIR_TIMEFRAME_PARTITIONS]
+    return partitioned, [key for key in materializable if not graph.get(key).is_partitioned]
 
 
 def _materialize(instance: DagsterInstance, selection: Sequence[AssetKey], partition_key: str | None) -> None:
@@ -58,6 +60,8 @@ def materialize_everything(instance: DagsterInstance, config: PipelineConfig, *,
         _materialize(instance, unpartitioned, None)
     for key in tqdm(config.partition_keys(), unit="partition", disable=not progress):
         _materialize(instance, partitioned, key)
+    for timeframe in pool_timeframes(config):  # training.pool: one pooled model per timeframe, after its members
+        _materialize(instance, [AssetKey("pooled_model")], timeframe)
 
 
 def main() -> None:
