@@ -7,8 +7,10 @@ reason) the ``training_runs`` rows still ``running`` that belong to it: the rows
 runs name (tag ``training_run_id``), and the rows of the run's partition created while it ran
 that never got an MLflow run (a kill before the MLflow run opened; a row of another run of the
 partition running at the same time gets its MLflow run id within a second, so it is left
-alone). The champion is not touched: it only moves at the end of a successful training
-(ml_platform/bundle_store.py), so the previous one keeps serving.
+alone). The champion pointer is not touched: it only moves at the end of a successful training
+(ml_platform/bundle_store.py), so the previous one keeps serving. The registry alias, which moves
+just before the pointer, is put back on the pointer's version when the dead run moved it and died
+before writing ``champion.json`` (`restore_champion_alias`): ``champion.json`` is the commit.
 
 The sensor starts RUNNING (switch it off in the UI: Automation, ``close_failed_training_runs``).
 """
@@ -20,11 +22,12 @@ from typing import Any
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
+from ml_platform import bundle_store
 from ml_platform.config import PipelineConfig, load_config
 from ml_platform.db import RunStore, database_url
 from ml_platform.partitions import Partition, PartitionError
-from ml_platform.training.run_recovery import fail_runs_of_dagster_run
-from ml_platform.training.tracking import Tracker
+from ml_platform.training.run_recovery import fail_runs_of_dagster_run, restore_uncommitted_alias
+from ml_platform.training.tracking import Tracker, registered_model_name
 
 PAIR_TAG = "dagster/partition/pair"
 TIMEFRAME_TAG = "dagster/partition/timeframe"
@@ -89,19 +92,33 @@ def _reason(context: RunFailureSensorContext) -> str:
     return f"Dagster run {context.dagster_run.run_id} failed: {message or 'its process died'}"
 
 
-@run_failure_sensor(
-    name="close_failed_training_runs",
-    description="Ends FAILED the MLflow runs and marks failed the training_runs rows a failed Dagster run left open.",
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-)
-def close_failed_training_runs(context: RunFailureSensorContext) -> None:
+def restore_champion_alias(config: PipelineConfig, tags: dict[str, str]) -> tuple[str, str] | None:
+    """The alias of the run's partition back on ``champion.json``'s version if a dead promotion left it ahead.
+
+    See `ml_platform.training.run_recovery.restore_uncommitted_alias`; None when nothing moved (no
+    partition in `tags`, registering off, or the alias already agrees or belongs to a finished run).
+    """
+    partition = _partition(tags)
+    tracker = Tracker.from_config(config)
+    if partition is None or not tracker.register:
+        return None
+    pointer = bundle_store.read_champion(config.data.bundle_dir(partition))
+    return restore_uncommitted_alias(
+        tracker.uri,
+        registered_model_name(config, partition.pair, partition.timeframe),
+        tracker.alias,
+        pointer.registered_version if pointer is not None else None,
+    )
+
+
+def _close_failed_training_runs(context: RunFailureSensorContext) -> None:
     run = context.dagster_run
     record: Any = context.instance.get_run_record_by_id(run.run_id)
     started = record.start_time if record is not None else None
     ended = record.end_time if record is not None else None
+    config = load_config()
     closed = close_failed_training(
-        load_config(),
+        config,
         dagster_run_id=run.run_id,
         tags=dict(run.tags),
         started_at=datetime.fromtimestamp(started, UTC) if started else None,
@@ -109,3 +126,20 @@ def close_failed_training_runs(context: RunFailureSensorContext) -> None:
         reason=_reason(context),
     )
     context.log.info(f"run {run.run_id}: closed {closed}")
+    moved = restore_champion_alias(config, dict(run.tags))
+    if moved is not None:
+        context.log.warning(f"run {run.run_id}: alias moved back from v{moved[0]} to {moved[1] or 'nothing'}")
+
+
+def build_close_failed_training_runs(minimum_interval_seconds: int = 30) -> Any:
+    """The ``close_failed_training_runs`` sensor, evaluated at most every `minimum_interval_seconds`."""
+    return run_failure_sensor(
+        name="close_failed_training_runs",
+        description="Ends FAILED the MLflow runs and marks failed the training_runs rows a failed Dagster run left "
+        "open; puts the registry alias back on champion.json's version if the run died between the two.",
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=minimum_interval_seconds,
+    )(_close_failed_training_runs)
+
+
+close_failed_training_runs = build_close_failed_training_runs()

@@ -5,6 +5,7 @@ Dagster run whose process died: its MLflow runs still ``RUNNING`` end ``FAILED``
 `rollback_alias` is ``POST /model/rollback`` for ``serving.model_source: mlflow``: the alias goes
 back to the version that held it before, from the registered model's ``previous_champions`` tag
 (`ml_platform.training.tracking.remember_previous_holder` keeps it when the alias moves).
+`restore_uncommitted_alias` repairs a promotion killed between its two writes (see there).
 """
 
 from __future__ import annotations
@@ -58,3 +59,49 @@ def fail_runs_of_dagster_run(uri: str, experiment_name: str, dagster_run_id: str
         client.set_terminated(run.info.run_id, "FAILED")
         closed.append({"mlflow_run_id": run.info.run_id, "training_run_id": run.data.tags.get("training_run_id", "")})
     return closed
+
+
+def restore_uncommitted_alias(uri: str, name: str, alias: str, committed: str | None) -> tuple[str, str] | None:
+    """Put `alias` back on `committed` when it names a version whose promotion never reached ``champion.json``.
+
+    A training promotes in two writes: the alias moves, then ``champion.json`` (the commit: the
+    pointer is the truth when the two disagree). Killed between them, the alias names a version
+    ``champion.json`` never named, whose MLflow run is not FINISHED (RUNNING until the run-failure
+    sensor ends it FAILED; FAILED when the training raised). Such a holder is moved back to
+    `committed` (the registered version ``champion.json`` names), or, when that is unknown or gone,
+    to the newest previous holder (`rollback_alias`); with neither, the alias is removed (the bundle
+    source serves nothing for the partition either). A holder whose run FINISHED is left alone
+    (a committed promotion, or a deliberate alias-only rollback), and so is a holder `committed` names.
+
+    Called by the run-failure sensor (``assets/run_failure.py``) after it closed the dead run, and by
+    every training before it compares against the holder (`ml_platform.training.train`). A RUNNING
+    holder may also be a live training of the same partition in the instant between its two writes;
+    the PostgreSQL instance config runs one training per pair at a time.
+
+    Returns ``(from version, to version)`` (to "" when the alias was removed), or None when nothing moved.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client(uri)
+    try:
+        holder = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None  # no registered model or no alias: nothing was promoted
+    held = str(holder.version)
+    if committed == held or not holder.run_id or client.get_run(holder.run_id).info.status == "FINISHED":
+        return None
+    if committed is not None:
+        try:
+            client.get_model_version(name, committed)
+        except MlflowException:
+            committed = None
+    if committed is None:
+        try:
+            return rollback_alias(uri, name, alias)
+        except LookupError:
+            client.delete_registered_model_alias(name, alias)
+            return held, ""
+    client.set_registered_model_alias(name, alias, committed)
+    chain = [v for v in ((client.get_registered_model(name).tags or {}).get(PREVIOUS_ALIAS_TAG) or "").split(",") if v]
+    client.set_registered_model_tag(name, PREVIOUS_ALIAS_TAG, ",".join(v for v in chain if v not in (held, committed)))
+    return held, committed

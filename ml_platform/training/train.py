@@ -19,6 +19,9 @@
 5. complete the row; on any error mark it ``failed`` (and the MLflow run FAILED) and re-raise.
    A SIGKILL at any point leaves the previous champion served (``champion.json`` names only
    complete folders); the row and the MLflow run are closed by ``assets/run_failure.py``.
+   ``champion.json`` is the commit: killed after the alias moved and before the pointer did, the
+   alias is put back on the pointer's version by that sensor, or by the next training before it
+   compares (`ml_platform.training.run_recovery.restore_uncommitted_alias`).
 
 Dataset version: what DVC records for the partition's inputs (raw file and annotation
 exports) when they are tracked and unchanged (`ml_platform.data_version`, ``dvc:…``), else
@@ -74,7 +77,8 @@ from ml_platform.training.mlflow_logging import (
     run_tags,
 )
 from ml_platform.training.models import get_model_type
-from ml_platform.training.tracking import BUNDLE_ARTIFACT_PATH, Registration, Tracker
+from ml_platform.training.run_recovery import restore_uncommitted_alias
+from ml_platform.training.tracking import BUNDLE_ARTIFACT_PATH, Registration, Tracker, registered_model_name
 from ml_platform.training.weights import class_weight_map
 
 # The names callers imported from here before the split into modules (bench/, tests/).
@@ -98,10 +102,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 KILL_AT_ENV = "ML_PLATFORM_TEST_KILL_AT"
-"""Test hook (tests/reliability/): ``fit``, ``model_write`` or ``before_promote`` makes the training process
-SIGKILL itself at that point: before the fit (the MLflow run open, the row ``running``); with the bundle in its
-temp folder before the rename into ``versions/``; after the model version is registered and before the alias
-and ``champion.json`` move. Unset (the default) it does nothing."""
+"""Test hook (tests/reliability/): ``fit``, ``model_write``, ``before_promote`` or ``before_pointer`` makes the
+training process SIGKILL itself at that point: before the fit (the MLflow run open, the row ``running``); with
+the bundle in its temp folder before the rename into ``versions/``; after the model version is registered and
+before the alias and ``champion.json`` move; after the alias moved and before ``champion.json`` does. Unset (the
+default) it does nothing."""
 
 
 def kill_point(name: str) -> None:
@@ -234,7 +239,15 @@ def _train_recorded(
         )
         mlflow.log_artifacts(str(version_folder), artifact_path=BUNDLE_ARTIFACT_PATH)
         mlflow.set_tag("model_version", meta.model_version)
-        # 3. register, 4. promote: the alias (inside log_and_register), then champion.json, last
+        # 3. register, 4. promote: the alias (inside log_and_register), then champion.json, last. A
+        # promotion killed between those two left the alias ahead of champion.json: put it back first.
+        if tracker.register:
+            restore_uncommitted_alias(
+                tracker.uri,
+                registered_model_name(config, partition.pair, partition.timeframe),
+                tracker.alias,
+                getattr(bundle_store.read_champion(partition_dir), "registered_version", None),
+            )
         registration = log_and_register(
             config,
             partition,
@@ -255,6 +268,7 @@ def _train_recorded(
                 registered_version=registration.version,
             )
         if promoted:
+            kill_point("before_pointer")
             bundle_store.promote(
                 partition_dir,
                 meta.model_version,

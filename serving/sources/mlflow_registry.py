@@ -49,11 +49,18 @@ class MlflowSource:
         return registered_model_name(self.settings.config, partition.pair, partition.timeframe)
 
     def _version(self, client: Any, name: str) -> Any:
-        """The model version at the alias, or the latest in the legacy stage of that name."""
+        """The committed model version at the alias, or the latest in the legacy stage of that name.
+
+        A training moves the alias inside its MLflow run, then writes ``champion.json`` (the commit),
+        then ends the run FINISHED. An alias holder whose run is not FINISHED is a promotion in
+        progress or one killed before its commit: the newest previous holder whose run finished is
+        served instead (the registered model's ``previous_champions`` tag), until the run finishes or
+        the run-failure sensor or the next training moves the alias back.
+        """
         from mlflow.exceptions import MlflowException
 
         try:
-            return client.get_model_version_by_alias(name, self.alias)
+            holder = client.get_model_version_by_alias(name, self.alias)
         except MlflowException as exc:
             if self.alias.lower() not in _LEGACY_STAGES:
                 raise LookupError(f"models:/{name}@{self.alias}: {exc.message}") from None
@@ -68,6 +75,25 @@ class MlflowSource:
                     f"models:/{name}@{self.alias}: no alias {self.alias!r} and no version in stage {self.alias!r}"
                 ) from None
             return versions[0]
+        return self._committed(client, name, holder)
+
+    def _committed(self, client: Any, name: str, holder: Any) -> Any:
+        from ml_platform.training.tracking import PREVIOUS_ALIAS_TAG
+
+        if not holder.run_id or client.get_run(holder.run_id).info.status == "FINISHED":
+            return holder
+        chain = (client.get_registered_model(name).tags or {}).get(PREVIOUS_ALIAS_TAG) or ""
+        for number in [v for v in chain.split(",") if v and v != str(holder.version)]:
+            try:
+                version = client.get_model_version(name, number)
+            except Exception:  # pruned: try the next holder
+                continue
+            if not version.run_id or client.get_run(version.run_id).info.status == "FINISHED":
+                return version
+        raise LookupError(
+            f"models:/{name}@{self.alias}: v{holder.version}'s training run has not finished (a promotion in "
+            "progress, or one killed before champion.json), and no earlier holder of the alias finished"
+        )
 
     def scan(self) -> list[Candidate]:
         client = self._client()
