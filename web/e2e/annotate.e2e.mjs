@@ -4,8 +4,9 @@
  * playwright-core) against a production build (`next build`, `next start`) and the real
  * inference service on the test data: load candles, scroll back, drag a span and save it,
  * click-click a span, Esc, reload and see the rectangles, jump from the list, click the
- * rectangle and change its label, export and find it, Delete it, then a (simulated) service
- * outage: banner, annotations still editable and exportable.
+ * rectangle and change its label, the edit dialog's fields inside its box at 1440x900, export
+ * and find it, Delete it, then a (simulated) service outage: banner, annotations still editable
+ * and exportable.
  *
  * Runs with NEXT_PUBLIC_PREDICTIONS_ENABLED=false, which also checks that the prediction
  * overlay disappears entirely; predictions.e2e.mjs tests the overlay.
@@ -173,6 +174,28 @@ export async function run(ctx) {
     assert(edited.label === 'double_top', `label is ${edited.label}`);
     assert(edited.start_time === saved.dragged.start_time && edited.end_time === saved.dragged.end_time, 'times changed');
     saved.dragged = edited;
+  });
+
+  await check("at 1440x900 every field and button of the edit dialog lies inside the dialog's box", async () => {
+    const viewport = page.viewportSize();
+    await page.setViewportSize({ width: 1440, height: 900 });
+    try {
+      await page.click(`[data-testid=annotation-item][data-id="${saved.dragged.id}"] .list__jump`);
+      await page.click('[data-testid=edit-selected]');
+      await page.waitForSelector('[data-testid=annotation-dialog]');
+      const outside = await page.$eval('[data-testid=annotation-dialog]', (dialog) => {
+        const d = dialog.getBoundingClientRect();
+        return [...dialog.querySelectorAll('input, textarea, select, button')]
+          .map((el) => ({ el, r: el.getBoundingClientRect() }))
+          .filter(({ r }) => r.left < d.left - 0.5 || r.right > d.right + 0.5 || r.top < d.top - 0.5 || r.bottom > d.bottom + 0.5)
+          .map(({ el, r }) => `${el.dataset.testid ?? el.tagName.toLowerCase()} ${Math.round(r.left)}-${Math.round(r.right)} (dialog ${Math.round(d.left)}-${Math.round(d.right)})`);
+      });
+      assert(outside.length === 0, `outside the dialog: ${outside.join('; ')}`);
+      await page.click('[data-testid=cancel-annotation]');
+      await page.waitForSelector('[data-testid=annotation-dialog]', { state: 'detached' });
+    } finally {
+      if (viewport) await page.setViewportSize(viewport);
+    }
   });
 
   await check('the export is the docs/DESIGN.md JSON and holds the edited span', async () => {
