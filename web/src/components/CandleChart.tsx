@@ -119,9 +119,15 @@ export function CandleChart(props: CandleChartProps) {
     candleSeries.priceScale().applyOptions({ scaleMargins: CANDLE_SCALE_MARGINS });
     const rectangles = new SpanRectangles({ colorOf: latestRef.current.colorOf });
     candleSeries.attachPrimitive(rectangles);
-    // For the browser tests: where a span is drawn (CSS pixels of the chart), or null.
-    Object.assign(container, { spanBox: (id: string) => rectangles.boxOf(id) });
     layers.attach(candleSeries);
+    // For the browser tests: where a span and its label are drawn, or null; the marker texts
+    // and disagreement highlights drawn in the view. CSS pixels of the chart.
+    Object.assign(container, {
+      spanBox: (id: string) => rectangles.boxOf(id),
+      spanLabelBox: (id: string) => rectangles.labelBoxOf(id),
+      markerTextBoxes: () => layers.markerTextBoxes(chart),
+      highlightBoxes: () => layers.highlightBoxes(),
+    });
 
     chartRef.current = chart;
     candleSeriesRef.current = candleSeries;

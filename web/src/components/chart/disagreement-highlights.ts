@@ -139,6 +139,11 @@ class HighlightsPaneView implements IPrimitivePaneView {
     return smallestAt(this.boxes, x, y, (b) => CLICKABLE.has(b.kind));
   }
 
+  /** The boxes as last drawn (CSS pixels), for the browser tests. */
+  drawn(): readonly ScreenBox[] {
+    return this.boxes;
+  }
+
   zOrder(): PrimitivePaneViewZOrder {
     return this.part === 'fill' ? 'bottom' : 'normal';
   }
@@ -181,6 +186,11 @@ export class DisagreementHighlights extends BoxPrimitive<DisagreementHighlightsO
   /** The id of the clickable highlight at (x, y) in CSS pixels of the pane, as last drawn. */
   highlightAt(x: number, y: number): string | null {
     return this.views[0].boxAt(x, y)?.id ?? null;
+  }
+
+  /** The highlights drawn in the view (CSS pixels of the pane), for the browser tests. */
+  drawnBoxes(): { id: string; kind: DisagreementKind; x1: number; x2: number; y1: number; y2: number }[] {
+    return this.views[0].drawn().map((b) => ({ id: b.id, kind: b.kind, x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 }));
   }
 
   hitTest(x: number, y: number): PrimitiveHoveredItem | null {

@@ -79,7 +79,7 @@ function lowerBound(markers: readonly IndexedMarker[], index: number): number {
 export class MarkerWindow {
   private all: IndexedMarker[] = [];
   private applied: { from: number; to: number; detail: Detail; pxPerBar: number } | null = null;
-  private texts = 0;
+  private texts: IndexedMarker[] = [];
 
   constructor(
     private readonly target: MarkerTarget,
@@ -94,6 +94,11 @@ export class MarkerWindow {
 
   /** Markers given to the plugin with their text (for the browser test). */
   get textCount(): number {
+    return this.texts.length;
+  }
+
+  /** The markers given to the plugin with their text (for the browser test's overlap check). */
+  get withText(): readonly IndexedMarker[] {
     return this.texts;
   }
 
@@ -105,7 +110,7 @@ export class MarkerWindow {
     this.all = [...all].sort((a, b) => a.index - b.index);
     this.applied = null;
     if (!this.update(view, widthPx)) {
-      this.texts = 0;
+      this.texts = [];
       this.target.setMarkers([]);
     }
   }
@@ -125,7 +130,7 @@ export class MarkerWindow {
     const subset =
       detail === 'none' ? [] : this.all.slice(lowerBound(this.all, Math.floor(from)), lowerBound(this.all, Math.ceil(to) + 1));
     const keep = detail === 'text' ? thinTexts(subset, pxPerBar) : [];
-    this.texts = keep.filter(Boolean).length;
+    this.texts = subset.filter((_, i) => keep[i]);
     this.target.setMarkers(subset.map((m, i) => (keep[i] ? m.marker : { ...m.marker, text: undefined })));
     this.applied = { from, to, detail, pxPerBar };
     return true;

@@ -17,6 +17,7 @@ import {
   type IChartApi,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
+  type Logical,
   type LogicalRange,
   type SeriesMarker,
   type Time,
@@ -131,6 +132,34 @@ export class PredictionLayers {
   /** What the markers plugin was last given ('text', 'arrows', 'none'), for the browser test. */
   get markerDetail(): string {
     return this.markers?.detail ?? '';
+  }
+
+  /**
+   * The marker texts drawn in the view, as the markers plugin lays them out: centred on the
+   * marker's candle, as wide as the canvas measures them in the chart's font. Horizontal extent
+   * in CSS pixels of the pane, sorted by `left` (for the browser test: no two overlap).
+   */
+  markerTextBoxes(chart: IChartApi): { text: string; left: number; right: number }[] {
+    const { fontSize, fontFamily } = chart.options().layout;
+    const ctx = document.createElement('canvas').getContext('2d');
+    if (!ctx) return [];
+    ctx.font = `${fontSize}px ${fontFamily}`;
+    const timeScale = chart.timeScale();
+    const width = timeScale.width();
+    const boxes: { text: string; left: number; right: number }[] = [];
+    for (const m of this.markers?.withText ?? []) {
+      const x = timeScale.logicalToCoordinate(m.index as Logical);
+      const text = m.marker.text ?? '';
+      if (x === null || x < 0 || x > width || !text) continue;
+      const w = ctx.measureText(text).width;
+      boxes.push({ text, left: x - w / 2, right: x + w / 2 });
+    }
+    return boxes.sort((a, b) => a.left - b.left);
+  }
+
+  /** The disagreement highlights drawn in the view (CSS pixels of the pane), for the browser test. */
+  highlightBoxes() {
+    return this.highlights.drawnBoxes();
   }
 
   /** The clickable highlight at a point of the pane, if any. */

@@ -27,6 +27,9 @@ import {
 /** CSS pixels at the top of the pane the OHLCV readout takes (no span label is drawn there). */
 export const READOUT_BAND_PX = 30;
 
+/** The size in CSS pixels of a font given as '11px …'. */
+const fontPx = (font: string) => Number(/(\d+)px/.exec(font)?.[1] ?? 11);
+
 /** One span in data space, ready to draw. */
 export interface SpanBox {
   id: string;
@@ -74,6 +77,8 @@ interface ScreenBox extends PixelRect {
   label: string;
   selected: boolean;
   draft: boolean;
+  /** The top left of its label as last drawn (CSS pixels), set by the renderer; for the browser tests. */
+  labelAt?: { x: number; y: number } | null;
 }
 
 class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
@@ -109,6 +114,7 @@ class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
           ctx.fillRect(x - gw / 2, y + (h - gh) / 2, gw, gh);
           ctx.fillRect(x + w - gw / 2, y + (h - gh) / 2, gw, gh);
         }
+        b.labelAt = null;
         if (o.showLabels && !b.draft && w > 30 * hr) {
           ctx.setLineDash([]);
           ctx.font = o.font.replace(/(\d+)px/, (_, px) => `${Math.round(Number(px) * vr)}px`);
@@ -117,7 +123,10 @@ class SpanRectanglesRenderer implements IPrimitivePaneRenderer {
           // pane (the label would overprint the prices): then inside the box, at its top.
           const above = y - 2 * vr >= READOUT_BAND_PX * vr;
           ctx.textBaseline = above ? 'bottom' : 'top';
-          ctx.fillText(b.label, x + 3 * hr, above ? y - 2 * vr : Math.max(y, READOUT_BAND_PX * vr) + 2 * vr);
+          const tx = x + 3 * hr;
+          const ty = above ? y - 2 * vr : Math.max(y, READOUT_BAND_PX * vr) + 2 * vr;
+          ctx.fillText(b.label, tx, ty);
+          b.labelAt = { x: tx / hr, y: above ? ty / vr - fontPx(o.font) : ty / vr };
         }
       }
     });
@@ -165,6 +174,16 @@ class SpanRectanglesPaneView implements IPrimitivePaneView {
     return b ? { x1: b.x1, x2: b.x2, y1: b.y1, y2: b.y2 } : null;
   }
 
+  /** Where the label of span `id` was last drawn (CSS pixels, measured in its font), or null (for the browser tests). */
+  labelBoxOf(id: string): PixelRect | null {
+    const at = this.boxes.find((x) => x.id === id && !x.draft)?.labelAt;
+    const ctx = at ? document.createElement('canvas').getContext('2d') : null;
+    if (!at || !ctx) return null;
+    const font = this.source.options.font;
+    ctx.font = font;
+    return { x1: at.x, x2: at.x + ctx.measureText(this.boxes.find((x) => x.id === id)!.label).width, y1: at.y, y2: at.y + fontPx(font) };
+  }
+
   zOrder(): PrimitivePaneViewZOrder {
     return 'bottom';
   }
@@ -191,6 +210,11 @@ export class SpanRectangles extends BoxPrimitive<SpanRectanglesOptions> {
   /** Where span `id` was last drawn (CSS pixels of the pane), for the drag handles; null out of view. */
   boxOf(id: string): PixelRect | null {
     return this.views[0].boxOf(id);
+  }
+
+  /** Where the label of span `id` was last drawn (CSS pixels of the pane), or null (for the browser tests). */
+  labelBoxOf(id: string): PixelRect | null {
+    return this.views[0].labelBoxOf(id);
   }
 
   /** The id of the saved span at (x, y) in CSS pixels of the pane, as last drawn. */
