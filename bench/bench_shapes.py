@@ -30,6 +30,8 @@ The parts live next to this entry point: `shapes_data.py` (parts, noise, scoring
 
     python bench/bench_shapes.py                      # everything, prints and writes Markdown
     python bench/bench_shapes.py --parts shapes --paths bio,span
+    python bench/bench_shapes.py --parts shapes --paths span,span_iou   # IoU-aware NMS ranking against the default
+    python bench/bench_shapes.py --parts shapes --paths span,span_iou --span-seed 8   # another detector seed
     python bench/bench_shapes.py --parts pooled --output bench/shapes_pooled.md   # run 6 alone (~6 min a seed)
 """
 
@@ -47,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
 
+import shapes_paths  # noqa: E402
 from real_data import load_all  # noqa: E402
 from shapes_cdl import bench_cdl  # noqa: E402
 from shapes_data import make_parts  # noqa: E402
@@ -68,12 +71,15 @@ def main() -> None:
     parser.add_argument("--unseen", default="NASDAQ,GOOG")
     parser.add_argument("--cdl-train", default="SP500,NASDAQ,GOOG,EURUSD", help="the others of these train")
     parser.add_argument("--cdl-test", default="EURUSD,GOOG", help="each is a run")
+    parser.add_argument("--span-seed", type=int, default=None, help="the span detector's seed (default: SEED)")
     parser.add_argument("--pooled-seeds", default="7", help="run 6's seeds (comma-separated)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "shapes_results.md"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("ml_platform.labeling").setLevel(logging.ERROR)  # rule spans in the warm-up are skipped
     parts = set(args.parts.split(","))
+    if args.span_seed is not None:
+        shapes_paths.span_seed = args.span_seed
     series = load_all()
     rules = RuleSettings()
     train_names, unseen_names = args.train.split(","), args.unseen.split(",")
@@ -82,17 +88,19 @@ def main() -> None:
         print(key, row)
     paths = args.paths.split(",")
     skipped = {}
-    if "span" in paths and (why := span_path_available()):
-        skipped["span"] = why
-        paths.remove("span")
-        print(f"span detector path skipped: {why}")
+    span_paths = [p for p in paths if p.startswith("span")]
+    if span_paths and (why := span_path_available()):
+        for name in span_paths:
+            skipped[name] = why
+            paths.remove(name)
+        print(f"span detector paths skipped: {why}")
     results: dict[str, Any] = {"counts": counts, "rules": rules, "skipped": skipped, "args": vars(args)}
     results["series"] = [(s.key, len(s.candles), s.dataset) for s in series]
     if "shapes" in parts:
         instruments = [s.instrument for s in series]
         results["main"], results["curve"] = bench_paths(paths, args.model, train, later, unseen, instruments)
         results["test_spans"] = {p.name: len(p.spans) for p in later + unseen}
-        if "span" in paths:
+        if any(p.startswith("span") for p in paths):
             results["recall"] = proposal_recalls(train, later + unseen)
     if "control" in parts:
         results["control"] = bench_control(paths, args.model)

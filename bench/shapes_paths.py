@@ -139,32 +139,74 @@ SPAN_SCALES = (1.0, 1.5, 2.0, 2.5, 4.0, 6.0)
 """The default zigzag scales plus 2.0 (the rules' own reversal: see the circularity note in BENCHMARKS)."""
 
 
-def span_settings() -> Any:
+def span_settings(*, iou_scoring: bool = False) -> Any:
     """The span path's `DetectorSettings`: the defaults with `SPAN_SCALES`, no breakout ends, mirrored `MIRROR`.
 
-    Chosen by the ablation in docs/BENCHMARKS.md ("Chart shapes on real prices").
+    Chosen by the ablation in docs/BENCHMARKS.md ("Chart shapes on real prices"). The
+    ``span_iou`` path turns on `iou_scoring` (IoU-aware NMS ranking) and nothing else.
     """
     from ml_platform.shapes.settings import DetectorSettings
 
-    return DetectorSettings(scales=SPAN_SCALES, breakout_ends=False, mirror_labels=dict(MIRROR))
+    return DetectorSettings(
+        scales=SPAN_SCALES, breakout_ends=False, mirror_labels=dict(MIRROR), iou_scoring=iou_scoring
+    )
+
+
+SPAN_PATHS = ("span", "span_iou", "span_iou_only", "span_refine")
+"""The span detector as is; with IoU-aware NMS ranking (probability x predicted IoU); ranked by predicted IoU
+alone; NMS by probability, then each winner moved to the candidate of highest predicted IoU near it."""
+REFINE_IOU = 0.5
+"""``span_refine``: a winner may move to any candidate overlapping it with at least this IoU."""
+span_seed = SEED
+"""The span detector's seed (``bench_shapes.py --span-seed``: the spread between seeds shows the noise)."""
 
 
 class SpanPath:
-    """`ml_platform.shapes.detector.SpanDetector` with `span_settings` (imported when the path runs)."""
+    """`ml_platform.shapes.detector.SpanDetector` with `span_settings` (imported when the path runs).
 
-    def __init__(self, model_type: str) -> None:
-        self.model_type = model_type
+    ``rank="iou"`` (the ``span_iou_only`` path, an experiment outside the detector): the
+    candidates above the threshold are ranked for NMS by their predicted IoU alone.
+    ``rank="refine"`` (``span_refine``): NMS by class probability picks the patterns, then
+    each winner's edges move to those of the candidate (any class) overlapping it with IoU >=
+    `REFINE_IOU` that has the highest predicted IoU; a second NMS drops refined duplicates.
+    """
+
+    def __init__(self, model_type: str, *, iou_scoring: bool = False, rank: str = "settings") -> None:
+        self.model_type, self.iou_scoring, self.rank = model_type, iou_scoring, rank
         self.detector: Any = None
 
     def fit(self, parts: Sequence[Part]) -> SpanPath:
         from ml_platform.shapes.detector import SpanDetector
 
         series = [(p.candles, p.spans) for p in parts]
-        self.detector = SpanDetector.fit(series, settings=span_settings(), model_type=self.model_type, seed=SEED)
+        self.detector = SpanDetector.fit(
+            series, settings=span_settings(iou_scoring=self.iou_scoring), model_type=self.model_type, seed=span_seed
+        )
         return self
 
     def predict(self, part: Part) -> pd.DataFrame:
-        return self.detector.predict(part.candles).loc[:, ["start", "end", "label"]]
+        if self.rank not in ("iou", "refine"):
+            return self.detector.predict(part.candles).loc[:, ["start", "end", "label"]]
+        from ml_platform.shapes.nms import non_max_suppression, span_iou
+
+        settings = self.detector.settings
+        everything = self.detector.score(part.candles)
+        scored = everything.loc[everything["confidence"] >= settings.threshold].reset_index(drop=True)
+        start, end = scored["start"].to_numpy(), scored["end"].to_numpy()
+        rank = scored["iou" if self.rank == "iou" else "confidence"].to_numpy()
+        chosen = scored.loc[non_max_suppression(start, end, rank, iou_threshold=settings.nms_iou)]
+        if self.rank == "refine":
+            all_start, all_end, all_iou = (everything[c].to_numpy() for c in ("start", "end", "iou"))
+            refined = chosen.copy()
+            for i, row in enumerate(chosen.itertuples(index=False)):
+                near = np.flatnonzero(span_iou(all_start, all_end, int(row.start), int(row.end)) >= REFINE_IOU)
+                best = near[np.argmax(all_iou[near])]
+                refined.iloc[i, [0, 1]] = [all_start[best], all_end[best]]
+            s, e = refined["start"].to_numpy(), refined["end"].to_numpy()
+            chosen = refined.iloc[
+                non_max_suppression(s, e, refined["confidence"].to_numpy(), iou_threshold=settings.nms_iou)
+            ]
+        return chosen.loc[:, ["start", "end", "label"]].sort_values(["start", "end"]).reset_index(drop=True)
 
 
 def span_path_available() -> str | None:
@@ -177,6 +219,7 @@ def span_path_available() -> str | None:
 
 
 def path_factory(name: str, model_type: str, instruments: Sequence[str]) -> Callable[[], Any]:
-    if name == "span":
-        return lambda: SpanPath(model_type)
+    if name in SPAN_PATHS:
+        rank = {"span_iou_only": "iou", "span_refine": "refine"}.get(name, "settings")
+        return lambda: SpanPath(model_type, iou_scoring=name != "span", rank=rank)
     return lambda: CandlePath(name, model_type, instruments)

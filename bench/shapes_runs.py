@@ -115,7 +115,7 @@ def bench_paths(
             for test_set, tests in (("later", later), ("unseen", unseen)):
                 scores = pooled_scores(evaluate(model, tests))
                 row = {"path": path, "labels": labels, "test": test_set, "scores": scores, "fit_seconds": seconds}
-                if path == "span":
+                if path.startswith("span"):
                     row["errors"] = span_errors(model, tests)
                     print(f"[{path} {labels} -> {test_set}] errors {row['errors']}", flush=True)
                 main_rows.append(row)

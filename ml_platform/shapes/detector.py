@@ -13,10 +13,13 @@ partly overlaps an annotated span (those teach where a pattern starts and ends).
 
 Predict: the candidates of a series are scored; each takes its most probable pattern
 label, those with probability >= ``settings.threshold`` remain, and greedy non-maximum
-suppression across labels (``settings.nms_iou``) leaves the detected spans.
+suppression across labels (``settings.nms_iou``) leaves the detected spans. With
+``settings.iou_scoring`` an IoU regressor is fitted too and NMS ranks by probability x
+predicted IoU (`quality.py`).
 
 Storage: a folder with ``detector.json`` (settings, classes, lengths, feature names,
-model type) and the model in its wrapper's native format (XGBoost UBJSON, skops).
+model type) and the model in its wrapper's native format (XGBoost UBJSON, skops), plus
+``iou_model.ubj`` with ``iou_scoring``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import pandas as pd
 
 from ml_platform import storage
 from ml_platform.config import TrainingConfig
+from ml_platform.shapes import quality
 from ml_platform.shapes.candidates import Candidates, length_range, match_candidates, propose_candidates
 from ml_platform.shapes.features import SeriesArrays, feature_names, shape_features
 from ml_platform.shapes.nms import non_max_suppression
@@ -66,6 +70,7 @@ class DetectorMeta(msgspec.Struct, frozen=True, kw_only=True):
     classes: list[str]
     lengths: tuple[int, int]
     feature_names: list[str]
+    iou_model_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class SpanDetector:
     lengths : (int, int)
         The candidate length range learnt from the training spans.
     estimator : fitted classifier with ``predict_proba``.
+    iou_model : fitted IoU regressor with ``predict``, or None (``settings.iou_scoring`` off).
     """
 
     def __init__(
@@ -122,12 +128,14 @@ class SpanDetector:
         classes: Sequence[str],
         lengths: tuple[int, int],
         estimator: Any,
+        iou_model: Any = None,
     ) -> None:
         self.settings = settings
         self.model_type = model_type
         self.classes = list(classes)
         self.lengths = (int(lengths[0]), int(lengths[1]))
         self.estimator = estimator
+        self.iou_model = iou_model
 
     @property
     def feature_names(self) -> list[str]:
@@ -180,13 +188,11 @@ class SpanDetector:
         lengths = length_range(all_lengths, margin=settings.length_margin)
         rng = np.random.default_rng(seed)
 
-        rows_x, rows_label = [], []
-        for candles, spans in zip(candles_list, checked, strict=True):
-            prepared = _prepare(candles, settings, lengths)
-            x, labels = _training_rows(prepared, spans, settings, rng)
-            rows_x.append(x)
-            rows_label.append(labels)
-        x_all, label_all = np.concatenate(rows_x), np.concatenate(rows_label)
+        rows = [
+            _training_rows(_prepare(candles, settings, lengths), spans, settings, rng)
+            for candles, spans in zip(candles_list, checked, strict=True)
+        ]
+        x_all, label_all, iou_all = (np.concatenate([r[k] for r in rows]) for k in range(3))
         found = sorted(set(label_all.tolist()) - {OUTSIDE})
         annotated = sorted({str(v) for s in checked for v in s["label"]})
         if unmatched := sorted(set(annotated) - set(found)):
@@ -201,7 +207,15 @@ class SpanDetector:
         y = np.asarray([index[label] for label in label_all.tolist()], dtype=np.int64)
         weights = class_weight_map(y, classes, training.class_weights)
         estimator = wrapper.fit(x_all, y, class_weight=weights)
-        return cls(settings=settings, model_type=model_type, classes=classes, lengths=lengths, estimator=estimator)
+        iou_model = quality.fit_iou_regressor(x_all, iou_all, training, seed=seed) if settings.iou_scoring else None
+        return cls(
+            settings=settings,
+            model_type=model_type,
+            classes=classes,
+            lengths=lengths,
+            estimator=estimator,
+            iou_model=iou_model,
+        )
 
     # ------------------------------------------------------------------ predict
 
@@ -212,18 +226,21 @@ class SpanDetector:
         -------
         DataFrame with int ``start``, ``end``, str ``label``, float ``confidence`` (that
         label's probability) and float ``outside`` (the probability of ``O``), one row per
-        candidate, sorted by start.
+        candidate, sorted by start; with an IoU model also float ``iou`` (its predicted IoU).
         """
         _check_candles(candles, "SpanDetector.predict")
         prepared = _prepare(candles, self.settings, self.lengths)
         cands = prepared.candidates
         proba = np.zeros((len(cands), len(self.classes)))
+        iou = np.zeros(len(cands))
         for a in range(0, len(cands), CHUNK):
             part = _subset(cands, slice(a, a + CHUNK))
             features = shape_features(prepared.arrays, part, prepared.pivots, settings=self.settings)
             proba[a : a + CHUNK] = self.estimator.predict_proba(features)
+            if self.iou_model is not None and len(features):
+                iou[a : a + CHUNK] = quality.predict_iou(self.iou_model, features)
         best = np.argmax(proba[:, 1:], axis=1) + 1 if len(self.classes) > 1 else np.zeros(len(cands), dtype=int)
-        return pd.DataFrame(
+        scored = pd.DataFrame(
             {
                 "start": cands.start,
                 "end": cands.end,
@@ -232,6 +249,7 @@ class SpanDetector:
                 "outside": proba[:, 0],
             }
         )
+        return scored if self.iou_model is None else scored.assign(iou=iou)
 
     def predict(
         self, candles: pd.DataFrame, *, threshold: float | None = None, nms_iou: float | None = None
@@ -252,9 +270,10 @@ class SpanDetector:
         nms_iou = self.settings.nms_iou if nms_iou is None else nms_iou
         scored = self.score(candles)
         scored = scored.loc[scored["confidence"] >= threshold].reset_index(drop=True)
-        keep = non_max_suppression(
-            scored["start"].to_numpy(), scored["end"].to_numpy(), scored["confidence"].to_numpy(), iou_threshold=nms_iou
+        rank = quality.rank_scores(
+            scored["confidence"].to_numpy(), scored["iou"].to_numpy() if "iou" in scored else None
         )
+        keep = non_max_suppression(scored["start"].to_numpy(), scored["end"].to_numpy(), rank, iou_threshold=nms_iou)
         chosen = scored.loc[keep, list(PREDICTION_COLUMNS)]
         return chosen.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
 
@@ -267,6 +286,10 @@ class SpanDetector:
         model_class = get_model_type(self.model_type)
         model_file = f"model{model_class.file_suffix}"
         storage.write_atomic(directory / model_file, lambda path: model_class.save(self.estimator, path))
+        if (iou_model := self.iou_model) is not None:
+            storage.write_atomic(
+                directory / quality.IOU_MODEL_FILE, lambda path: quality.save_iou_regressor(iou_model, path)
+            )
         meta = DetectorMeta(
             version=FORMAT_VERSION,
             settings=self.settings,
@@ -275,6 +298,7 @@ class SpanDetector:
             classes=self.classes,
             lengths=self.lengths,
             feature_names=self.feature_names,
+            iou_model_file=None if self.iou_model is None else quality.IOU_MODEL_FILE,
         )
         encoded = msgspec.json.format(msgspec.json.encode(meta), indent=2)
         storage.write_atomic(directory / META_FILE, lambda path: path.write_bytes(encoded))
@@ -301,12 +325,16 @@ class SpanDetector:
         if meta.feature_names != feature_names(meta.settings):
             raise ValueError(f"{path}: its feature names differ from this code's; retrain the detector")
         estimator = get_model_type(meta.model_type).load(directory / meta.model_file)
+        if meta.settings.iou_scoring and meta.iou_model_file is None:
+            raise ValueError(f"{path}: settings.iou_scoring is on but no iou_model_file is named; retrain")
+        iou_model = quality.load_iou_regressor(directory / meta.iou_model_file) if meta.iou_model_file else None
         return cls(
             settings=meta.settings,
             model_type=meta.model_type,
             classes=meta.classes,
             lengths=meta.lengths,
             estimator=estimator,
+            iou_model=iou_model,
         )
 
 
@@ -353,8 +381,11 @@ def _prepare(candles: pd.DataFrame, settings: DetectorSettings, lengths: tuple[i
 
 def _training_rows(
     prepared: _Prepared, spans: pd.DataFrame, settings: DetectorSettings, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of one series' training candidates (labelled ones, hard and sampled ``O``)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and IoU targets (`iou_targets`) of one series' training candidates.
+
+    The rows are the labelled candidates, the hard ``O`` ones and a sample of the rest.
+    """
     cands = prepared.candidates
     span_start, span_end = spans["start"].to_numpy(dtype=np.int64), spans["end"].to_numpy(dtype=np.int64)
     span_label = spans["label"].astype(str).to_numpy(dtype=object)
@@ -373,4 +404,4 @@ def _training_rows(
     matched = positive[rows]
     labels[matched] = span_label[best[rows][matched]]
     features = shape_features(prepared.arrays, _subset(cands, rows), prepared.pivots, settings=settings)
-    return features, labels
+    return features, labels, quality.iou_targets(cands.start[rows], cands.end[rows], span_start, span_end)

@@ -75,6 +75,16 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         Non-maximum suppression drops a span overlapping a more confident one (any label)
         with IoU above this. One stretch of candles holds one pattern: 0.3 left pieces of
         patterns standing beside them (span precision 0.70 against 0.88 with 0.1).
+    iou_scoring : bool, default=False
+        IoU-aware scoring (`ml_platform.shapes.quality`): also fit an XGBoost regressor of
+        each training candidate's best IoU with an annotated span, and rank candidates for
+        NMS by class probability x predicted IoU, so the better-placed of near-duplicate
+        candidates wins (the threshold still applies to the class probability). Adds one
+        XGBoost regression fit on the classifier's training rows. On the real-price
+        benchmark it did not win: over two seeds, span F1 with noisy labels 0.41 against
+        0.45 on later candles and 0.33 against 0.34 on unseen instruments; the predicted IoU
+        barely tracks the true IoU on unseen instruments (docs/BENCHMARKS.md, "IoU-aware
+        scoring"). Off by default.
     """
 
     scales: tuple[PositiveFloat, ...] = (1.0, 1.5, 2.5, 4.0, 6.0)
@@ -93,6 +103,7 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     threshold: Fraction = 0.5
     nms_iou: Fraction = 0.1
     mirror_labels: dict[str, str] = msgspec.field(default_factory=dict)
+    iou_scoring: bool = False
 
     def __post_init__(self) -> None:
         if not self.scales:
