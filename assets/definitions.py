@@ -28,10 +28,11 @@ from resources.run_store import RunStoreResource
 
 def build_definitions(config: PipelineConfig) -> Definitions:
     """The Definitions for `config`: its backfill schedules and its executor (the partitions need no config)."""
-    pooled_model = build_pooled_model(config)
+    # pooled_model (one model per timeframe over several pairs) exists only with training.pool.enabled: it is
+    # partitioned by timeframe, so `--select '*' --partition 'EURUSD|1h'` would otherwise mix two partitionings
+    pooled = [build_pooled_model(config)] if config.training.pool.enabled else []
     return Definitions(
-        # pooled_model: one model per timeframe over several pairs (training.pool; eager only when enabled)
-        assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model, pooled_model, review_queue],
+        assets=[raw_candles, enriched_features, *LABEL_ASSETS, trained_model, *pooled, review_queue],
         asset_checks=[*RAW_CANDLE_CHECKS, *FEATURE_CHECKS],
         jobs=[pipeline_job, relabel_job, retrain_job],
         # one staggered backfill schedule per configured pair, and one for the pairs added beyond them
@@ -43,7 +44,7 @@ def build_definitions(config: PipelineConfig) -> Definitions:
             build_raw_data_sensor(),
             # named and described in place of Dagster's default_automation_condition_sensor
             build_automation_sensor(
-                AssetSelection.assets(enriched_features, labeled_windows, trained_model, pooled_model, review_queue)
+                AssetSelection.assets(enriched_features, labeled_windows, trained_model, *pooled, review_queue)
             ),
             # a failed run leaves no MLflow run RUNNING and no training_runs row running
             close_failed_training_runs,

@@ -51,7 +51,10 @@ MEMBER_COLUMNS = (
 
 
 def build_pooled_model(config: PipelineConfig):  # noqa: ANN201 (Dagster's decorated asset type)
-    """The `pooled_model` asset; eager (follows `labeled_windows`) only when ``training.pool.enabled``."""
+    """The `pooled_model` asset, eager (follows `labeled_windows`).
+
+    `assets.definitions.build_definitions` adds it only when ``training.pool.enabled``.
+    """
 
     @asset(
         name="pooled_model",
@@ -60,7 +63,7 @@ def build_pooled_model(config: PipelineConfig):  # noqa: ANN201 (Dagster's decor
         group_name="models",
         op_tags=queue_tags("train"),
         kinds={"xgboost", "scikitlearn", "mlflow"},
-        automation_condition=AutomationCondition.eager() if config.training.pool.enabled else None,
+        automation_condition=AutomationCondition.eager(),
         description="One model per timeframe fitted on the labeled_windows of several pairs (training.pool: off by "
         "default; training.pool.pairs the members). Written to data.models_path/POOLED_{TF}/ and promoted when not "
         "worse; served for a member without a champion of its own (training.pool.serve: fallback) or for every "

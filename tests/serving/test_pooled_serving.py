@@ -123,12 +123,14 @@ def test_the_pooled_model_asset_serves_members_without_a_model_of_their_own(
         }
 
 
-def test_the_pooled_model_asset_refuses_a_timeframe_that_is_not_pooled(tmp_path: Path) -> None:
-    config = small_config(tmp_path)  # training.pool.enabled: false
+def test_the_pooled_model_asset_exists_with_pooling_on_and_refuses_a_timeframe_not_pooled(tmp_path: Path) -> None:
+    off = small_config(tmp_path)  # training.pool.enabled: false (the default): no asset, so '*' stays one partitioning
+    assert "pooled_model" not in {key.to_user_string() for key in build_definitions(off).resolve_all_asset_keys()}
+    config = small_config(tmp_path, training={"pool": {"enabled": True, "timeframes": ["4h"]}})
     config_path = write_config(config, tmp_path / "pipeline.yaml")
-    result = _materialize(config_path)
+    result = _materialize(config_path)  # partition 1h
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     message = str(failure.step_failure_data.error.message)
-    assert "training.pool.enabled is False" in message and "1h" in message
+    assert "no pooled model for 1h" in message and "training.pool.timeframes is ['4h']" in message
     assert not pool_dir(config, "1h").exists()  # nothing written
