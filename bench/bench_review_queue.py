@@ -28,6 +28,11 @@ span), then retrain every ``ROUND`` answers (`SpanDetector`, XGBoost 100 trees o
 
     python bench/bench_review_queue.py                         # both ground truths, 3 seeds
     python bench/bench_review_queue.py --data sample --seeds 1 --budget 40
+    python bench/bench_review_queue.py --data sample --density 0.25 --candles 20000 --round 5   # sparse
+
+Sparse variant: ``--density d`` plants a pattern every 120/d-200/d candles instead of
+every 120-200 (the generator's ``spacing``; same background process, no splicing), so
+patterns are rare and finding them is most of the work; ``--round`` retrains more often.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import pickle
 import sys
 import time
 from collections.abc import Sequence
@@ -50,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
 
-from review_sim_data import Run, Series, _frame, real_data, sample_data  # noqa: E402
+from review_sim_data import SAMPLE_CANDLES, Run, Series, _frame, real_data, sample_data  # noqa: E402
 from review_sim_report import ROUND, SEED_ANSWERS, report  # noqa: E402
 
 from ml_platform.config import TrainingConfig  # noqa: E402
@@ -336,17 +342,21 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--round", type=int, default=ROUND, help="answers between retrains")
+    parser.add_argument("--density", type=float, default=1.0, help="sample data: share of the usual pattern rate")
+    parser.add_argument("--candles", type=int, default=SAMPLE_CANDLES, help="sample data: candles per series")
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed+seeds-1")
     parser.add_argument("--output", default="", help="also write the Markdown here")
+    parser.add_argument("--save", default="", help="also pickle {data: (runs, ceilings)} here, to merge runs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()
-    sections = []
+    sections, saved = [], {}
     for data in args.data.split(","):
         runs: dict[str, list[Run]] = {s: [] for s in args.strategies.split(",")}
         ceilings = []
-        for i in range(args.seeds):
+        for i in range(args.first_seed, args.first_seed + args.seeds):
             seed = 20240601 + i
-            pools, tests = sample_data(seed) if data == "sample" else real_data()
+            pools, tests = sample_data(seed, args.density, args.candles) if data == "sample" else real_data()
             ceilings.append(ceiling(pools, tests, seed))
             info = f"{data} seed {seed}: pool {sum(len(s.candles) for s in pools)} candles / {sum(len(s.spans) for s in pools)} spans, test {sum(len(s.spans) for s in tests)} spans"
             print(info, f"full-label F1 {ceilings[-1]:.3f}", flush=True)
@@ -362,7 +372,12 @@ def main() -> int:
                 )
                 print(f"    marked {run.spans_marked}, re-reviews {run.reentered}, picks {run.reasons}", flush=True)
         title = "Sample data (planted spans)" if data == "sample" else "Real prices (rule labels)"
-        sections.append(report(title, runs, ceilings, args.budget))
+        if data == "sample" and (args.density != 1.0 or args.candles != SAMPLE_CANDLES):
+            title += f", density {args.density:g}, {args.candles} candles per series"
+        sections.append(report(title, runs, ceilings, args.budget, every=args.round))
+        saved[data] = (runs, ceilings)
+    if args.save:
+        Path(args.save).write_bytes(pickle.dumps(saved))
     text = "\n\n".join(sections)
     print("\n" + text)
     if args.output:

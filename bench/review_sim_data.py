@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.sample_data import generate_partition
+from ml_platform.sample_data.shapes import PATTERN_SPACING
 
 POOL_SHARE = 0.7
 GAP = 100
@@ -44,10 +45,25 @@ def split(name: str, candles: pd.DataFrame, spans: pd.DataFrame) -> tuple[Series
     )
 
 
-def sample_data(seed: int) -> tuple[list[Series], list[Series]]:
+def sample_spacing(density: float) -> tuple[int, int]:
+    """The generator's pattern spacing for `density` (1.0: the default 120-200 candles; 0.25: 480-800)."""
+    if not 0 < density <= 1:
+        raise ValueError(f"--density {density}: must be in (0, 1]")
+    low, high = PATTERN_SPACING
+    return round(low / density), round(high / density)
+
+
+def sample_data(seed: int, density: float = 1.0, n_candles: int = SAMPLE_CANDLES) -> tuple[list[Series], list[Series]]:
+    """Planted spans of the sample data; `density` < 1 plants fewer patterns in the same background walk.
+
+    The generator's `spacing` only widens the gaps between patterns: the quiet candles are the
+    generator's own walk (same process as the dense data, its returns drawn before any
+    pattern), so there is no splice and nothing marks where a pattern was left out.
+    """
     pools, tests = [], []
+    spacing = sample_spacing(density)
     for pair in SAMPLE_PAIRS:
-        candles, planted = generate_partition(pair, "1h", SAMPLE_CANDLES, seed)
+        candles, planted = generate_partition(pair, "1h", n_candles, seed, spacing=spacing)
         spans = _frame([(s.start_index, s.end_index, s.label) for s in planted])
         pool, test = split(f"{pair}|1h", candles, spans)
         pools.append(pool)

@@ -22,37 +22,55 @@ def f1_at(curve: Sequence[tuple[int, float]], answers: int) -> float:
     return eligible[-1] if eligible else float("nan")
 
 
-def summary(runs: dict[str, list[Run]], budget: int) -> list[str]:
-    """Per strategy: answers to each threshold summed over the seeds (and against chart order), mean early F1."""
+def marked_at(run: Run, answers: int) -> int:
+    """True spans marked once `answers` answers were given (the last checkpoint at or before)."""
+    eligible = [m for (a, _), m in zip(run.curve, run.spans_marked, strict=True) if a <= answers]
+    return eligible[-1] if eligible else 0
+
+
+def targets(ceilings: Sequence[float]) -> list[tuple[str, list[float]]]:
+    """(name, threshold per seed): the absolute F1 thresholds, then 80% and 90% of each seed's full-label F1."""
+    out = [(f"F1 {t}", [t] * len(ceilings)) for t in THRESHOLDS]
+    return out + [(f"{p}% of full", [p / 100 * c for c in ceilings]) for p in (80, 90)]
+
+
+def summary(runs: dict[str, list[Run]], ceilings: Sequence[float]) -> list[str]:
+    """Per strategy: answers to each target summed over the seeds (and against chart order), mean early F1."""
     out = []
-    base = {t: [needed(r.curve, t) for r in runs["chart"]] for t in THRESHOLDS} if "chart" in runs else {}
+    goals = targets(ceilings)
+    chart = runs.get("chart", [])
+    base = {name: [needed(r.curve, t) for r, t in zip(chart, ts, strict=True)] for name, ts in goals}
     for strategy, group in runs.items():
         parts = []
-        for t in THRESHOLDS:
-            mine = [needed(r.curve, t) for r in group]
+        for name, ts in goals:
+            mine = [needed(r.curve, t) for r, t in zip(group, ts, strict=True)]
             if any(v is None for v in mine):
-                parts.append(f"F1 {t}: not reached in every seed")
+                parts.append(f"{name}: not reached in every seed")
                 continue
-            text = f"F1 {t}: {sum(v for v in mine if v is not None)} answers"
-            if base and all(v is not None for v in base[t]):
-                text += f" ({sum(mine) / sum(base[t]):.2f}x chart order)"  # type: ignore[arg-type]
+            text = f"{name}: {sum(v for v in mine if v is not None)} answers"
+            if strategy != "chart" and chart and all(v is not None for v in base[name]):
+                text += f" ({sum(mine) / sum(base[name]):.2f}x chart order)"  # type: ignore[arg-type]
             parts.append(text)
-        early = [np.mean([f for a, f in r.curve if SEED_ANSWERS < a <= SEED_ANSWERS + 5 * ROUND]) for r in group]
+        early = [np.mean([f for a, f in r.curve if SEED_ANSWERS < a <= SEED_ANSWERS + 50]) for r in group]
         parts.append(
-            f"mean F1 of the retrains at {SEED_ANSWERS + ROUND}-{SEED_ANSWERS + 5 * ROUND}: {np.mean(early):.3f}"
+            f"mean F1 of the retrains after {SEED_ANSWERS + 1}-{SEED_ANSWERS + 50} answers: {np.mean(early):.3f}"
         )
+        rates = [r.spans_marked[-1] / max(1, r.curve[-1][0]) for r in group]
+        parts.append(f"spans marked per answer {' / '.join(f'{x:.2f}' for x in rates)}")
         out.append(f"- {strategy}: " + "; ".join(parts))
     return out
 
 
-def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget: int) -> str:
-    marks = [m for m in (20, 40, 60, 80, 100, 150) if m <= budget]
+def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget: int, every: int = ROUND) -> str:
+    marks = [m for m in (10, 20, 30, 40, 60, 80, 100, 150) if m <= budget and (m >= 20 or every < ROUND)]
     head = [
         "strategy",
         *(f"answers to F1 {t}" for t in THRESHOLDS),
+        "answers to 80% of full",
         "answers to 90% of full",
         *(f"F1 at {m}" for m in marks),
     ]
+    head += [f"spans marked at {m}" for m in marks[:3]]
     head += ["spans marked at the end", "candles shown at the end", "re-reviews", "s per run"]
     lines = [f"**{name}** (full-label F1, every pool span: {' / '.join(f'{c:.3f}' for c in ceilings)})", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -63,15 +81,16 @@ def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget:
 
         row = [strategy]
         row += [cell([needed(r.curve, t) for r in group]) for t in THRESHOLDS]
-        row += [cell([needed(r.curve, 0.9 * c) for r, c in zip(group, ceilings, strict=True)])]
+        row += [cell([needed(r.curve, p * c) for r, c in zip(group, ceilings, strict=True)]) for p in (0.8, 0.9)]
         row += [" / ".join(f"{f1_at(r.curve, m):.2f}" for r in group) for m in marks]
+        row += [" / ".join(str(marked_at(r, m)) for r in group) for m in marks[:3]]
         row += [" / ".join(str(r.spans_marked[-1]) for r in group)]
         row += [" / ".join(str(r.candles_shown[-1]) for r in group)]
         row += [" / ".join(str(r.reentered) for r in group)]
         row += [" / ".join(f"{r.seconds:.0f}" for r in group)]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    lines += summary(runs, budget)
+    lines += summary(runs, ceilings)
     lines.append("")
     lines.append("Curves (answers: span F1), first seed:")
     lines.append("")

@@ -218,6 +218,28 @@ def test_the_background_is_the_same_whatever_the_telltales() -> None:
         generate_partition("EURUSD", "1h", 400, telltales="colour")
 
 
+def test_a_wider_spacing_plants_fewer_patterns_on_the_same_background() -> None:
+    """The review-queue benchmark's sparse variant: rarer patterns, no seam, no other change."""
+    dense, dense_spans = generate_partition("EURUSD", "1h", 6000)
+    sparse, sparse_spans = generate_partition("EURUSD", "1h", 6000, spacing=(480, 800))
+    starts = [s.start_index for s in sparse_spans]
+    assert all(480 <= b - a <= 800 for a, b in zip(starts, starts[1:], strict=False))
+    assert 3 * len(sparse_spans) < len(dense_spans)
+
+    def quiet_returns(candles: pd.DataFrame, spans: list) -> np.ndarray:  # outside every pattern
+        inside = np.zeros(len(candles), dtype=bool)
+        for span in spans:
+            inside[span.start_index : span.end_index + 1] = True
+        return np.diff(np.log(candles["close"].to_numpy()))[~inside[1:]]
+
+    # the same background process around the patterns (the same noise draws; only the level's drift differs)
+    assert np.std(quiet_returns(sparse, sparse_spans)) == pytest.approx(
+        np.std(quiet_returns(dense, dense_spans)), rel=0.1
+    )
+    with pytest.raises(ValueError, match="spacing"):
+        generate_partition("EURUSD", "1h", 1000, spacing=(30, 40))  # patterns (up to 45 candles) would overlap
+
+
 def test_annotations_follow_the_export_format(written: Path, export: dict) -> None:
     assert set(export) == {"version", "exported_at", "annotations"} and export["version"] == 1
     annotations = export["annotations"]

@@ -86,8 +86,10 @@ def _volatility_regime(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.exp(log_regime).clip(0.6, 1.7)
 
 
-def _plan_patterns(n: int, rng: np.random.Generator) -> list[tuple[str, int, int]]:
-    """Where patterns go: `(label, start_index, length)`, one start every 120-200 candles."""
+def _plan_patterns(
+    n: int, rng: np.random.Generator, spacing: tuple[int, int] = PATTERN_SPACING
+) -> list[tuple[str, int, int]]:
+    """Where patterns go: `(label, start_index, length)`, one start every `spacing` candles (120-200)."""
     plan: list[tuple[str, int, int]] = []
     start = int(rng.integers(VOLATILITY_WINDOW + 20, VOLATILITY_WINDOW + 120))
     while True:
@@ -97,7 +99,7 @@ def _plan_patterns(n: int, rng: np.random.Generator) -> list[tuple[str, int, int
         if start + length + 10 > n:
             return plan
         plan.append((label, start, length))
-        start += int(rng.integers(PATTERN_SPACING[0], PATTERN_SPACING[1] + 1))
+        start += int(rng.integers(spacing[0], spacing[1] + 1))
 
 
 def _student_t(n: int, rng: np.random.Generator, df: float = 6.0) -> np.ndarray:
@@ -112,6 +114,7 @@ def generate_partition(
     seed: int = DEFAULT_SEED,
     *,
     telltales: str | Iterable[str] | None = None,
+    spacing: tuple[int, int] = PATTERN_SPACING,
 ) -> tuple[pd.DataFrame, list[PlantedSpan]]:
     """Synthetic candles for one partition, with the patterns planted in them.
 
@@ -129,6 +132,11 @@ def generate_partition(
         Cues besides the price path that mark a pattern, from ``noise wicks volume``
         (`shapes.TELLTALES`); none by default, so a pattern is its shape only. The spans
         and the background walk are the same whichever are chosen.
+    spacing : (int, int), default=PATTERN_SPACING (120, 200)
+        Candles from one pattern's start to the next, drawn uniformly in this range; wider
+        gives sparser patterns (e.g. the review-queue benchmark's sparse variant). The
+        background is drawn the same way (the same noise draws; only the drift that keeps
+        the level flat differs), so the quiet stretches carry no sign of the spacing.
 
     Returns
     -------
@@ -141,12 +149,14 @@ def generate_partition(
     partition = Partition(pair, timeframe)
     if n_candles < MIN_CANDLES:
         raise ValueError(f"n_candles={n_candles} is too small: use at least {MIN_CANDLES} so patterns fit")
+    if not 50 <= spacing[0] <= spacing[1]:
+        raise ValueError(f"spacing={spacing} must be (low, high) with 50 <= low <= high, so patterns do not overlap")
     cues = parse_telltales(telltales)
     profile = pair_profile(pair)
     rng = partition_rng(seed, pair, timeframe, stream=0)
     sigma = profile.hourly_vol * np.sqrt(partition.seconds / 3600) * _volatility_regime(n_candles, rng)
     background = sigma * _student_t(n_candles, rng)
-    layers = _plant(background, sigma, rng, cues)
+    layers = _plant(background, sigma, rng, cues, spacing)
     inside = layers.in_pattern
     drift = -layers.shape_returns.sum() / max(1, int((~inside).sum()))  # keeps the level from trending
     walk = np.where(inside, background, background + drift)  # the random walk alone, patterns left out
@@ -191,7 +201,13 @@ class _Layers:
     spans: list[tuple[str, int, int]]
 
 
-def _plant(background: np.ndarray, sigma: np.ndarray, rng: np.random.Generator, cues: frozenset[str]) -> _Layers:
+def _plant(
+    background: np.ndarray,
+    sigma: np.ndarray,
+    rng: np.random.Generator,
+    cues: frozenset[str],
+    spacing: tuple[int, int] = PATTERN_SPACING,
+) -> _Layers:
     """Draw every pattern over its span: its shape, and the telltales in `cues`.
 
     Every random number is drawn whatever `cues` holds, so the spans, amplitudes and
@@ -207,7 +223,7 @@ def _plant(background: np.ndarray, sigma: np.ndarray, rng: np.random.Generator, 
         volume_factor=np.ones(n),
         spans=[],
     )
-    for label, start, length in _plan_patterns(n, rng):
+    for label, start, length in _plan_patterns(n, rng, spacing):
         local_std = float(np.std(background[start - VOLATILITY_WINDOW : start]))
         amplitude = rng.uniform(*AMPLITUDE_K) * local_std * np.sqrt(length)
         span = slice(start, start + length)
