@@ -1,25 +1,20 @@
 """`SpanDetector`: chart-pattern spans from candidate spans, a classifier and NMS.
 
 Fit: every training series is turned into candidate spans (`candidates.py`), each
-candidate gets the label of the annotated span it overlaps most with IoU >=
-``settings.match_iou`` (else ``O``), its shape features (`features.py`) are computed, and
-the configured model type (``xgboost`` or ``random_forest``, the platform's wrappers in
-`ml_platform.training.models`, hyperparameters from a `TrainingConfig`) is fitted with
-class weights (``training.class_weights``, balanced by default). The ``O`` candidates are
-subsampled to ``settings.negatives_per_positive`` per labelled one, keeping every one that
-partly overlaps an annotated span (those teach where a pattern starts and ends). With
-``settings.mirror_labels`` every series is also fitted upside down with mirrored labels
-(a double top read upside down is a double bottom), doubling scarce annotations.
+candidate gets the label of the annotated span it overlaps most with IoU >= ``settings.match_iou``
+(else ``O``) and its shape features (`features.py`), and the configured model type (the wrappers of
+`ml_platform.training.models`, a `TrainingConfig`'s hyperparameters) is fitted with class weights
+(``training.class_weights``). ``O`` candidates are subsampled to ``settings.negatives_per_positive``
+per labelled one, keeping those partly overlapping an annotated span (they teach where a pattern
+starts and ends). ``settings.mirror_labels`` also fits every series upside down with mirrored labels
+(a double top read upside down is a double bottom).
 
-Predict: the candidates of a series are scored; each takes its most probable pattern
-label, those with probability >= ``settings.threshold`` remain, and greedy non-maximum
-suppression across labels (``settings.nms_iou``) leaves the detected spans. With
-``settings.iou_scoring`` an IoU regressor is fitted too and NMS ranks by probability x
-predicted IoU (`quality.py`).
+Predict: each candidate takes its most probable pattern label; those with probability >=
+``settings.threshold`` go through greedy NMS across labels (``settings.nms_iou``), ranked by
+probability, or by probability x predicted IoU with ``settings.iou_scoring`` (`quality.py`).
 
-Storage: a folder with ``detector.json`` (settings, classes, lengths, feature names,
-model type) and the model in its wrapper's native format (XGBoost UBJSON, skops), plus
-``iou_model.ubj`` with ``iou_scoring``.
+Storage: ``detector.json`` (settings, classes, lengths, feature names, model type), the model in
+its wrapper's format (XGBoost UBJSON, skops), and ``iou_model.ubj`` with ``iou_scoring``.
 """
 
 from __future__ import annotations
@@ -110,12 +105,10 @@ class SpanDetector:
     Attributes
     ----------
     settings : DetectorSettings
-    model_type : str
-        ``xgboost`` or ``random_forest``.
+    model_type : str  (``xgboost`` or ``random_forest``)
     classes : list of str
         ``O`` first, then the pattern labels; class ``i`` of the estimator is ``classes[i]``.
-    lengths : (int, int)
-        The candidate length range learnt from the training spans.
+    lengths : (int, int)  (the candidate length range learnt from the training spans)
     estimator : fitted classifier with ``predict_proba``.
     iou_model : fitted IoU regressor with ``predict``, or None (``settings.iou_scoring`` off).
     """

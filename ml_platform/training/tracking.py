@@ -1,8 +1,6 @@
 """MLflow helpers: the tracking URI, a run that always ends, model logging and alias promotion.
 
-Every MLflow run opened here ends ``FINISHED`` or ``FAILED`` (`tracked_run`): never left
-``RUNNING`` behind, whether training succeeds, raises, or is interrupted.
-
+Every MLflow run opened here ends ``FINISHED`` or ``FAILED`` (`tracked_run`), never ``RUNNING``.
 The tracking URI is ``MLFLOW_TRACKING_URI`` if set, else ``mlflow.tracking_uri`` of the
 config (embedded default: a SQLite store under ``data/mlflow``); the artifact folder is
 ``mlflow.artifact_location`` (relative paths anchored at the project root), except with a
@@ -11,8 +9,7 @@ server (its proxied store, ``mlflow-artifacts:/``), since a client's folder is n
 the server keeps artifacts.
 
 Registry: the model of a partition is registered as ``{registered_model_prefix}-{PAIR}-{TF}``.
-The configured alias (``champion``) moves to a new version only when that version's
-validation ``f1_macro`` is not worse than the version holding the alias (`promote_if_not_worse`).
+The alias (``champion``) moves only to a version not worse than its holder (`promote_if_not_worse`).
 """
 
 from __future__ import annotations
@@ -162,11 +159,9 @@ def ensure_experiment(uri: str, name: str, location: str | None) -> str:
 def tracked_run(uri: str, experiment_id: str, *, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
     """An active MLflow run (fluent API) that ends FINISHED on success and FAILED on any exception.
 
-    Also ends FAILED on KeyboardInterrupt/SystemExit (a Dagster termination), then re-raises.
-    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` (and the registry's) into the
-    process environment, which `tracking_uri` reads as an override: they are put back when the run
-    ends, so a long-lived process (a code server, a Celery worker, a test session) training another
-    config next does not track into this run's store.
+    Also ends FAILED on KeyboardInterrupt/SystemExit (a Dagster termination), then re-raises. The
+    URI variables ``mlflow.set_tracking_uri`` writes into the environment (read by `tracking_uri` as an
+    override) are put back afterwards, so a long-lived process tracks its next config in its own store.
     """
     import mlflow
 
