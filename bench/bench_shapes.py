@@ -32,12 +32,15 @@ The parts live next to this entry point: `shapes_data.py` (parts, noise, scoring
     python bench/bench_shapes.py --parts shapes --paths bio,span
     python bench/bench_shapes.py --parts shapes --paths span,span_iou   # IoU-aware NMS ranking against the default
     python bench/bench_shapes.py --parts shapes --paths span,span_iou --span-seed 8   # another detector seed
+    python bench/bench_shapes.py --parts shapes --paths span --span-set 'edge_features=true;training.xgboost.max_depth=3'
+        # ablations: DetectorSettings fields (and training.* config entries) replaced, JSON values
     python bench/bench_shapes.py --parts pooled --output bench/shapes_pooled.md   # run 6 alone (~6 min a seed)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -71,6 +74,9 @@ def main() -> None:
     parser.add_argument("--unseen", default="NASDAQ,GOOG")
     parser.add_argument("--cdl-train", default="SP500,NASDAQ,GOOG,EURUSD", help="the others of these train")
     parser.add_argument("--cdl-test", default="EURUSD,GOOG", help="each is a run")
+    parser.add_argument(
+        "--span-set", default="", help='span detector settings replaced, JSON values: "edge_features=true;nms_iou=0.2"'
+    )
     parser.add_argument("--span-seed", type=int, default=None, help="the span detector's seed (default: SEED)")
     parser.add_argument("--pooled-seeds", default="7", help="run 6's seeds (comma-separated)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "shapes_results.md"))
@@ -80,6 +86,13 @@ def main() -> None:
     parts = set(args.parts.split(","))
     if args.span_seed is not None:
         shapes_paths.span_seed = args.span_seed
+    for item in filter(None, args.span_set.split(";")):
+        field, _, value = item.partition("=")
+        field = field.strip()
+        if field.startswith("training."):
+            shapes_paths.span_training[field.removeprefix("training.")] = json.loads(value)
+        else:
+            shapes_paths.span_overrides[field] = json.loads(value)
     series = load_all()
     rules = RuleSettings()
     train_names, unseen_names = args.train.split(","), args.unseen.split(",")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 from shapes_data import SEED, THREADS, Part
@@ -147,9 +148,10 @@ def span_settings(*, iou_scoring: bool = False) -> Any:
     """
     from ml_platform.shapes.settings import DetectorSettings
 
-    return DetectorSettings(
+    settings = DetectorSettings(
         scales=SPAN_SCALES, breakout_ends=False, mirror_labels=dict(MIRROR), iou_scoring=iou_scoring
     )
+    return msgspec.structs.replace(settings, **span_overrides) if span_overrides else settings
 
 
 SPAN_PATHS = ("span", "span_iou", "span_iou_only", "span_refine")
@@ -157,7 +159,29 @@ SPAN_PATHS = ("span", "span_iou", "span_iou_only", "span_refine")
 alone; NMS by probability, then each winner moved to the candidate of highest predicted IoU near it."""
 REFINE_IOU = 0.5
 """``span_refine``: a winner may move to any candidate overlapping it with at least this IoU."""
+span_overrides: dict[str, Any] = {}
+"""`DetectorSettings` fields replaced in `span_settings` (``bench_shapes.py --span-set field=json,...``, for ablations)."""
+span_training: dict[str, Any] = {}
+"""``training`` config entries for the span detector (``--span-set training.xgboost.max_depth=4``), dotted keys."""
 span_seed = SEED
+
+
+def span_training_config() -> Any:
+    """The `TrainingConfig` the span path fits with: the defaults with `span_training` applied (None when empty)."""
+    if not span_training:
+        return None
+    from ml_platform.config import TrainingConfig
+
+    values = msgspec.to_builtins(TrainingConfig())
+    for dotted, value in span_training.items():
+        *parents, leaf = dotted.split(".")
+        node = values
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return msgspec.convert(values, TrainingConfig)
+
+
 """The span detector's seed (``bench_shapes.py --span-seed``: the spread between seeds shows the noise)."""
 
 
@@ -180,7 +204,11 @@ class SpanPath:
 
         series = [(p.candles, p.spans) for p in parts]
         self.detector = SpanDetector.fit(
-            series, settings=span_settings(iou_scoring=self.iou_scoring), model_type=self.model_type, seed=span_seed
+            series,
+            settings=span_settings(iou_scoring=self.iou_scoring),
+            model_type=self.model_type,
+            seed=span_seed,
+            training=span_training_config(),
         )
         return self
 

@@ -130,6 +130,7 @@ def propose(
     max_length: int,
     edge_shifts: Sequence[float] = (0.0,),
     close: np.ndarray | None = None,
+    pivot_ends: bool = True,
 ) -> Candidates:
     """Candidate spans from pivots at several scales.
 
@@ -148,6 +149,9 @@ def propose(
     close : float array of shape (n_candles,), optional
         When given, every run also ends at its breakout (`breakout_candles`; runs without
         one within `max_length` candles get no such variant).
+    pivot_ends : bool, default=True
+        Keep the runs ending on their last pivot (with their edge variants); False with
+        `close` given keeps only the breakout ends.
 
     Returns
     -------
@@ -172,7 +176,7 @@ def propose(
             s_var = np.clip(s_var.ravel(), 0, n_candles - 1)
             e_var = np.clip(e_var.ravel(), 0, n_candles - 1)
             span_length = e_var - s_var + 1
-            keep = (span_length >= min_length) & (span_length <= max_length)
+            keep = (span_length >= min_length) & (span_length <= max_length) & (pivot_ends or close is None)
             starts.append(s_var[keep])
             ends.append(e_var[keep])
             scales.append(np.full(int(keep.sum()), scale, dtype=np.int64))
@@ -223,6 +227,7 @@ def propose_candidates(
         max_length=lengths[1],
         edge_shifts=settings.edge_shifts,
         close=close if settings.breakout_ends else None,
+        pivot_ends=settings.pivot_ends,
     )
     return candidates, pivots
 

@@ -6,8 +6,8 @@ candidate gets the label of the annotated span it overlaps most with IoU >= ``se
 `ml_platform.training.models`, a `TrainingConfig`'s hyperparameters) is fitted with class weights
 (``training.class_weights``). ``O`` candidates are subsampled to ``settings.negatives_per_positive``
 per labelled one, keeping those partly overlapping an annotated span (they teach where a pattern
-starts and ends). ``settings.mirror_labels`` also fits every series upside down with mirrored labels
-(a double top read upside down is a double bottom).
+starts and ends) unless ``settings.ignore_iou`` leaves such near-misses out. ``settings.mirror_labels``
+also fits every series upside down with mirrored labels (a double top upside down is a double bottom).
 
 Predict: each candidate takes its most probable pattern label; those with probability >=
 ``settings.threshold`` go through greedy NMS across labels (``settings.nms_iou``), ranked by
@@ -375,10 +375,7 @@ def _prepare(candles: pd.DataFrame, settings: DetectorSettings, lengths: tuple[i
 def _training_rows(
     prepared: _Prepared, spans: pd.DataFrame, settings: DetectorSettings, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, labels and IoU targets (`iou_targets`) of one series' training candidates.
-
-    The rows are the labelled candidates, the hard ``O`` ones and a sample of the rest.
-    """
+    """Features, labels and IoU targets of one series' training candidates: the labelled, the hard ``O``, a sample."""
     cands = prepared.candidates
     span_start, span_end = spans["start"].to_numpy(dtype=np.int64), spans["end"].to_numpy(dtype=np.int64)
     span_label = spans["label"].astype(str).to_numpy(dtype=object)
@@ -387,8 +384,12 @@ def _training_rows(
         cands.start, cands.end, span_start, span_end, min_iou=min(HARD_NEGATIVE_IOU, settings.match_iou)
     )
     positive = best >= 0
-    hard = ~positive & (near > 0)
-    easy = np.flatnonzero(~positive & ~hard)
+    ignored = np.zeros(len(cands), dtype=bool)
+    if settings.ignore_iou < settings.match_iou:  # the ignore zone: near-misses are neither pattern nor O
+        _, close_to = match_candidates(cands.start, cands.end, span_start, span_end, min_iou=settings.ignore_iou)
+        ignored = ~positive & (close_to >= 0)
+    hard = ~positive & ~ignored & (near > 0)
+    easy = np.flatnonzero(~positive & ~hard & ~ignored)
     budget = int(settings.negatives_per_positive * positive.sum()) - int(hard.sum())
     if settings.negatives_per_positive > 0 and budget < len(easy):
         easy = rng.choice(easy, size=max(budget, 0), replace=False)

@@ -25,6 +25,7 @@ second for a causal use.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.shapes.candidates import Candidates
+from ml_platform.shapes.edges import edge_feature_names, edge_features
 from ml_platform.shapes.pivots import Pivots, average_true_range
 from ml_platform.shapes.ranges import RangeExtremes, RangeMeans, bins
 from ml_platform.shapes.settings import DetectorSettings
@@ -58,6 +60,7 @@ class SeriesArrays:
     highs: RangeExtremes
     lows: RangeExtremes
     closes: RangeMeans
+    closes_x: RangeExtremes
     volumes: RangeMeans
     true_ranges: RangeMeans
     atrs: RangeMeans
@@ -82,6 +85,7 @@ class SeriesArrays:
             highs=RangeExtremes(h, max_length=longest),
             lows=RangeExtremes(l, max_length=longest),
             closes=RangeMeans(c),
+            closes_x=RangeExtremes(c, max_length=longest),
             volumes=RangeMeans(volume),
             true_ranges=RangeMeans(true_range),
             atrs=RangeMeans(average_true_range(h, l, c, period=settings.atr_period)),
@@ -89,7 +93,19 @@ class SeriesArrays:
 
 
 def feature_names(settings: DetectorSettings) -> list[str]:
-    """The column names of `shape_features`, in order."""
+    """The column names of `shape_features`, in order: `computed_names` less ``settings.exclude_features``."""
+    names = computed_names(settings)
+    return [names[i] for i in _kept(settings, tuple(names))]
+
+
+def _kept(settings: DetectorSettings, names: tuple[str, ...]) -> list[int]:
+    """Positions in `names` of the columns no ``settings.exclude_features`` pattern matches."""
+    patterns = settings.exclude_features
+    return [i for i, name in enumerate(names) if not any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+
+
+def computed_names(settings: DetectorSettings) -> list[str]:
+    """Every feature `_fill` computes, in order (before ``settings.exclude_features``)."""
     p, q, m = settings.path_points, settings.profile_points, settings.max_pivots + EXTRA_PIVOTS
     names = [f"path_{kind}_{i}" for kind in ("close", "high", "low") for i in range(p)]
     names += ["path_open_first", "path_close_last"]
@@ -105,7 +121,7 @@ def feature_names(settings: DetectorSettings) -> list[str]:
     if settings.after > 0:
         names += ["after_move", "after_high", "after_low"]
     names += ["scale_log_length", "scale_range_atr", "scale_zigzag_k", "scale_net_move_atr"]
-    return names
+    return names + edge_feature_names(settings)
 
 
 _ATR_FIELDS = ("shoulder_difference", "second_difference")
@@ -147,12 +163,15 @@ def shape_features(
 
     No candidates give an empty matrix of shape (0, n_features).
     """
-    out = np.empty((len(candidates), len(feature_names(settings))), dtype=np.float32)
+    names = computed_names(settings)
+    out = np.empty((len(candidates), len(names)), dtype=np.float32)
     table = _PivotTable.of(pivots, n_candles=series.n)
     for a in range(0, len(candidates), BLOCK):  # row blocks: the temporaries stay in the CPU cache
         rows = slice(a, a + BLOCK)
         part = Candidates(candidates.start[rows], candidates.end[rows], candidates.scale[rows])
         _fill(out[rows], series, part, table, settings=settings)
+    if settings.exclude_features:
+        return np.ascontiguousarray(out[:, _kept(settings, tuple(names))])
     return out
 
 
@@ -223,8 +242,10 @@ def _fill(
     put(span_range / atr)
     put(k)
     put((series.close[e] - series.open[s]) / atr)
+    if settings.edge_features:
+        put(edge_features(series, candidates, table, settings=settings))
     if column != width:  # a block was added without its feature names
-        raise AssertionError(f"shape_features wrote {column} columns, feature_names has {width}")
+        raise AssertionError(f"shape_features wrote {column} columns, computed_names has {width}")
 
 
 def _in_atrs(pivot_block: np.ndarray, range_in_atrs: np.ndarray, *, settings: DetectorSettings) -> np.ndarray:

@@ -41,6 +41,9 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         real-price benchmark it did not measurably help (span F1 with noisy labels 0.40 with
         against 0.46 without on later candles, 0.33 both on unseen, with the 2.0 scale and
         mirroring; about 1.5x the candidates), so the benchmark turns it off.
+    pivot_ends : bool, default=True
+        Keep the pivot runs that end on their last pivot; False (with ``breakout_ends``)
+        proposes only the runs ending at their breakout.
     length_margin : float, default=0.25
         Candidates are kept when their length lies within the training spans' lengths
         widened by this fraction (``min * (1 - margin)`` .. ``max * (1 + margin)``).
@@ -60,6 +63,11 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         their IoU is at least this; else it is ``O``. Stricter than the evaluation's 0.5, so
         the model learns to prefer well-placed spans (on the shape-only sample data: span
         F1 0.95 against 0.91 with 0.5; 0.7 leaves some spans without a positive, 0.93).
+    ignore_iou : float, default=1.0
+        Training candidates whose best IoU with an annotated span is at least this but below
+        ``match_iou`` are left out of the fit (an ignore zone, as in object detectors): a
+        near-miss is neither taught as the pattern nor as ``O``. At or above ``match_iou``
+        (the default) every candidate is used.
     negatives_per_positive : float, default=30.0
         At most this many ``O`` candidates per labelled one are kept for the fit (a random
         sample, seeded); 0 keeps them all.
@@ -85,6 +93,12 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         0.45 on later candles and 0.33 against 0.34 on unseen instruments; the predicted IoU
         barely tracks the true IoU on unseen instruments (docs/BENCHMARKS.md, "IoU-aware
         scoring"). Off by default.
+    edge_features : bool, default=False
+        Add the edge features of `ml_platform.shapes.edges` (where the span starts and ends
+        relative to its pivots, its confirmation and invalidation, in ATRs).
+    exclude_features : tuple of str, default=()
+        fnmatch patterns of shape feature names the classifier does not see (``("path_*",
+        "volume_*")``); `ml_platform.shapes.features.feature_names` lists them.
     """
 
     scales: tuple[PositiveFloat, ...] = (1.0, 1.5, 2.5, 4.0, 6.0)
@@ -92,6 +106,7 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     max_pivots: Annotated[int, msgspec.Meta(ge=2)] = 7
     edge_shifts: tuple[Annotated[float, msgspec.Meta(ge=-0.5, le=0.5)], ...] = (0.0,)
     breakout_ends: bool = True
+    pivot_ends: bool = True
     length_margin: Fraction = 0.25
     atr_period: Annotated[int, msgspec.Meta(ge=1)] = 14
     path_points: Annotated[int, msgspec.Meta(ge=4)] = 20
@@ -99,11 +114,14 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     context: Annotated[float, msgspec.Meta(ge=0)] = 1.0
     after: Annotated[float, msgspec.Meta(ge=0)] = 0.25
     match_iou: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.6
+    ignore_iou: Fraction = 1.0
     negatives_per_positive: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     threshold: Fraction = 0.5
     nms_iou: Fraction = 0.1
     mirror_labels: dict[str, str] = msgspec.field(default_factory=dict)
     iou_scoring: bool = False
+    edge_features: bool = False
+    exclude_features: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.scales:

@@ -152,6 +152,12 @@ def test_propose_with_closes_adds_runs_ending_at_their_breakout() -> None:
     with_breakout = propose([level], 60, min_pivots=3, max_pivots=3, min_length=5, max_length=40, close=close)
     assert list(zip(plain.start.tolist(), plain.end.tolist(), strict=True)) == [(10, 30)]
     assert list(zip(with_breakout.start.tolist(), with_breakout.end.tolist(), strict=True)) == [(10, 30), (10, 35)]
+    only_breakouts = propose(
+        [level], 60, min_pivots=3, max_pivots=3, min_length=5, max_length=40, close=close, pivot_ends=False
+    )
+    assert list(zip(only_breakouts.start.tolist(), only_breakouts.end.tolist(), strict=True)) == [(10, 35)]
+    # without closes there are no breakouts, and the pivot runs stay whatever pivot_ends says
+    assert len(propose([level], 60, min_pivots=3, max_pivots=3, min_length=5, max_length=40, pivot_ends=False)) == 1
     # a breakout span longer than max_length is dropped
     short = propose([level], 60, min_pivots=3, max_pivots=3, min_length=5, max_length=21, close=close)
     assert list(zip(short.start.tolist(), short.end.tolist(), strict=True)) == [(10, 30)]

@@ -161,3 +161,34 @@ def test_fit_names_the_problem_when_no_series_has_a_pattern_span(train_series) -
     for series in ([(candles, spans.iloc[:0])], [(candles, only_outside), (candles.iloc[:5], spans.iloc[:0])]):
         with pytest.raises(ValueError, match="no pattern spans in any series; annotate at least one span"):
             SpanDetector.fit(series, training=SMALL)
+
+
+def test_edge_features_and_excluded_features_survive_save_and_load(train_series, held_out, tmp_path: Path) -> None:
+    candles, spans = held_out
+    settings = DetectorSettings(edge_features=True, exclude_features=("path_*", "volume_*", "volatility_*"))
+    compact = SpanDetector.fit(train_series, settings=settings, model_type="xgboost", seed=7, training=SMALL)
+    assert "edge_end_break" in compact.feature_names
+    assert not any(name.startswith(("path_", "volume_", "volatility_")) for name in compact.feature_names)
+    predicted = compact.predict(candles)
+    assert match_spans(_spans(spans), _spans(predicted))["span_f1"] > 0.6
+    loaded = SpanDetector.load(compact.save(tmp_path / "compact"))
+    assert loaded.settings == settings and loaded.feature_names == compact.feature_names
+    pd.testing.assert_frame_equal(loaded.predict(candles), predicted)
+
+
+def test_the_ignore_zone_leaves_near_misses_out_of_the_fit(train_series) -> None:
+    from ml_platform.shapes.candidates import length_range
+    from ml_platform.shapes.detector import _prepare, _training_rows
+
+    candles, spans = train_series[0]
+    lengths = length_range((spans["end"] - spans["start"] + 1).to_numpy(), margin=0.25)
+
+    def ious(settings: DetectorSettings) -> np.ndarray:
+        prepared = _prepare(candles, settings, lengths)
+        return _training_rows(prepared, spans, settings, np.random.default_rng(0))[2]
+
+    plain, ignoring = ious(DetectorSettings()), ious(DetectorSettings(ignore_iou=0.3))
+    zone = (plain >= 0.3) & (plain < 0.6)
+    assert zone.sum() > 10  # near-misses are taught as O by default
+    assert not ((ignoring >= 0.3) & (ignoring < 0.6)).any()
+    assert (ignoring >= 0.6).sum() == (plain >= 0.6).sum()  # the patterns are all still there

@@ -22,7 +22,15 @@ def _features(candles: pd.DataFrame, settings: DetectorSettings) -> tuple[Candid
     return candidates, shape_features(arrays, candidates, pivots, settings=settings)
 
 
-@pytest.mark.parametrize("settings", [DetectorSettings(), DetectorSettings(after=0.0, path_points=8, max_pivots=5)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        DetectorSettings(),
+        DetectorSettings(after=0.0, path_points=8, max_pivots=5),
+        DetectorSettings(edge_features=True),
+        DetectorSettings(edge_features=True, after=0.0, breakout_ends=False),
+    ],
+)
 def test_features_have_one_named_finite_column_each(settings: DetectorSettings) -> None:
     candles, _ = planted_series(1500, seed=1)
     candidates, x = _features(candles, settings)
@@ -33,13 +41,14 @@ def test_features_have_one_named_finite_column_each(settings: DetectorSettings) 
     assert path.min() >= 0 and path.max() <= 1
 
 
+@pytest.mark.parametrize("edges", [False, True])
 @pytest.mark.parametrize("factor", [1000.0, 0.25, 3.7])
-def test_features_do_not_change_when_prices_are_scaled_or_times_shifted(factor: float) -> None:
+def test_features_do_not_change_when_prices_are_scaled_or_times_shifted(factor: float, edges: bool) -> None:
     candles, _ = planted_series(1500, seed=2)
     moved = candles.copy()
     moved[["open", "high", "low", "close"]] *= factor
     moved["time"] += 86_400 * 400 + 1800
-    settings = DetectorSettings()
+    settings = DetectorSettings(edge_features=edges)
     candidates, x = _features(candles, settings)
     moved_candidates, moved_x = _features(moved, settings)
     np.testing.assert_array_equal(candidates.start, moved_candidates.start)
@@ -81,3 +90,43 @@ def test_bins_cover_a_span_in_order() -> None:
     lo, hi = bins(np.array([10, 0]), np.array([29, 2]), 4)
     assert lo[0].tolist() == [10, 15, 20, 25] and hi[0].tolist() == [14, 19, 24, 29]
     assert (hi[1] >= lo[1]).all() and lo[1][0] == 0 and hi[1][-1] == 2  # shorter than the bins: repeats
+
+
+def test_edge_features_place_a_double_tops_end_at_its_confirmation() -> None:
+    # M: trough 100 at 40, peaks 120 at 49 and 61, trough 110 between; the close falls
+    # below 110 (the neck) at about candle 64 and on to 104 at 70
+    knots = ([0, 40, 49, 55, 61, 70, 100], [110.0, 100.0, 120.0, 110.0, 120.0, 104.0, 115.0])
+    candles = candles_from_path(segments(*knots), wick=0.2)
+    settings = DetectorSettings(edge_features=True)
+    candidates, x = _features(candles, settings)
+    names = feature_names(settings)
+
+    def edges_of(start: int, end: int) -> dict[str, float]:
+        row = int(np.flatnonzero((candidates.start == start) & (candidates.end == end))[0])
+        return dict(zip(names, x[row].tolist(), strict=True))
+
+    on_peak = edges_of(41, 61)  # trough, peak, trough, peak: ends on the second top, unconfirmed
+    assert on_peak["edge_end_gap"] == 0 and on_peak["edge_start_gap"] == 0
+    assert on_peak["edge_last_kind"] == 1
+    assert on_peak["edge_end_break"] < 0  # the close at the peak is far above the neck
+    breakout = int(np.flatnonzero(candles["close"].to_numpy()[62:] < 110.0)[0]) + 62
+    confirmed = edges_of(41, breakout)  # the breakout end: first close below the neck
+    assert confirmed["edge_end_break"] > 0
+    assert confirmed["edge_prior_break"] <= 0  # no earlier close below the neck
+    assert confirmed["edge_overshoot"] < 0  # nothing went above the tops after the last one
+    legs = [confirmed[f"edge_leg_{i}"] for i in range(3)]
+    assert legs[0] > 0 and legs[1] < 0 and legs[2] > 0  # up, down, up: the M's three legs
+
+
+def test_excluded_features_leave_the_matrix_and_the_names_together() -> None:
+    candles, _ = planted_series(1500, seed=3)
+    full_settings = DetectorSettings(edge_features=True)
+    settings = DetectorSettings(edge_features=True, exclude_features=("path_*", "volume_*"))
+    candidates, full = _features(candles, full_settings)
+    _, x = _features(candles, settings)
+    names, full_names = feature_names(settings), feature_names(full_settings)
+    assert not any(n.startswith(("path_", "volume_")) for n in names)
+    assert "volatility_0" in names and "edge_end_break" in names
+    assert x.shape == (len(candidates), len(names))
+    kept = [full_names.index(n) for n in names]
+    np.testing.assert_array_equal(x, full[:, kept])
