@@ -161,7 +161,7 @@ class SpanDetector:
             Seeds the negative sampling and the estimator.
         training : TrainingConfig, default=TrainingConfig()
             Hyperparameters (``training.xgboost`` / ``training.random_forest``) and
-            ``class_weights``; its ``model_type`` and ``seed`` are not used.
+            ``class_weights`` (unless ``settings.class_weights``); ``model_type``, ``seed`` unused.
         n_jobs : int, default=2
             Threads of the estimator (overrides the config's).
         """
@@ -198,7 +198,7 @@ class SpanDetector:
         classes = [OUTSIDE, *found]
         index = {label: i for i, label in enumerate(classes)}
         y = np.asarray([index[label] for label in label_all.tolist()], dtype=np.int64)
-        weights = class_weight_map(y, classes, training.class_weights)
+        weights = class_weight_map(y, classes, settings.class_weights or training.class_weights)
         estimator = wrapper.fit(x_all, y, class_weight=weights)
         iou_model = quality.fit_iou_regressor(x_all, iou_all, training, seed=seed) if settings.iou_scoring else None
         return cls(

@@ -192,3 +192,17 @@ def test_the_ignore_zone_leaves_near_misses_out_of_the_fit(train_series) -> None
     assert zone.sum() > 10  # near-misses are taught as O by default
     assert not ((ignoring >= 0.3) & (ignoring < 0.6)).any()
     assert (ignoring >= 0.6).sum() == (plain >= 0.6).sum()  # the patterns are all still there
+
+
+def test_the_detectors_own_class_weights_override_the_training_configs(train_series, held_out) -> None:
+    candles, _ = held_out
+    unweighted_training = TrainingConfig(xgboost=SMALL.xgboost, class_weights="none")
+    from_training = SpanDetector.fit(train_series, seed=7, training=unweighted_training)
+    from_settings = SpanDetector.fit(
+        train_series, settings=DetectorSettings(class_weights="none"), seed=7, training=SMALL
+    )
+    balanced = SpanDetector.fit(train_series, seed=7, training=SMALL)  # SMALL keeps the default: balanced
+    pd.testing.assert_frame_equal(from_settings.score(candles), from_training.score(candles))
+    # unweighted, "O" keeps its prior: the pattern probabilities drop and fewer spans pass the threshold
+    assert from_settings.score(candles)["outside"].mean() > balanced.score(candles)["outside"].mean()
+    assert len(from_settings.predict(candles)) <= len(balanced.predict(candles))
