@@ -33,6 +33,9 @@ span), then retrain every ``ROUND`` answers (`SpanDetector`, XGBoost 100 trees o
 Sparse variant: ``--density d`` plants a pattern every 120/d-200/d candles instead of
 every 120-200 (the generator's ``spacing``; same background process, no splicing), so
 patterns are rare and finding them is most of the work; ``--round`` retrains more often.
+Fit options (`review_sim_model.FitOptions`; defaults = the detector's and the config's):
+``--negatives-per-positive``, ``--class-weights balanced|none``, ``--train-empty``. Every
+checkpoint also records span precision / recall / predicted spans (a second table).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ import pickle
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -56,45 +58,27 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
 
-from review_sim_data import SAMPLE_CANDLES, Run, Series, _frame, real_data, sample_data  # noqa: E402
-from review_sim_report import ROUND, SEED_ANSWERS, report  # noqa: E402
+from review_sim_data import SAMPLE_CANDLES, Labelled, Run, Series, _frame, real_data, sample_data  # noqa: E402
+from review_sim_model import DEFAULT_FIT, MIN_TRAIN_CANDLES, FitOptions, ceiling, fit, span_scores  # noqa: E402
+from review_sim_report import ROUND, SEED_ANSWERS, pr_cell, precision_recall, report  # noqa: E402
 
-from ml_platform.config import TrainingConfig  # noqa: E402
 from ml_platform.review import (  # noqa: E402
     ModelView,
-    ReviewedStretch,
     ReviewSettings,
     build_review_queue,
     mark_reviewed,
     view_from_detector,
 )
 from ml_platform.review.intervals import match_matrix  # noqa: E402
-from ml_platform.shapes.detector import DetectorSettings, SpanDetector  # noqa: E402
-from ml_platform.training.evaluation import Span, match_spans  # noqa: E402
+from ml_platform.shapes.detector import SpanDetector  # noqa: E402
 
 WINDOW = 120  # chart-order / random tile, = ReviewSettings().coverage_length
 MARGIN = 30  # candles shown either side of a queue stretch
-THREADS = 2
 
 logger = logging.getLogger("bench_review_queue")
 
 
 # --------------------------------------------------------------------------- annotator
-
-
-@dataclass
-class Labelled:
-    """What the annotator has answered on one pool series."""
-
-    n: int
-    shown: np.ndarray  # bool per candle: fully labelled
-    marks: dict[tuple[int, int], str] = field(default_factory=dict)  # true spans marked
-    dismissed: set[tuple[int, int]] = field(default_factory=set)  # predictions said "no"
-    records: list[ReviewedStretch] = field(default_factory=list)
-
-    def human(self) -> pd.DataFrame:
-        rows = [(s, e, lab) for (s, e), lab in self.marks.items()] + [(s, e, "O") for s, e in self.dismissed]
-        return _frame(sorted(rows))
 
 
 def answer(series: Series, state: Labelled, lo: int, hi: int, predicted: pd.DataFrame | None) -> tuple[int, int]:
@@ -121,56 +105,23 @@ def predicted_frame(view: ModelView | None) -> pd.DataFrame | None:
     return pd.DataFrame({"start": view.predicted.start, "end": view.predicted.end})
 
 
-def training_series(pools: Sequence[Series], states: Sequence[Labelled]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Each maximal run of labelled candles as its own series, with the marks inside it."""
+def training_series(
+    pools: Sequence[Series], states: Sequence[Labelled], keep_empty: bool = False
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each maximal run of labelled candles as its own series, with the marks inside it.
+
+    Runs without a marked span are left out unless `keep_empty` (``--train-empty``).
+    """
     out = []
     for series, state in zip(pools, states, strict=True):
         padded = np.concatenate([[False], state.shown, [False]]).astype(np.int8)
         edges = np.diff(padded)
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True):
             rows = [(s - a, e - a, lab) for (s, e), lab in state.marks.items() if s >= a and e <= b]
-            if not rows:  # no rows: the detector samples a series' negatives per positive of that series
+            if not rows and not keep_empty:  # the detector samples a series' negatives per positive of that series
                 continue
             out.append((series.candles.iloc[a : b + 1].reset_index(drop=True), _frame(rows)))
     return out
-
-
-# --------------------------------------------------------------------------- model
-
-
-def training_config() -> TrainingConfig:
-    base = TrainingConfig()
-    replace = msgspec.structs.replace
-    return replace(base, xgboost=replace(base.xgboost, n_estimators=100, max_depth=4))
-
-
-def fit(train: list[tuple[pd.DataFrame, pd.DataFrame]], seed: int) -> SpanDetector | None:
-    train = [(c, s) for c, s in train if len(c) >= 40]
-    if not any(len(s) for _, s in train):
-        return None
-    try:
-        return SpanDetector.fit(
-            train,
-            settings=DetectorSettings(),
-            model_type="xgboost",
-            seed=seed,
-            training=training_config(),
-            n_jobs=THREADS,
-        )
-    except ValueError as error:  # e.g. no candidate matches any marked span yet
-        logger.warning("fit failed: %s", error)
-        return None
-
-
-def span_f1(model: SpanDetector | None, tests: Sequence[Series]) -> float:
-    true, predicted = [], []
-    for k, series in enumerate(tests):
-        offset = k * 10_000_000
-        true += [Span(str(r.label), int(r.start) + offset, int(r.end) + offset) for r in series.spans.itertuples()]
-        if model is not None:
-            found = model.predict(series.candles)
-            predicted += [Span(str(r.label), int(r.start) + offset, int(r.end) + offset) for r in found.itertuples()]
-    return float(match_spans(true, predicted)["span_f1"])
 
 
 # --------------------------------------------------------------------------- strategies
@@ -191,6 +142,24 @@ def tiles(pools: Sequence[Series]) -> list[tuple[int, int, int]]:
     ]
 
 
+def checkpoint(
+    run: Run,
+    answers: int,
+    model: SpanDetector | None,
+    train: Sequence[tuple[pd.DataFrame, pd.DataFrame]],
+    states: Sequence[Labelled],
+    tests: Sequence[Series],
+) -> None:
+    """Record the model's test scores and what the annotator has done after `answers` answers."""
+    scores = span_scores(model, tests)
+    run.curve.append((answers, scores["span_f1"]))
+    run.scores.append(scores)
+    run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
+    run.spans_marked.append(sum(len(st.marks) for st in states))
+    used = [(c, s) for c, s in train if len(c) >= MIN_TRAIN_CANDLES]
+    run.train_candles_per_span.append(sum(len(c) for c, _ in used) / max(1, sum(len(s) for _, s in used)))
+
+
 def simulate(
     strategy: str,
     pools: Sequence[Series],
@@ -200,6 +169,7 @@ def simulate(
     seed: int,
     settings: ReviewSettings,
     every: int = ROUND,
+    options: FitOptions = DEFAULT_FIT,
 ) -> Run:
     run = Run(strategy)
     started = time.perf_counter()
@@ -215,10 +185,9 @@ def simulate(
     rest = order[seeded:]
     if strategy == "random":
         rest = [rest[i] for i in np.random.default_rng(seed).permutation(len(rest))]
-    model = fit(training_series(pools, states), seed)
-    run.curve.append((answers, span_f1(model, tests)))
-    run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
-    run.spans_marked.append(sum(len(st.marks) for st in states))
+    train = training_series(pools, states, options.train_empty)
+    model = fit(train, seed, options)
+    checkpoint(run, answers, model, train, states, tests)
     views = [view_from_detector(model, s.candles) if model is not None else None for s in pools]
     while answers < budget:
         todo = min(every, budget - answers)
@@ -234,11 +203,10 @@ def simulate(
                 answer(pools[k], states[k], lo, hi, predicted_frame(views[k]))
             rest = rest[todo:]
             answers += todo
-        model = fit(training_series(pools, states), seed) or model
+        train = training_series(pools, states, options.train_empty)
+        model = fit(train, seed, options) or model
         views = [view_from_detector(model, s.candles) if model is not None else None for s in pools]
-        run.curve.append((answers, span_f1(model, tests)))
-        run.candles_shown.append(int(sum(st.shown.sum() for st in states)))
-        run.spans_marked.append(sum(len(st.marks) for st in states))
+        checkpoint(run, answers, model, train, states, tests)
         if strategy in ("chart", "random") and not rest:
             break
     run.seconds = time.perf_counter() - started
@@ -330,11 +298,6 @@ def oracle_round(
 # --------------------------------------------------------------------------- report
 
 
-def ceiling(pools: Sequence[Series], tests: Sequence[Series], seed: int) -> float:
-    train = [(s.candles, s.spans) for s in pools]
-    return span_f1(fit(train, seed), tests)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="sample,real")
@@ -346,23 +309,51 @@ def main() -> int:
     parser.add_argument("--candles", type=int, default=SAMPLE_CANDLES, help="sample data: candles per series")
     parser.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. first-seed+seeds-1")
     parser.add_argument("--output", default="", help="also write the Markdown here")
-    parser.add_argument("--save", default="", help="also pickle {data: (runs, ceilings)} here, to merge runs")
+    parser.add_argument(
+        "--save", default="", help="also pickle {data: (runs, ceilings, full-label scores)} here, to merge runs"
+    )
+    parser.add_argument(
+        "--negatives-per-positive",
+        type=float,
+        default=None,
+        help="DetectorSettings.negatives_per_positive for every fit (default: the settings' 30; 0 keeps every O)",
+    )
+    parser.add_argument(
+        "--class-weights",
+        choices=("balanced", "none"),
+        default=None,
+        help="training.class_weights of every fit (default: the config's, balanced)",
+    )
+    parser.add_argument(
+        "--train-empty",
+        action="store_true",
+        help="also fit on labelled stretches without a marked span (adds rows only with --negatives-per-positive 0)",
+    )
     args = parser.parse_args()
+    options = FitOptions(args.negatives_per_positive, args.class_weights, args.train_empty)
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()
     sections, saved = [], {}
     for data in args.data.split(","):
         runs: dict[str, list[Run]] = {s: [] for s in args.strategies.split(",")}
-        ceilings = []
+        ceilings, full = [], []
         for i in range(args.first_seed, args.first_seed + args.seeds):
             seed = 20240601 + i
             pools, tests = sample_data(seed, args.density, args.candles) if data == "sample" else real_data()
-            ceilings.append(ceiling(pools, tests, seed))
+            full.append(ceiling(pools, tests, seed, options))
+            ceilings.append(full[-1]["span_f1"])
             info = f"{data} seed {seed}: pool {sum(len(s.candles) for s in pools)} candles / {sum(len(s.spans) for s in pools)} spans, test {sum(len(s.spans) for s in tests)} spans"
-            print(info, f"full-label F1 {ceilings[-1]:.3f}", flush=True)
+            print(info, f"full-label F1 {ceilings[-1]:.3f}", f"(P/R/predicted {pr_cell(full[-1])})", flush=True)
             for strategy in runs:
                 run = simulate(
-                    strategy, pools, tests, budget=args.budget, seed=seed, settings=settings, every=args.round
+                    strategy,
+                    pools,
+                    tests,
+                    budget=args.budget,
+                    seed=seed,
+                    settings=settings,
+                    every=args.round,
+                    options=options,
                 )
                 runs[strategy].append(run)
                 print(
@@ -371,13 +362,21 @@ def main() -> int:
                     flush=True,
                 )
                 print(f"    marked {run.spans_marked}, re-reviews {run.reentered}, picks {run.reasons}", flush=True)
+                print(
+                    "    P/R/predicted "
+                    + ", ".join(f"{a}:{pr_cell(x)}" for (a, _), x in zip(run.curve, run.scores, strict=True)),
+                    flush=True,
+                )
         title = "Sample data (planted spans)" if data == "sample" else "Real prices (rule labels)"
         if data == "sample" and (args.density != 1.0 or args.candles != SAMPLE_CANDLES):
             title += f", density {args.density:g}, {args.candles} candles per series"
+        if options.describe():
+            title += f"; {options.describe()}"
+        saved[data] = (runs, ceilings, full)
+        if args.save:  # before the report: a report error does not lose the runs
+            Path(args.save).write_bytes(pickle.dumps(saved))
         sections.append(report(title, runs, ceilings, args.budget, every=args.round))
-        saved[data] = (runs, ceilings)
-    if args.save:
-        Path(args.save).write_bytes(pickle.dumps(saved))
+        sections.append(precision_recall(title, runs, full))
     text = "\n\n".join(sections)
     print("\n" + text)
     if args.output:

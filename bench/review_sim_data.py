@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ml_platform.review import ReviewedStretch
 from ml_platform.sample_data import generate_partition
 from ml_platform.sample_data.shapes import PATTERN_SPACING
 
@@ -89,6 +90,21 @@ def real_data() -> tuple[list[Series], list[Series]]:
 
 
 @dataclass
+class Labelled:
+    """What the annotator has answered on one pool series."""
+
+    n: int
+    shown: np.ndarray  # bool per candle: fully labelled
+    marks: dict[tuple[int, int], str] = field(default_factory=dict)  # true spans marked
+    dismissed: set[tuple[int, int]] = field(default_factory=set)  # predictions said "no"
+    records: list[ReviewedStretch] = field(default_factory=list)
+
+    def human(self) -> pd.DataFrame:
+        rows = [(s, e, lab) for (s, e), lab in self.marks.items()] + [(s, e, "O") for s, e in self.dismissed]
+        return _frame(sorted(rows))
+
+
+@dataclass
 class Run:
     strategy: str
     curve: list[tuple[int, float]] = field(default_factory=list)  # (answers, span F1)
@@ -97,3 +113,5 @@ class Run:
     reasons: dict[str, int] = field(default_factory=dict)
     reentered: int = 0
     seconds: float = 0.0
+    scores: list[dict[str, float]] = field(default_factory=list)  # per checkpoint: span precision, recall, ...
+    train_candles_per_span: list[float] = field(default_factory=list)  # labelled candles fitted on per marked span

@@ -39,7 +39,7 @@ def summary(runs: dict[str, list[Run]], ceilings: Sequence[float]) -> list[str]:
     out = []
     goals = targets(ceilings)
     chart = runs.get("chart", [])
-    base = {name: [needed(r.curve, t) for r, t in zip(chart, ts, strict=True)] for name, ts in goals}
+    base = {name: [needed(r.curve, t) for r, t in zip(chart, ts, strict=True)] for name, ts in goals} if chart else {}
     for strategy, group in runs.items():
         parts = []
         for name, ts in goals:
@@ -96,4 +96,53 @@ def report(name: str, runs: dict[str, list[Run]], ceilings: list[float], budget:
     lines.append("")
     for strategy, group in runs.items():
         lines.append(f"- {strategy}: " + ", ".join(f"{a}: {f:.2f}" for a, f in group[0].curve))
+    return "\n".join(lines)
+
+
+PR_AT = 40
+
+
+def pr_cell(scores: dict[str, float]) -> str:
+    """``P / R / predicted`` of one model on the test parts."""
+    return f"{scores['span_precision']:.2f} / {scores['span_recall']:.2f} / {scores['predicted_spans']:.0f}"
+
+
+def scores_at(run: Run, answers: int) -> tuple[int, dict[str, float]] | None:
+    """(checkpoint, scores) of the last model trained on at most `answers` answers."""
+    eligible = [(a, x) for (a, _), x in zip(run.curve, run.scores, strict=True) if a <= answers]
+    return eligible[-1] if eligible else None
+
+
+def precision_recall(name: str, runs: dict[str, list[Run]], full: Sequence[dict[str, float]]) -> str:
+    """Span precision / recall / predicted spans at ~PR_AT answers and at the last checkpoint, per seed (`; `)."""
+    if not full:
+        return ""
+    true = " / ".join(f"{x['true_spans']:.0f}" for x in full)
+    lines = [f"**{name}: span precision / recall / predicted spans** (test spans {true}; seeds separated by `;`)", ""]
+    head = [
+        "strategy",
+        f"at {PR_AT} (checkpoint)",
+        "at the end (checkpoint)",
+        "F1 at the end",
+        "labelled candles per marked span at the end",
+    ]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for strategy, group in runs.items():
+        early = [scores_at(r, PR_AT) for r in group]
+        row = [
+            strategy,
+            "; ".join(f"{pr_cell(x[1])} ({x[0]})" if x else "-" for x in early),
+            "; ".join(f"{pr_cell(r.scores[-1])} ({r.curve[-1][0]})" for r in group),
+            "; ".join(f"{r.curve[-1][1]:.2f}" for r in group),
+            "; ".join(f"{r.train_candles_per_span[-1]:.0f}" for r in group),
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    row = [
+        "every pool span labelled",
+        "",
+        "; ".join(pr_cell(x) for x in full),
+        "; ".join(f"{x['span_f1']:.2f}" for x in full),
+        "",
+    ]
+    lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
