@@ -13,8 +13,7 @@ Predict: each candidate takes its most probable pattern label; those with probab
 ``settings.threshold`` go through greedy NMS across labels (``settings.nms_iou``), ranked by
 probability, or by probability x predicted IoU with ``settings.iou_scoring`` (`quality.py`).
 
-Storage: ``detector.json`` (settings, classes, lengths, feature names, model type), the model in
-its wrapper's format (XGBoost UBJSON, skops), and ``iou_model.ubj`` with ``iou_scoring``.
+Storage: ``detector.json`` (settings, classes, lengths, features, model type), the model file, ``iou_model.ubj``.
 """
 
 from __future__ import annotations
