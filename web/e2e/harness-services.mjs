@@ -15,8 +15,9 @@ const NEXT_BIN = path.join(WEB, 'node_modules', 'next', 'dist', 'bin', 'next');
 // ------------------------------------------------------------------------------------------
 // Chromium, test data, the inference service, the build, the web server
 
+/** Install Debian's Chromium when it is missing; its output goes to stderr (stdout stays the caller's). */
 export function ensureChromium() {
-  const r = spawnSync('bash', [path.join(WEB, 'scripts', 'ensure-chromium.sh')], { stdio: 'inherit' });
+  const r = spawnSync('bash', [path.join(WEB, 'scripts', 'ensure-chromium.sh')], { stdio: ['ignore', 2, 2] });
   if (r.status !== 0) throw new Error('Chromium is not available (scripts/ensure-chromium.sh failed).');
 }
 

@@ -29,7 +29,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chartBox, launchBrowser, newPage, num, waitForCandles, waitForModel } from './harness.mjs';
+import { chartBox, ensureChromium, launchBrowser, newPage, num, waitForCandles, waitForModel } from './harness.mjs';
 
 const USAGE =
   'usage: loop-probe.mjs save --url URL --pair PAIR --timeframe TF --label LABEL [--start T1 --end T2]\n' +
@@ -212,6 +212,7 @@ async function awaitModel(page, o) {
 
 async function main() {
   const o = options(process.argv.slice(2));
+  ensureChromium(); // a fresh machine has no Chromium until the first browser run installs it
   const browser = await launchBrowser();
   let page;
   try {

@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "ensure-chromium: installing chromium with apt-get..." >&2
-$SUDO apt-get update -qq
+$SUDO apt-get update -qq >&2
 # DejaVu gives the screenshots readable text on a machine with no fonts.
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >&2
 
