@@ -34,7 +34,7 @@ Sparse variant: ``--density d`` plants a pattern every 120/d-200/d candles inste
 every 120-200 (the generator's ``spacing``; same background process, no splicing), so
 patterns are rare and finding them is most of the work; ``--round`` retrains more often.
 Fit options (`review_sim_model.FitOptions`; defaults = the detector's and the config's):
-``--negatives-per-positive``, ``--class-weights balanced|none``, ``--train-empty``. Every
+``--negatives-per-positive``, ``--class-weights balanced|none``, ``--train-empty``, ``--calibration``. Every
 checkpoint also records span precision / recall / predicted spans (a second table).
 """
 
@@ -329,8 +329,11 @@ def main() -> int:
         action="store_true",
         help="also fit on labelled stretches without a marked span (adds rows only with --negatives-per-positive 0)",
     )
+    parser.add_argument(
+        "--calibration", type=float, default=None, help="DetectorSettings.calibration of every fit (default 0: off)"
+    )
     args = parser.parse_args()
-    options = FitOptions(args.negatives_per_positive, args.class_weights, args.train_empty)
+    options = FitOptions(args.negatives_per_positive, args.class_weights, args.train_empty, args.calibration)
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()
     sections, saved = [], {}

@@ -35,11 +35,13 @@ class FitOptions:
     (None: the config's default, ``"balanced"``). train_empty: also fit on the labelled
     stretches that hold no marked span (pure negatives; the detector samples negatives per
     positive of each series, so they add rows only with ``negatives_per_positive`` 0).
+    calibration: `DetectorSettings.calibration` (None: 0, the fixed threshold).
     """
 
     negatives_per_positive: float | None = None
     class_weights: str | None = None
     train_empty: bool = False
+    calibration: float | None = None
 
     def describe(self) -> str:
         parts = []
@@ -49,6 +51,8 @@ class FitOptions:
             parts.append(f"class_weights {self.class_weights}")
         if self.train_empty:
             parts.append("pattern-free labelled stretches trained on")
+        if self.calibration:
+            parts.append(f"threshold calibrated on the last {self.calibration:g} of the labelled candles")
         return ", ".join(parts)
 
 
@@ -65,9 +69,12 @@ def training_config(options: FitOptions = DEFAULT_FIT) -> TrainingConfig:
 
 
 def detector_settings(options: FitOptions = DEFAULT_FIT) -> DetectorSettings:
-    if options.negatives_per_positive is None:
-        return DetectorSettings()
-    return DetectorSettings(negatives_per_positive=options.negatives_per_positive)
+    settings = DetectorSettings()
+    if options.negatives_per_positive is not None:
+        settings = msgspec.structs.replace(settings, negatives_per_positive=options.negatives_per_positive)
+    if options.calibration is not None:
+        settings = msgspec.structs.replace(settings, calibration=options.calibration)
+    return settings
 
 
 def fit(

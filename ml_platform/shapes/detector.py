@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,9 @@ import pandas as pd
 
 from ml_platform import storage
 from ml_platform.config import TrainingConfig
-from ml_platform.shapes import quality
+from ml_platform.shapes import calibration, quality
 from ml_platform.shapes.candidates import Candidates, length_range, match_candidates, propose_candidates
 from ml_platform.shapes.features import SeriesArrays, feature_names, shape_features
-from ml_platform.shapes.nms import non_max_suppression
 from ml_platform.shapes.pivots import Pivots
 from ml_platform.shapes.settings import DetectorSettings
 from ml_platform.training.models import get_model_type
@@ -171,6 +171,10 @@ class SpanDetector:
         for i, (candles, _) in enumerate(series):
             _check_candles(candles, f"series {i}")
         candles_list = [candles for candles, _ in series]
+        if settings.calibration > 0:  # the threshold from a first fit on each series' earlier candles
+            refit = partial(cls.fit, model_type=model_type, seed=seed, training=training, n_jobs=n_jobs)
+            pairs = list(zip(candles_list, checked, strict=True))
+            settings = calibration.calibrated_settings(lambda s, st: refit(s, settings=st), pairs, settings)
         if settings.mirror_labels:
             candles_list += [mirrored(candles) for candles in candles_list]
             checked += [_mirror_spans(spans, settings.mirror_labels) for spans in checked]
@@ -260,13 +264,7 @@ class SpanDetector:
         """
         threshold = self.settings.threshold if threshold is None else threshold
         nms_iou = self.settings.nms_iou if nms_iou is None else nms_iou
-        scored = self.score(candles)
-        scored = scored.loc[scored["confidence"] >= threshold].reset_index(drop=True)
-        rank = quality.rank_scores(
-            scored["confidence"].to_numpy(), scored["iou"].to_numpy() if "iou" in scored else None
-        )
-        keep = non_max_suppression(scored["start"].to_numpy(), scored["end"].to_numpy(), rank, iou_threshold=nms_iou)
-        chosen = scored.loc[keep, list(PREDICTION_COLUMNS)]
+        chosen = calibration.select(self.score(candles), threshold, nms_iou).loc[:, list(PREDICTION_COLUMNS)]
         return chosen.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
 
     # ------------------------------------------------------------------ storage
