@@ -88,11 +88,7 @@ def main() -> None:
         shapes_paths.span_seed = args.span_seed
     for item in filter(None, args.span_set.split(";")):
         field, _, value = item.partition("=")
-        field = field.strip()
-        if field.startswith("training."):
-            shapes_paths.span_training[field.removeprefix("training.")] = json.loads(value)
-        else:
-            shapes_paths.span_overrides[field] = json.loads(value)
+        shapes_paths.span_overrides[field.strip()] = json.loads(value)
     series = load_all()
     rules = RuleSettings()
     train_names, unseen_names = args.train.split(","), args.unseen.split(",")

@@ -151,7 +151,7 @@ def span_settings(*, iou_scoring: bool = False) -> Any:
     settings = DetectorSettings(
         scales=SPAN_SCALES, breakout_ends=False, mirror_labels=dict(MIRROR), iou_scoring=iou_scoring
     )
-    return msgspec.structs.replace(settings, **span_overrides) if span_overrides else settings
+    return _overridden(settings, training=False)
 
 
 SPAN_PATHS = ("span", "span_iou", "span_iou_only", "span_refine")
@@ -160,29 +160,37 @@ alone; NMS by probability, then each winner moved to the candidate of highest pr
 REFINE_IOU = 0.5
 """``span_refine``: a winner may move to any candidate overlapping it with at least this IoU."""
 span_overrides: dict[str, Any] = {}
-"""`DetectorSettings` fields replaced in `span_settings` (``bench_shapes.py --span-set field=json,...``, for ablations)."""
-span_training: dict[str, Any] = {}
-"""``training`` config entries for the span detector (``--span-set training.xgboost.max_depth=4``), dotted keys."""
+"""Dotted-key replacements for ablations (``bench_shapes.py --span-set``): `DetectorSettings` fields
+(``edge_features``) in `span_settings`, ``training.*`` entries (``training.xgboost.max_depth``) in
+`span_training_config`; JSON values, validated by msgspec."""
 span_seed = SEED
+"""The span detector's seed (``bench_shapes.py --span-seed``: the spread between seeds shows the noise)."""
 
 
-def span_training_config() -> Any:
-    """The `TrainingConfig` the span path fits with: the defaults with `span_training` applied (None when empty)."""
-    if not span_training:
-        return None
-    from ml_platform.config import TrainingConfig
-
-    values = msgspec.to_builtins(TrainingConfig())
-    for dotted, value in span_training.items():
+def _overridden(struct: Any, *, training: bool) -> Any:
+    """`struct` with its `span_overrides` set (the ``training.*`` ones, or the others), converted and validated."""
+    chosen = {
+        key.removeprefix("training."): value
+        for key, value in span_overrides.items()
+        if key.startswith("training.") == training
+    }
+    if not chosen:
+        return struct
+    values = msgspec.to_builtins(struct)
+    for dotted, value in chosen.items():
         *parents, leaf = dotted.split(".")
         node = values
         for key in parents:
             node = node[key]
         node[leaf] = value
-    return msgspec.convert(values, TrainingConfig)
+    return msgspec.convert(values, type(struct))
 
 
-"""The span detector's seed (``bench_shapes.py --span-seed``: the spread between seeds shows the noise)."""
+def span_training_config() -> Any:
+    """The `TrainingConfig` the span path fits with: the defaults with the ``training.*`` overrides."""
+    from ml_platform.config import TrainingConfig
+
+    return _overridden(TrainingConfig(), training=True)
 
 
 class SpanPath:

@@ -10,7 +10,8 @@ whole, the one the cut falls in cut in time), scores the candidates of the held-
 (the spans wholly inside are the truth), and takes
 the threshold of `THRESHOLDS` with the best span F1 there (ties: the one nearest the
 configured threshold); the final detector is then fitted on every candle with that
-threshold. Too few held-out spans (`MIN_SPANS`) keep the configured threshold.
+threshold. Too few held-out spans (`MIN_SPANS`) keep the configured threshold. The sweep
+selects spans as `SpanDetector.predict` does (`ml_platform.shapes.nms.select_spans`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import pandas as pd
 
-from ml_platform.shapes import quality
-from ml_platform.shapes.nms import non_max_suppression
+from ml_platform.shapes.nms import select_spans
 from ml_platform.shapes.settings import DetectorSettings
 from ml_platform.training.evaluation import Span, match_spans
 
@@ -65,18 +65,6 @@ def split_series(series: Sequence[Series], share: float) -> tuple[list[Series], 
     return fitted, held_out
 
 
-def select(scored: pd.DataFrame, threshold: float, nms_iou: float) -> pd.DataFrame:
-    """The candidates of `scored` (`SpanDetector.score`) at or above `threshold` that survive NMS.
-
-    NMS ranks by `quality.rank_scores` (the probability, times the predicted IoU when scored).
-    """
-    chosen = scored.loc[scored["confidence"].to_numpy() >= threshold].reset_index(drop=True)
-    iou = chosen["iou"].to_numpy() if "iou" in chosen else None
-    rank = quality.rank_scores(chosen["confidence"].to_numpy(), iou)
-    keep = non_max_suppression(chosen["start"].to_numpy(), chosen["end"].to_numpy(), rank, iou_threshold=nms_iou)
-    return chosen.loc[keep]
-
-
 def _spans(frame: pd.DataFrame, offset: int) -> list[Span]:
     starts, ends = frame["start"].to_numpy(dtype=int) + offset, frame["end"].to_numpy(dtype=int) + offset
     return [Span(str(label), int(s), int(e)) for label, s, e in zip(frame["label"], starts, ends, strict=True)]
@@ -98,7 +86,7 @@ def best_threshold(detector: SpanDetector, held_out: Sequence[Series], *, prefer
         predicted = [
             span
             for offset, scored in scored_parts
-            for span in _spans(select(scored, threshold, detector.settings.nms_iou), offset)
+            for span in _spans(select_spans(scored, threshold, detector.settings.nms_iou), offset)
         ]
         results.append((float(match_spans(truth, predicted)["span_f1"]), -abs(threshold - preferred), threshold))
     f1, _, threshold = max(results)
@@ -106,13 +94,11 @@ def best_threshold(detector: SpanDetector, held_out: Sequence[Series], *, prefer
 
 
 def calibrated_settings(
-    fit: Callable[[Sequence[Series], DetectorSettings], SpanDetector],
-    series: Sequence[Series],
-    settings: DetectorSettings,
+    fit: Callable[..., SpanDetector], series: Sequence[Series], settings: DetectorSettings
 ) -> DetectorSettings:
     """`settings` with the threshold chosen on held-out labels (unchanged when there are too few).
 
-    `fit` fits a detector on series with settings (``SpanDetector.fit`` with the caller's other arguments).
+    `fit` is called as ``fit(series, settings=...)`` (``SpanDetector.fit`` with the caller's other arguments).
     """
     fitted, held_out = split_series(series, settings.calibration)
     n_held = sum(len(spans) for _, spans in held_out)
@@ -126,7 +112,7 @@ def calibrated_settings(
             settings.threshold,
         )
         return settings
-    provisional = fit(fitted, msgspec.structs.replace(settings, calibration=0.0))
+    provisional = fit(fitted, settings=msgspec.structs.replace(settings, calibration=0.0))
     threshold, f1 = best_threshold(provisional, held_out, preferred=settings.threshold)
     logger.info("calibration: threshold %s (span F1 %.3f on %d held-out spans)", threshold, f1, n_held)
     return msgspec.structs.replace(settings, threshold=threshold)

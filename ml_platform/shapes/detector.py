@@ -34,6 +34,7 @@ from ml_platform.config import TrainingConfig
 from ml_platform.shapes import calibration, quality
 from ml_platform.shapes.candidates import Candidates, length_range, match_candidates, propose_candidates
 from ml_platform.shapes.features import SeriesArrays, feature_names, shape_features
+from ml_platform.shapes.nms import select_spans
 from ml_platform.shapes.pivots import Pivots
 from ml_platform.shapes.settings import DetectorSettings
 from ml_platform.training.models import get_model_type
@@ -173,8 +174,7 @@ class SpanDetector:
         candles_list = [candles for candles, _ in series]
         if settings.calibration > 0:  # the threshold from a first fit on each series' earlier candles
             refit = partial(cls.fit, model_type=model_type, seed=seed, training=training, n_jobs=n_jobs)
-            pairs = list(zip(candles_list, checked, strict=True))
-            settings = calibration.calibrated_settings(lambda s, st: refit(s, settings=st), pairs, settings)
+            settings = calibration.calibrated_settings(refit, list(zip(candles_list, checked, strict=True)), settings)
         if settings.mirror_labels:
             candles_list += [mirrored(candles) for candles in candles_list]
             checked += [_mirror_spans(spans, settings.mirror_labels) for spans in checked]
@@ -264,7 +264,7 @@ class SpanDetector:
         """
         threshold = self.settings.threshold if threshold is None else threshold
         nms_iou = self.settings.nms_iou if nms_iou is None else nms_iou
-        chosen = calibration.select(self.score(candles), threshold, nms_iou).loc[:, list(PREDICTION_COLUMNS)]
+        chosen = select_spans(self.score(candles), threshold, nms_iou).loc[:, list(PREDICTION_COLUMNS)]
         return chosen.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
 
     # ------------------------------------------------------------------ storage
@@ -376,16 +376,13 @@ def _training_rows(
     cands = prepared.candidates
     span_start, span_end = spans["start"].to_numpy(dtype=np.int64), spans["end"].to_numpy(dtype=np.int64)
     span_label = spans["label"].astype(str).to_numpy(dtype=object)
-    _, best = match_candidates(cands.start, cands.end, span_start, span_end, min_iou=settings.match_iou)
-    near, _ = match_candidates(
-        cands.start, cands.end, span_start, span_end, min_iou=min(HARD_NEGATIVE_IOU, settings.match_iou)
-    )
-    positive = best >= 0
-    ignored = np.zeros(len(cands), dtype=bool)
-    if settings.ignore_iou < settings.match_iou:  # the ignore zone: near-misses are neither pattern nor O
-        _, close_to = match_candidates(cands.start, cands.end, span_start, span_end, min_iou=settings.ignore_iou)
-        ignored = ~positive & (close_to >= 0)
-    hard = ~positive & ~ignored & (near > 0)
+    # one matching at the lowest IoU any rule below needs: the best span is the same whatever the threshold
+    hard_iou, ignore_iou = min(HARD_NEGATIVE_IOU, settings.match_iou), min(settings.ignore_iou, settings.match_iou)
+    iou, best = match_candidates(cands.start, cands.end, span_start, span_end, min_iou=min(hard_iou, ignore_iou))
+    positive = iou >= settings.match_iou
+    best = np.where(positive, best, -1)
+    ignored = ~positive & (iou >= ignore_iou)  # the ignore zone: near-misses are neither pattern nor O
+    hard = ~positive & ~ignored & (iou >= hard_iou)
     easy = np.flatnonzero(~positive & ~hard & ~ignored)
     budget = int(settings.negatives_per_positive * positive.sum()) - int(hard.sum())
     if settings.negatives_per_positive > 0 and budget < len(easy):

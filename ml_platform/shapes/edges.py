@@ -63,9 +63,7 @@ def edge_features(
     s, e = candidates.start, candidates.end
     length = (e - s + 1).astype(np.float64)
     last_n = series.n - 1
-    base = candidates.scale * table.stride
-    first = np.searchsorted(table.keys, base + s, side="left")
-    count = np.searchsorted(table.keys, base + e, side="right") - first
+    first, count = table.runs(candidates.scale, s, e)
     top = max(len(table.keys) - 1, 0)
     has1, has2 = count >= 1, count >= 2
     i_first = table.index[np.minimum(first, top)] if len(table.keys) else np.zeros(n, dtype=np.int64)
@@ -90,8 +88,11 @@ def edge_features(
     # between the last pivot and the end (exclusive): the most extreme close towards the break
     inner = has2 & (e - i_last >= 2)
     lo, hi = np.minimum(i_last + 1, e), np.maximum(e - 1, np.minimum(i_last + 1, e))
-    closes_at = series.closes_x.positions(lo, hi)
-    toward = np.where(k_last > 0, series.closes_x.min_at(closes_at), series.closes_x.max_at(closes_at))
+    closes = series.closes_x
+    if closes is None:
+        raise ValueError("edge_features: the SeriesArrays were built without edge_features (no close extremes)")
+    closes_at = closes.positions(lo, hi)
+    toward = np.where(k_last > 0, closes.min_at(closes_at), closes.max_at(closes_at))
     columns.append(np.where(inner, k_last * (p_ref - toward) / atr_last, MISSING))
     # beyond the span's extreme (up to the last pivot) after the last pivot
     after_last = has1 & (e > i_last)

@@ -60,7 +60,7 @@ class SeriesArrays:
     highs: RangeExtremes
     lows: RangeExtremes
     closes: RangeMeans
-    closes_x: RangeExtremes
+    closes_x: RangeExtremes | None  # close extremes, for the edge features only
     volumes: RangeMeans
     true_ranges: RangeMeans
     atrs: RangeMeans
@@ -85,7 +85,7 @@ class SeriesArrays:
             highs=RangeExtremes(h, max_length=longest),
             lows=RangeExtremes(l, max_length=longest),
             closes=RangeMeans(c),
-            closes_x=RangeExtremes(c, max_length=longest),
+            closes_x=RangeExtremes(c, max_length=longest) if settings.edge_features else None,
             volumes=RangeMeans(volume),
             true_ranges=RangeMeans(true_range),
             atrs=RangeMeans(average_true_range(h, l, c, period=settings.atr_period)),
@@ -286,6 +286,12 @@ class _PivotTable:
         price = np.concatenate([level.price for level in pivots])
         return cls(keys, stride, index, kind, price, pivots[0].index)
 
+    def runs(self, scale: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per span ``s..e``, the position in `keys` of its first pivot at its `scale`, and how many it holds."""
+        base = scale * self.stride
+        first = np.searchsorted(self.keys, base + s, side="left")
+        return first, np.searchsorted(self.keys, base + e, side="right") - first
+
 
 def _pivot_slots(table: _PivotTable, scale: np.ndarray, s: np.ndarray, e: np.ndarray, slots: int) -> tuple:
     """The first `slots` pivots inside each span at its scale: (candle index, kind, price, valid, count).
@@ -296,9 +302,7 @@ def _pivot_slots(table: _PivotTable, scale: np.ndarray, s: np.ndarray, e: np.nda
     if total == 0:
         zeros = np.zeros((n, slots))
         return zeros.astype(np.int64), zeros, zeros, np.zeros((n, slots), dtype=bool), np.zeros(n, dtype=np.int64)
-    base = scale * table.stride
-    first = np.searchsorted(table.keys, base + s, side="left")
-    count = np.searchsorted(table.keys, base + e, side="right") - first
+    first, count = table.runs(scale, s, e)
     step = np.arange(slots)[None, :]
     position = np.minimum(first[:, None] + step, total - 1)
     valid = step < count[:, None]

@@ -3,12 +3,16 @@
 Candidates overlap heavily (runs of pivots at several scales share edges), so a pattern is
 found many times over. `non_max_suppression` keeps the most confident span, drops every
 other span that overlaps it with IoU above the threshold (whatever its label: one stretch
-of candles holds one pattern), and repeats, greedily by confidence.
+of candles holds one pattern), and repeats, greedily by confidence. `select_spans` applies
+the detector's threshold first, then NMS: what `SpanDetector.predict` returns.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from ml_platform.shapes.quality import rank_scores
 
 
 def span_iou(start: np.ndarray, end: np.ndarray, s: int, e: int) -> np.ndarray:
@@ -65,3 +69,15 @@ def non_max_suppression(
         overlap = span_iou(sorted_start[lo:hi], sorted_end[lo:hi], s, e) > iou_threshold
         suppressed[lo:hi] |= overlap
     return np.asarray(keep, dtype=np.int64)
+
+
+def select_spans(scored: pd.DataFrame, threshold: float, nms_iou: float) -> pd.DataFrame:
+    """The rows of `scored` (`SpanDetector.score`) at or above `threshold` that survive NMS, most confident first.
+
+    NMS ranks by `ml_platform.shapes.quality.rank_scores`: the probability, times the predicted
+    IoU when `scored` has an ``iou`` column.
+    """
+    chosen = scored.loc[scored["confidence"].to_numpy() >= threshold].reset_index(drop=True)
+    rank = rank_scores(chosen["confidence"].to_numpy(), chosen["iou"].to_numpy() if "iou" in chosen else None)
+    keep = non_max_suppression(chosen["start"].to_numpy(), chosen["end"].to_numpy(), rank, iou_threshold=nms_iou)
+    return chosen.loc[keep]
