@@ -34,7 +34,8 @@ Sparse variant: ``--density d`` plants a pattern every 120/d-200/d candles inste
 every 120-200 (the generator's ``spacing``; same background process, no splicing), so
 patterns are rare and finding them is most of the work; ``--round`` retrains more often.
 Fit options (`review_sim_model.FitOptions`; defaults = the detector's and the config's):
-``--negatives-per-positive``, ``--class-weights balanced|none``, ``--train-empty``, ``--calibration``. Every
+``--negatives-per-positive``, ``--class-weights balanced|none``, ``--train-empty``, ``--calibration``,
+``--calibration-folds``. Every
 checkpoint also records span precision / recall / predicted spans (a second table).
 """
 
@@ -332,8 +333,13 @@ def main() -> int:
     parser.add_argument(
         "--calibration", type=float, default=None, help="DetectorSettings.calibration of every fit (default 0: off)"
     )
+    parser.add_argument(
+        "--calibration-folds", type=int, default=None, help="DetectorSettings.calibration_folds (default 1)"
+    )
     args = parser.parse_args()
-    options = FitOptions(args.negatives_per_positive, args.class_weights, args.train_empty, args.calibration)
+    options = FitOptions(
+        args.negatives_per_positive, args.class_weights, args.train_empty, args.calibration, args.calibration_folds
+    )
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()
     sections, saved = [], {}

@@ -9,16 +9,19 @@ against the planted spans of the test part (same label, IoU >= 0.5).
 
     python bench/bench_spans_sample.py
     python bench/bench_spans_sample.py --model random_forest --labels truth --telltales noise,wicks,volume
+    python bench/bench_spans_sample.py --set 'geometry_scales=[]'   # DetectorSettings fields replaced (JSON)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 
@@ -74,9 +77,11 @@ def main() -> int:
     parser.add_argument("--model", choices=["xgboost", "random_forest"], default="xgboost")
     parser.add_argument("--telltales", default="", help="sample-data cues to plant: noise,wicks,volume (default none)")
     parser.add_argument("--thresholds", default="0.3,0.5,0.7,0.85")
+    parser.add_argument("--set", default="", help='DetectorSettings fields replaced, JSON values: "geometry_scales=[]"')
     args = parser.parse_args()
 
-    settings = DetectorSettings()
+    fields = {key.strip(): json.loads(value) for key, _, value in (s.partition("=") for s in args.set.split(";") if s)}
+    settings = msgspec.convert({**msgspec.to_builtins(DetectorSettings()), **fields}, DetectorSettings)
     parts = [load(pair, args) for pair in args.pairs.split(",")]
     train = [p[0] for p in parts]
     started = time.perf_counter()

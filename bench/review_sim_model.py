@@ -36,12 +36,14 @@ class FitOptions:
     stretches that hold no marked span (pure negatives; the detector samples negatives per
     positive of each series, so they add rows only with ``negatives_per_positive`` 0).
     calibration: `DetectorSettings.calibration` (None: 0, the fixed threshold).
+    calibration_folds: `DetectorSettings.calibration_folds` (None: 1, the last share held out).
     """
 
     negatives_per_positive: float | None = None
     class_weights: str | None = None
     train_empty: bool = False
     calibration: float | None = None
+    calibration_folds: int | None = None
 
     def describe(self) -> str:
         parts = []
@@ -51,7 +53,9 @@ class FitOptions:
             parts.append(f"class_weights {self.class_weights}")
         if self.train_empty:
             parts.append("pattern-free labelled stretches trained on")
-        if self.calibration:
+        if self.calibration and (self.calibration_folds or 1) > 1:
+            parts.append(f"threshold calibrated on {self.calibration_folds} folds of the labelled candles")
+        elif self.calibration:
             parts.append(f"threshold calibrated on the last {self.calibration:g} of the labelled candles")
         return ", ".join(parts)
 
@@ -74,6 +78,8 @@ def detector_settings(options: FitOptions = DEFAULT_FIT) -> DetectorSettings:
         settings = msgspec.structs.replace(settings, negatives_per_positive=options.negatives_per_positive)
     if options.calibration is not None:
         settings = msgspec.structs.replace(settings, calibration=options.calibration)
+    if options.calibration_folds is not None:
+        settings = msgspec.structs.replace(settings, calibration_folds=options.calibration_folds)
     return settings
 
 

@@ -12,6 +12,12 @@ the threshold of `THRESHOLDS` with the best span F1 there (ties: the one nearest
 configured threshold); the final detector is then fitted on every candle with that
 threshold. Too few held-out spans (`MIN_SPANS`) keep the configured threshold. The sweep
 selects spans as `SpanDetector.predict` does (`ml_platform.shapes.nms.select_spans`).
+
+With ``calibration_folds = k >= 2`` every candle is held out once instead (`fold_series`):
+the training candles, in series order, are cut into ``k`` blocks of equal length; a
+provisional detector is fitted without each block and scores it, and the threshold is
+chosen on the k blocks' predictions together. A short labelled history then has all its
+spans to calibrate on (``k`` provisional fits instead of one).
 """
 
 from __future__ import annotations
@@ -65,6 +71,30 @@ def split_series(series: Sequence[Series], share: float) -> tuple[list[Series], 
     return fitted, held_out
 
 
+def fold_series(series: Sequence[Series], folds: int, fold: int) -> tuple[list[Series], list[Series]]:
+    """Block `fold` of `folds` equal blocks of the training candles held out: (fitting series, held-out series).
+
+    The candles are taken in series order; a series a block boundary falls in is cut in
+    time, its pieces before and after the block fitted as separate series. Spans go with the
+    piece they lie wholly inside (a span across a cut is left out); positions start at 0.
+    """
+    total = sum(len(candles) for candles, _ in series)
+    lo, hi = round(fold * total / folds), round((fold + 1) * total / folds)
+    fitted: list[Series] = []
+    held_out: list[Series] = []
+    offset = 0
+    for candles, spans in series:
+        n = len(candles)
+        a, b = min(max(lo - offset, 0), n), min(max(hi - offset, 0), n)  # the block within this series
+        for piece_lo, piece_hi, into in ((0, a, fitted), (a, b, held_out), (b, n, fitted)):
+            if piece_hi > piece_lo:
+                inside = spans[(spans["start"] >= piece_lo) & (spans["end"] < piece_hi)]
+                inside = inside.assign(start=inside["start"] - piece_lo, end=inside["end"] - piece_lo)
+                into.append((candles.iloc[piece_lo:piece_hi].reset_index(drop=True), inside.reset_index(drop=True)))
+        offset += n
+    return fitted, held_out
+
+
 def _spans(frame: pd.DataFrame, offset: int) -> list[Span]:
     starts, ends = frame["start"].to_numpy(dtype=int) + offset, frame["end"].to_numpy(dtype=int) + offset
     return [Span(str(label), int(s), int(e)) for label, s, e in zip(frame["label"], starts, ends, strict=True)]
@@ -75,18 +105,23 @@ def best_threshold(detector: SpanDetector, held_out: Sequence[Series], *, prefer
 
     Ties go to the threshold nearest `preferred`.
     """
+    return _sweep([(detector, held_out)], preferred=preferred)
+
+
+def _sweep(scorers: Sequence[tuple[SpanDetector, Sequence[Series]]], *, preferred: float) -> tuple[float, float]:
+    """`best_threshold` over several (detector, its held-out series) pairs pooled."""
     truth: list[Span] = []
-    scored_parts = []
-    for k, (candles, spans) in enumerate(held_out):
-        offset = k * 10_000_000  # one position space for all parts
-        truth += _spans(spans, offset)
-        scored_parts.append((offset, detector.score(candles)))
+    scored_parts: list[tuple[int, pd.DataFrame]] = []
+    nms_iou = scorers[0][0].settings.nms_iou
+    for detector, held_out in scorers:
+        for candles, spans in held_out:
+            offset = len(scored_parts) * 10_000_000  # one position space for all parts
+            truth += _spans(spans, offset)
+            scored_parts.append((offset, detector.score(candles)))
     results = []
     for threshold in THRESHOLDS:
         predicted = [
-            span
-            for offset, scored in scored_parts
-            for span in _spans(select_spans(scored, threshold, detector.settings.nms_iou), offset)
+            span for offset, scored in scored_parts for span in _spans(select_spans(scored, threshold, nms_iou), offset)
         ]
         results.append((float(match_spans(truth, predicted)["span_f1"]), -abs(threshold - preferred), threshold))
     f1, _, threshold = max(results)
@@ -100,19 +135,23 @@ def calibrated_settings(
 
     `fit` is called as ``fit(series, settings=...)`` (``SpanDetector.fit`` with the caller's other arguments).
     """
-    fitted, held_out = split_series(series, settings.calibration)
-    n_held = sum(len(spans) for _, spans in held_out)
-    n_fitted = sum(len(spans) for _, spans in fitted)
-    if n_held < MIN_SPANS or n_fitted == 0:
+    k = settings.calibration_folds
+    splits = [split_series(series, settings.calibration)] if k < 2 else [fold_series(series, k, f) for f in range(k)]
+    # a fold is usable when something is left to fit on and something held out to score
+    usable = [
+        (fitted, held) for fitted, held in splits if any(len(s) for _, s in fitted) and any(len(s) for _, s in held)
+    ]
+    n_held = sum(len(spans) for _, held in usable for _, spans in held)
+    if n_held < MIN_SPANS:
         logger.warning(
-            "calibration: %d held-out and %d fitting spans (need %d and 1): keeping threshold %s",
+            "calibration: %d held-out spans with something to fit on (need %d): keeping threshold %s",
             n_held,
-            n_fitted,
             MIN_SPANS,
             settings.threshold,
         )
         return settings
-    provisional = fit(fitted, settings=msgspec.structs.replace(settings, calibration=0.0))
-    threshold, f1 = best_threshold(provisional, held_out, preferred=settings.threshold)
+    plain = msgspec.structs.replace(settings, calibration=0.0)
+    scorers = [(fit(fitted, settings=plain), held) for fitted, held in usable]
+    threshold, f1 = _sweep(scorers, preferred=settings.threshold)
     logger.info("calibration: threshold %s (span F1 %.3f on %d held-out spans)", threshold, f1, n_held)
     return msgspec.structs.replace(settings, threshold=threshold)

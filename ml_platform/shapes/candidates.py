@@ -209,6 +209,9 @@ def propose_candidates(
 ) -> tuple[Candidates, list[Pivots]]:
     """Candidates of one series with the detector's settings; also returns the pivots per scale.
 
+    The pivots are those of ``settings.pivot_levels()``: every scale of ``settings.scales``
+    (the candidates' ``scale`` indexes them), then any geometry scale not among them.
+
     Parameters
     ----------
     high, low, close : float arrays of shape (n_candles,)
@@ -217,9 +220,9 @@ def propose_candidates(
     lengths : (min_length, max_length)
         From `length_range` over the training spans.
     """
-    pivots = pivot_scales(high, low, close, scales=settings.scales, period=settings.atr_period)
+    pivots = pivot_scales(high, low, close, scales=settings.pivot_levels(), period=settings.atr_period)
     candidates = propose(
-        pivots,
+        pivots[: len(settings.scales)],
         len(high),
         min_pivots=settings.min_pivots,
         max_pivots=settings.max_pivots,

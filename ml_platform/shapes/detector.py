@@ -298,8 +298,9 @@ class SpanDetector:
     def load(cls, directory: str | Path) -> SpanDetector:
         """Read a detector written by `save`.
 
-        A ``detector.json`` from before ``DetectorSettings.breakout_ends`` existed loads with
-        it off, so the detector proposes the candidates it was trained on.
+        A ``detector.json`` from before ``DetectorSettings.breakout_ends`` (or
+        ``geometry_scales``) existed loads with it off, so the detector proposes the
+        candidates (and computes the features) it was trained on.
         """
         directory = Path(directory)
         path = directory / META_FILE
@@ -307,9 +308,10 @@ class SpanDetector:
             raise FileNotFoundError(f"SpanDetector.load: {path} does not exist; give a folder written by save()")
         raw = path.read_bytes()
         meta = msgspec.json.decode(raw, type=DetectorMeta)
-        if "breakout_ends" not in msgspec.json.decode(raw).get("settings", {}):
-            # written before breakout ends existed: propose the candidates it was trained on
-            meta = msgspec.structs.replace(meta, settings=msgspec.structs.replace(meta.settings, breakout_ends=False))
+        saved = msgspec.json.decode(raw).get("settings", {})
+        for field, before in (("breakout_ends", False), ("geometry_scales", ())):
+            if field not in saved:  # written before the field existed: as it was trained
+                meta = msgspec.structs.replace(meta, settings=msgspec.structs.replace(meta.settings, **{field: before}))
         if meta.version != FORMAT_VERSION:
             raise ValueError(f"{path}: format version {meta.version} is not {FORMAT_VERSION}; retrain the detector")
         if meta.feature_names != feature_names(meta.settings):

@@ -86,14 +86,7 @@ def edge_features(
         np.where(has2, k_last * (p_ref - close[e]) / atr_last, MISSING),
     ]
     # between the last pivot and the end (exclusive): the most extreme close towards the break
-    inner = has2 & (e - i_last >= 2)
-    lo, hi = np.minimum(i_last + 1, e), np.maximum(e - 1, np.minimum(i_last + 1, e))
-    closes = series.closes_x
-    if closes is None:
-        raise ValueError("edge_features: the SeriesArrays were built without edge_features (no close extremes)")
-    closes_at = closes.positions(lo, hi)
-    toward = np.where(k_last > 0, closes.min_at(closes_at), closes.max_at(closes_at))
-    columns.append(np.where(inner, k_last * (p_ref - toward) / atr_last, MISSING))
+    columns.append(prior_break(series, i_last, e, k_last, p_ref, atr_last, has2))
     # beyond the span's extreme (up to the last pivot) after the last pivot
     after_last = has1 & (e > i_last)
     a_lo = np.minimum(i_last + 1, e)
@@ -120,3 +113,28 @@ def edge_features(
     columns.extend(legs.T)
     columns.append(np.where(has1, atr_last / atr_span, MISSING))
     return np.column_stack(columns) if n else np.zeros((0, len(edge_feature_names(settings))))
+
+
+def prior_break(
+    series: SeriesArrays,
+    after: np.ndarray,
+    e: np.ndarray,
+    side: np.ndarray,
+    level: np.ndarray,
+    atr: np.ndarray,
+    ok: np.ndarray,
+) -> np.ndarray:
+    """How far the most extreme close strictly between candle `after` and the end `e` lies beyond `level`.
+
+    ``side * (level - close) / atr`` for the lowest close where `side` > 0 (a break downward),
+    the highest elsewhere: positive when the level was broken before the end. MISSING where
+    not `ok` or no candle lies between.
+    """
+    inner = ok & (e - after >= 2)
+    lo, hi = np.minimum(after + 1, e), np.maximum(e - 1, np.minimum(after + 1, e))
+    closes = series.closes_x
+    if closes is None:
+        raise ValueError("shape features: the SeriesArrays were built without close extremes (edge or geometry)")
+    at = closes.positions(lo, hi)
+    toward = np.where(side > 0, closes.min_at(at), closes.max_at(at))
+    return np.where(inner, side * (level - toward) / atr, MISSING)

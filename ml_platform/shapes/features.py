@@ -34,6 +34,7 @@ import pandas as pd
 
 from ml_platform.shapes.candidates import Candidates
 from ml_platform.shapes.edges import edge_feature_names, edge_features
+from ml_platform.shapes.geometry import geometry_feature_names, geometry_features
 from ml_platform.shapes.pivots import Pivots, average_true_range
 from ml_platform.shapes.ranges import RangeExtremes, RangeMeans, bins
 from ml_platform.shapes.settings import DetectorSettings
@@ -60,7 +61,7 @@ class SeriesArrays:
     highs: RangeExtremes
     lows: RangeExtremes
     closes: RangeMeans
-    closes_x: RangeExtremes | None  # close extremes, for the edge features only
+    closes_x: RangeExtremes | None  # close extremes, for the edge and geometry features only
     volumes: RangeMeans
     true_ranges: RangeMeans
     atrs: RangeMeans
@@ -85,7 +86,9 @@ class SeriesArrays:
             highs=RangeExtremes(h, max_length=longest),
             lows=RangeExtremes(l, max_length=longest),
             closes=RangeMeans(c),
-            closes_x=RangeExtremes(c, max_length=longest) if settings.edge_features else None,
+            closes_x=RangeExtremes(c, max_length=longest)
+            if settings.edge_features or settings.geometry_scales
+            else None,
             volumes=RangeMeans(volume),
             true_ranges=RangeMeans(true_range),
             atrs=RangeMeans(average_true_range(h, l, c, period=settings.atr_period)),
@@ -121,7 +124,7 @@ def computed_names(settings: DetectorSettings) -> list[str]:
     if settings.after > 0:
         names += ["after_move", "after_high", "after_low"]
     names += ["scale_log_length", "scale_range_atr", "scale_zigzag_k", "scale_net_move_atr"]
-    return names + edge_feature_names(settings)
+    return names + edge_feature_names(settings) + geometry_feature_names(settings)
 
 
 _ATR_FIELDS = ("shoulder_difference", "second_difference")
@@ -244,6 +247,8 @@ def _fill(
     put((series.close[e] - series.open[s]) / atr)
     if settings.edge_features:
         put(edge_features(series, candidates, table, settings=settings))
+    if settings.geometry_scales:
+        put(geometry_features(series, candidates, table, settings=settings))
     if column != width:  # a block was added without its feature names
         raise AssertionError(f"shape_features wrote {column} columns, computed_names has {width}")
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ml_platform.config import TrainingConfig, XGBoostParams
-from ml_platform.shapes.calibration import MIN_SPANS, THRESHOLDS, best_threshold, split_series
+from ml_platform.shapes.calibration import MIN_SPANS, THRESHOLDS, best_threshold, fold_series, split_series
 from ml_platform.shapes.detector import SpanDetector
 from ml_platform.shapes.settings import DetectorSettings
 from ml_platform.training.evaluation import Span, match_spans
@@ -45,6 +45,35 @@ def test_several_series_are_held_out_whole_from_the_end() -> None:
     assert [len(c) for c, _ in fitted] == [100, 20] and [len(c) for c, _ in held_out] == [30, 50]
     assert fitted[1][1].values.tolist() == [[5, 9, "b"]]
     assert held_out[0][1].empty
+
+
+def test_folds_hold_every_candle_out_once_and_cut_series_around_the_block() -> None:
+    series = [
+        (_candles(100), _spans([(10, 20, "a"), (55, 65, "b")])),
+        (_candles(50), _spans([(5, 9, "c"), (30, 40, "d")])),
+    ]
+    splits = [fold_series(series, 3, f) for f in range(3)]  # blocks 0..49, 50..99, 100..149
+    held = [[(int(c["close"].iloc[0]), len(c)) for c, _ in h] for _, h in splits]
+    assert held == [[(0, 50)], [(50, 50)], [(0, 50)]]  # the third block is the second series whole
+    fitted, held_out = splits[1]  # the middle of the first series held out: before and after are fitted apart
+    assert [len(c) for c, _ in fitted] == [50, 50] and fitted[0][1].values.tolist() == [[10, 20, "a"]]
+    assert fitted[1][1].values.tolist() == [[5, 9, "c"], [30, 40, "d"]]
+    assert held_out[0][1].values.tolist() == [[5, 15, "b"]]  # 55..65 in the held-out block's positions
+    assert sum(len(s) for _, h in splits for _, s in h) == 4  # every span is held out once
+
+
+def test_folded_calibration_calibrates_a_history_the_last_share_leaves_too_few_spans(series, caplog) -> None:
+    candles, spans = series[0]
+    last = int(spans["end"].max())
+    few = spans[spans["end"] < last - 400]  # as below: the last 400 candles hold no span
+    with caplog.at_level(logging.INFO, logger="ml_platform.shapes.calibration"):
+        detector = SpanDetector.fit(
+            [(candles.iloc[: last + 1], few)],
+            settings=DetectorSettings(calibration=0.1, calibration_folds=3, threshold=0.42),
+            training=SMALL,
+        )
+    assert detector.settings.threshold in THRESHOLDS  # chosen, not the configured 0.42
+    assert f"on {len(few)} held-out spans" in caplog.text  # each span held out once (none cut at these folds)
 
 
 @pytest.fixture(scope="module")

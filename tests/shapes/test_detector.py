@@ -75,6 +75,23 @@ def test_a_detector_saved_before_breakout_ends_existed_loads_without_them(
     assert list(loaded.predict(held_out[0]).columns) == list(PREDICTION_COLUMNS)
 
 
+def test_a_detector_saved_before_geometry_features_existed_loads_and_predicts_as_trained(
+    train_series, held_out, tmp_path: Path
+) -> None:
+    """Its detector.json has no ``geometry_scales`` (nor their feature names): it loads with them off."""
+    import json
+
+    old = SpanDetector.fit(train_series[:1], settings=DetectorSettings(geometry_scales=()), seed=7, training=SMALL)
+    assert not any(name.startswith("geo") for name in old.feature_names)
+    folder = old.save(tmp_path / "old")
+    meta = json.loads((folder / "detector.json").read_text())
+    del meta["settings"]["geometry_scales"]
+    (folder / "detector.json").write_text(json.dumps(meta))
+    loaded = SpanDetector.load(folder)
+    assert loaded.settings.geometry_scales == () and DetectorSettings().geometry_scales
+    pd.testing.assert_frame_equal(loaded.predict(held_out[0]), old.predict(held_out[0]))
+
+
 def test_a_random_forest_detector_fits_saves_and_loads(train_series, held_out, tmp_path: Path) -> None:
     candles, spans = held_out
     forest = SpanDetector.fit(train_series[:2], model_type="random_forest", seed=3, training=SMALL)

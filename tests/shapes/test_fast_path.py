@@ -23,10 +23,12 @@ from ml_platform.shapes.settings import DetectorSettings
 from tests.shapes import reference
 from tests.shapes.synthetic import planted_series
 
-SETTINGS = {
-    "default": DetectorSettings(),
-    "edge shifts, no after": DetectorSettings(edge_shifts=(-0.1, 0.0, 0.1), after=0.0, context=0.5),
-    "no breakouts, 2 scales": DetectorSettings(scales=(0.8, 3.0), breakout_ends=False, min_pivots=2, max_pivots=4),
+SETTINGS = {  # the reference predates the geometry features (tests/shapes/test_features.py checks those)
+    "default": DetectorSettings(geometry_scales=()),
+    "edge shifts, no after": DetectorSettings(edge_shifts=(-0.1, 0.0, 0.1), after=0.0, context=0.5, geometry_scales=()),
+    "no breakouts, 2 scales": DetectorSettings(
+        scales=(0.8, 3.0), breakout_ends=False, min_pivots=2, max_pivots=4, geometry_scales=()
+    ),
 }
 
 
@@ -81,7 +83,7 @@ def test_breakouts_equal_the_reference_across_chunks(monkeypatch: pytest.MonkeyP
 def test_detected_spans_and_confidences_equal_the_reference() -> None:
     train, held_out = planted_series(2500, seed=31), planted_series(2500, seed=32)
     small = TrainingConfig(xgboost=XGBoostParams(n_estimators=30, max_depth=4))
-    detector = SpanDetector.fit([train], settings=DetectorSettings(), model_type="xgboost", seed=3, training=small)
+    detector = SpanDetector.fit([train], settings=SETTINGS["default"], model_type="xgboost", seed=3, training=small)
     assert detector.lengths == length_range((train[1]["end"] - train[1]["start"] + 1).to_numpy(), margin=0.25)
     sample, _ = generate_partition("GBPUSD", "1h", n_candles=3000, seed=8)
     for candles in (held_out[0], sample):

@@ -29,6 +29,7 @@ def _features(candles: pd.DataFrame, settings: DetectorSettings) -> tuple[Candid
         DetectorSettings(after=0.0, path_points=8, max_pivots=5),
         DetectorSettings(edge_features=True),
         DetectorSettings(edge_features=True, after=0.0, breakout_ends=False),
+        DetectorSettings(geometry_scales=(1.0, 2.5, 6.0)),
     ],
 )
 def test_features_have_one_named_finite_column_each(settings: DetectorSettings) -> None:
@@ -48,7 +49,7 @@ def test_features_do_not_change_when_prices_are_scaled_or_times_shifted(factor: 
     moved = candles.copy()
     moved[["open", "high", "low", "close"]] *= factor
     moved["time"] += 86_400 * 400 + 1800
-    settings = DetectorSettings(edge_features=edges)
+    settings = DetectorSettings(edge_features=edges, geometry_scales=(1.5, 4.0) if edges else ())
     candidates, x = _features(candles, settings)
     moved_candidates, moved_x = _features(moved, settings)
     np.testing.assert_array_equal(candidates.start, moved_candidates.start)
@@ -130,3 +131,49 @@ def test_excluded_features_leave_the_matrix_and_the_names_together() -> None:
     assert x.shape == (len(candidates), len(names))
     kept = [full_names.index(n) for n in names]
     np.testing.assert_array_equal(x, full[:, kept])
+
+
+def test_geometry_features_measure_a_double_top_at_a_fixed_scale_in_atrs() -> None:
+    # the M of the edge test; the geometry is read at the 1.0 ATR scale whichever scale proposed the span
+    knots = ([0, 40, 49, 55, 61, 70, 100], [110.0, 100.0, 120.0, 110.0, 120.0, 104.0, 115.0])
+    candles = candles_from_path(segments(*knots), wick=0.2)
+    settings = DetectorSettings(geometry_scales=(1.0,))
+    candidates, x = _features(candles, settings)
+    names = feature_names(settings)
+    breakout = int(np.flatnonzero(candles["close"].to_numpy()[62:] < 110.0)[0]) + 62
+
+    def geometry_of(start: int, end: int) -> dict[str, float]:
+        row = int(np.flatnonzero((candidates.start == start) & (candidates.end == end))[0])
+        return {
+            n.removeprefix("geo1_"): v for n, v in zip(names, x[row].tolist(), strict=True) if n.startswith("geo1_")
+        }
+
+    confirmed = geometry_of(49, breakout)  # first top .. first close below the neck
+    assert confirmed["count"] == 3 and confirmed["first_kind"] == 1 and confirmed["start_gap"] == 0
+    assert confirmed["level_1"] < -2  # the neck lies ATRs below the first top
+    assert abs(confirmed["level_2"]) < 0.5  # the second top at the first one's level
+    assert confirmed["gap_1"] == pytest.approx(6 / (breakout - 48), abs=0.05)
+    assert confirmed["break_1"] > 0 and confirmed["prior_1"] <= 0  # broken at the end, not before
+    assert confirmed["level_3"] == -1 and confirmed["break_3"] == -1  # no fourth pivot: MISSING
+    unconfirmed = geometry_of(41, 61)  # trough .. second top: the neck not broken
+    assert unconfirmed["first_kind"] == -1 and unconfirmed["count"] == 4
+    assert unconfirmed["end_break"] < 0
+
+
+def test_a_geometry_scale_outside_the_candidate_scales_gets_its_own_zigzag() -> None:
+    knots = ([0, 40, 49, 55, 61, 70, 100], [110.0, 100.0, 120.0, 110.0, 120.0, 104.0, 115.0])
+    candles = candles_from_path(segments(*knots), wick=0.2)
+    inside = DetectorSettings(scales=(1.0, 2.0), geometry_scales=(2.0,))
+    outside = DetectorSettings(scales=(1.0,), geometry_scales=(2.0,))
+    assert outside.pivot_levels() == (1.0, 2.0) and inside.pivot_levels() == (1.0, 2.0)
+    candidates, x = _features(candles, inside)
+    out_candidates, out_x = _features(candles, outside)
+    names = feature_names(inside)
+    geo = [i for i, n in enumerate(names) if n.startswith("geo2_")]
+    assert len(geo) > 10 and feature_names(outside) == names
+    # the candidates proposed at 1.0 in both have the same 2.0 geometry
+    both = {(s, e) for s, e in zip(out_candidates.start, out_candidates.end, strict=True)}
+    rows = [i for i, key in enumerate(zip(candidates.start, candidates.end, strict=True)) if key in both]
+    out_rows = [i for i, key in enumerate(zip(out_candidates.start, out_candidates.end, strict=True)) if key in both]
+    assert rows
+    np.testing.assert_array_equal(x[np.ix_(rows, geo)], out_x[np.ix_(out_rows, geo)])
