@@ -115,13 +115,16 @@ export async function labelingChecks(suite) {
     await page.click(`[data-testid=disagreement-item][data-id="${id}"] .disagreement__jump`);
     await page.waitForTimeout(400);
     await page.mouse.move(5, 5);
-    // The jump centres C in the pane (the chart's largest canvas): look in a narrow band there,
-    // so a neighbouring prediction's fill is not clicked instead.
+    // The jump centres C in the pane (the chart's largest canvas) with 1.5 lengths (at least 20
+    // candles) either side, so C fills at least the middle tenth for 5+ candles: look there, so a
+    // neighbouring prediction's fill is not clicked instead. The band must be wider than a candle:
+    // the fill counts as yellow where it lies over a light candle, and one candle can fill a narrow band.
     const pane = await page.$eval(chartSel, (el) => {
       const c = [...el.querySelectorAll('canvas')].sort((a, b) => b.width * b.height - a.width * a.height)[0].getBoundingClientRect();
       return { width: c.width, height: c.height };
     });
-    const yellow = await scanCanvas(page, 'yellow', { x1: pane.width / 2 - 4, x2: pane.width / 2 + 4, y1: 0, y2: pane.height });
+    const band = pane.width / 20;
+    const yellow = await scanCanvas(page, 'yellow', { x1: pane.width / 2 - band, x2: pane.width / 2 + band, y1: 0, y2: pane.height });
     assert(yellow.n > 5, `the missed_by_human fill is not drawn (${yellow.n} yellow pixels)`);
     await page.mouse.click(yellow.x, yellow.y);
     await page.waitForSelector('[data-testid=annotation-dialog]');
