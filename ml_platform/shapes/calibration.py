@@ -62,13 +62,17 @@ def split_series(series: Sequence[Series], share: float) -> tuple[list[Series], 
             continue
         cut = max(len(candles) - remaining, 0)
         remaining -= len(candles) - cut
-        after = spans[spans["start"] >= cut]
-        after = after.assign(start=after["start"] - cut, end=after["end"] - cut)
-        held_out.insert(0, (candles.iloc[cut:].reset_index(drop=True), after.reset_index(drop=True)))
+        held_out.insert(0, _piece(candles, spans, cut, len(candles)))
         if cut > 0:
-            before = spans[spans["end"] < cut]
-            fitted.insert(0, (candles.iloc[:cut].reset_index(drop=True), before.reset_index(drop=True)))
+            fitted.insert(0, _piece(candles, spans, 0, cut))
     return fitted, held_out
+
+
+def _piece(candles: pd.DataFrame, spans: pd.DataFrame, lo: int, hi: int) -> Series:
+    """Candles ``lo..hi-1`` of a series with the spans wholly inside them, positions from 0."""
+    inside = spans[(spans["start"] >= lo) & (spans["end"] < hi)]
+    inside = inside.assign(start=inside["start"] - lo, end=inside["end"] - lo)
+    return candles.iloc[lo:hi].reset_index(drop=True), inside.reset_index(drop=True)
 
 
 def fold_series(series: Sequence[Series], folds: int, fold: int) -> tuple[list[Series], list[Series]]:
@@ -88,9 +92,7 @@ def fold_series(series: Sequence[Series], folds: int, fold: int) -> tuple[list[S
         a, b = min(max(lo - offset, 0), n), min(max(hi - offset, 0), n)  # the block within this series
         for piece_lo, piece_hi, into in ((0, a, fitted), (a, b, held_out), (b, n, fitted)):
             if piece_hi > piece_lo:
-                inside = spans[(spans["start"] >= piece_lo) & (spans["end"] < piece_hi)]
-                inside = inside.assign(start=inside["start"] - piece_lo, end=inside["end"] - piece_lo)
-                into.append((candles.iloc[piece_lo:piece_hi].reset_index(drop=True), inside.reset_index(drop=True)))
+                into.append(_piece(candles, spans, piece_lo, piece_hi))
         offset += n
     return fitted, held_out
 
