@@ -35,6 +35,8 @@ The parts live next to this entry point: `shapes_data.py` (parts, noise, scoring
     python bench/bench_shapes.py --parts shapes --paths span --span-set 'edge_features=true;training.xgboost.max_depth=3'
         # ablations: DetectorSettings fields (and training.* config entries) replaced, JSON values
     python bench/bench_shapes.py --parts pooled --output bench/shapes_pooled.md   # run 6 alone (~6 min a seed)
+    python bench/bench_shapes.py --parts shapes --paths span --train more --curve 10,20,40,80,160,320
+        # trained on 19 instruments: SP500, EURUSD and the vendored MSFT and 16 PSE stocks (bench/data/)
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_learning.py: spinning OpenMP threads
 
 import shapes_paths  # noqa: E402
-from real_data import load_all  # noqa: E402
+from real_data import BUNDLED, MORE_TRAIN, load_all  # noqa: E402
 from shapes_cdl import bench_cdl  # noqa: E402
 from shapes_data import make_parts  # noqa: E402
 from shapes_paths import span_path_available  # noqa: E402
@@ -70,13 +72,14 @@ def main() -> None:
     parser.add_argument("--parts", default="shapes,control,cdl,pooled")
     parser.add_argument("--paths", default="bio,window,span")
     parser.add_argument("--model", default="xgboost")
-    parser.add_argument("--train", default="SP500,EURUSD")
+    parser.add_argument("--train", default="SP500,EURUSD", help=f"instruments, or 'more': {','.join(MORE_TRAIN)}")
     parser.add_argument("--unseen", default="NASDAQ,GOOG")
     parser.add_argument("--cdl-train", default="SP500,NASDAQ,GOOG,EURUSD", help="the others of these train")
     parser.add_argument("--cdl-test", default="EURUSD,GOOG", help="each is a run")
     parser.add_argument(
         "--span-set", default="", help='span detector settings replaced, JSON values: "edge_features=true;nms_iou=0.2"'
     )
+    parser.add_argument("--curve", default="10,20,40,80", help="the learning curve's numbers of annotated spans")
     parser.add_argument("--span-seed", type=int, default=None, help="the span detector's seed (default: SEED)")
     parser.add_argument("--pooled-seeds", default="7", help="run 6's seeds (comma-separated)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "shapes_results.md"))
@@ -89,7 +92,10 @@ def main() -> None:
     for item in filter(None, args.span_set.split(";")):
         field, _, value = item.partition("=")
         shapes_paths.span_overrides[field.strip()] = json.loads(value)
-    series = load_all()
+    if args.train == "more":
+        args.train = ",".join(MORE_TRAIN)
+    named = [*BUNDLED, *args.train.split(","), *args.unseen.split(","), *args.cdl_train.split(",")]
+    series = load_all(list(dict.fromkeys(named + args.cdl_test.split(","))))
     rules = RuleSettings()
     train_names, unseen_names = args.train.split(","), args.unseen.split(",")
     train, later, unseen, counts = make_parts(series, train_names, unseen_names, rules)
@@ -107,7 +113,9 @@ def main() -> None:
     results["series"] = [(s.key, len(s.candles), s.dataset) for s in series]
     if "shapes" in parts:
         instruments = [s.instrument for s in series]
-        results["main"], results["curve"] = bench_paths(paths, args.model, train, later, unseen, instruments)
+        results["main"], results["curve"] = bench_paths(
+            paths, args.model, train, later, unseen, instruments, [int(n) for n in args.curve.split(",")]
+        )
         results["test_spans"] = {p.name: len(p.spans) for p in later + unseen}
         if any(p.startswith("span") for p in paths):
             results["recall"] = proposal_recalls(train, later + unseen)

@@ -26,11 +26,22 @@ also ships ``BTCUSD.csv``, which is *monthly* (156 candles, 2012-2024): too shor
 chart shapes and not a platform timeframe, so it is listed (``EXCLUDED``) but not loaded.
 The data are read only, in the benchmark; nothing derived from them is committed but the
 figures in docs/BENCHMARKS.md.
+
+More instruments, vendored under ``bench/data/`` from two more wheels' datasets (how each
+file was cut, its source and license: ``bench/data/README.md``), for training on more
+than two instruments (``bench_shapes.py --train``; the four above stay the default set,
+`BUNDLED`):
+
+| instrument | timeframe | rows | span | file | source (license) |
+| --- | --- | ---: | --- | --- | --- |
+| MSFT | 1d | 6,768 | 1991-01-02 .. 2017-11-10 | ``msft_daily.csv.gz`` | pmdarima 2.1.1 (MIT) |
+| 16 PSE stocks (`PSE`) | 1d | ~2,800 each | 2010-01-04 .. 2021-12-15 | ``pse_daily.csv.gz`` | fastquant 0.1.8.1 (GPL-3.0) |
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +60,7 @@ class RealDataset:
     relative_path: str
     description: str
     license: str
+    symbol: str | None = None  # the rows of one instrument in a file that holds several
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,24 @@ DATASETS: dict[str, RealDataset] = {
         "AGPL-3.0 (backtesting)",
     ),
 }
+BUNDLED = tuple(DATASETS)  # the instruments the benchmark tables use unless others are named
+VENDORED = Path(__file__).parent / "data"
+PSE_LICENSE = "GPL-3.0 (fastquant)"
+PSE = ("ALI", "TEL", "BDO", "SM", "SMPH", "AC", "MBT", "URC", "BPI", "AGI", "ICT", "MEG", "MPI", "JFC", "GLO", "JGS")
+DATASETS["MSFT"] = RealDataset(
+    "MSFT", "1d", "vendored", "msft_daily.csv.gz", "Microsoft stock, daily, 1991-2017", "MIT (pmdarima)"
+)
+for _symbol in PSE:
+    DATASETS[_symbol] = RealDataset(
+        _symbol,
+        "1d",
+        "vendored",
+        "pse_daily.csv.gz",
+        f"{_symbol}, Philippine Stock Exchange, daily, 2010-2021",
+        PSE_LICENSE,
+        symbol=_symbol,
+    )
+MORE_TRAIN = ("SP500", "EURUSD", "MSFT", *PSE)  # ``bench_shapes.py --train more``: NASDAQ and GOOG stay unseen
 EXCLUDED: dict[str, str] = {
     "BTCUSD": "backtesting/test/BTCUSD.csv is monthly (156 candles, 2012-2024): too short, not a platform timeframe",
 }
@@ -105,8 +135,9 @@ def package_dir(package: str) -> Path:
 
 
 def dataset_path(dataset: RealDataset) -> Path:
-    """The data file of `dataset` inside its installed package."""
-    path = package_dir(dataset.package) / dataset.relative_path
+    """The data file of `dataset` inside its installed package (or under ``bench/data/``)."""
+    folder = VENDORED if dataset.package == "vendored" else package_dir(dataset.package)
+    path = folder / dataset.relative_path
     if not path.is_file():
         raise RealDataUnavailableError(f"{path}: not in the installed {dataset.package} (another version?)")
     return path
@@ -121,21 +152,26 @@ def load_series(instrument: str) -> RealSeries:
         raise KeyError(f"no real dataset {instrument!r}: {why}") from None
     path = dataset_path(dataset)
     raw = pd.read_csv(path)
+    first_line = 2  # the file's line of the first row (after the header)
+    if dataset.symbol is not None:  # a symbol's rows are one block of the file
+        rows = raw.pop("symbol") == dataset.symbol
+        first_line += int(rows.to_numpy().argmax())
+        raw = raw[rows].reset_index(drop=True)
     first = raw.columns[0]  # "Date" (arch) or unnamed (backtesting: the index column)
     stamps = pd.to_datetime(raw.pop(first), utc=True, format="%m/%d/%Y" if dataset.package == "arch" else "ISO8601")
     table = raw.drop(columns=[c for c in raw.columns if c.strip().lower() == "adj close"])
     table.insert(0, "time", (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1))
-    candles = normalize_candles(table, source=str(path), row_offset=2, ohlc_inconsistency="warn")
+    candles = normalize_candles(table, source=str(path), row_offset=first_line, ohlc_inconsistency="warn")
     return RealSeries(dataset.instrument, dataset.timeframe, candles, dataset)
 
 
-def load_all(instruments: list[str] | None = None) -> list[RealSeries]:
-    """Every dataset in `DATASETS` (or the ones named), in that order."""
-    return [load_series(name) for name in (instruments or list(DATASETS))]
+def load_all(instruments: Sequence[str] | None = None) -> list[RealSeries]:
+    """The instruments named (default: the four wheel-shipped ones of `BUNDLED`), in that order."""
+    return [load_series(name) for name in (instruments or BUNDLED)]
 
 
 if __name__ == "__main__":
-    for series in load_all():
+    for series in load_all(list(DATASETS)):
         c = series.candles
         first, last = (pd.Timestamp(int(t), unit="s", tz="UTC").date() for t in (c["time"].iloc[0], c["time"].iloc[-1]))
         print(f"{series.key}: {len(c)} candles, {first} .. {last}  ({series.dataset.license})")

@@ -92,14 +92,18 @@ def markdown_report(results: dict[str, Any]) -> str:
             "training spans (the earliest ones of each training instrument, their candles only):",
             "",
         ]
-        lines += ["| path | training spans | span P | span R | span F1 |", "| --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "| path | training spans | span P | span R | span F1 | span F1, unseen only |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for r in results["curve"]:
             if "error" in r:
-                lines.append(f"| {r['path']} | {r['spans']} | - | - | failed: {r['error']} |")
+                lines.append(f"| {r['path']} | {r['spans']} | - | - | failed: {r['error']} | |")
             else:
-                a = r["scores"]["all"]
+                a, u = r["scores"]["all"], r["unseen"]["all"]
                 lines.append(
-                    f"| {r['path']} | {r['spans']} | {a['precision']:.3f} | {a['recall']:.3f} | **{a['f1']:.3f}** |"
+                    f"| {r['path']} | {r['spans']} | {a['precision']:.3f} | {a['recall']:.3f} | **{a['f1']:.3f}** "
+                    f"| {u['f1']:.3f} |"
                 )
     if results.get("control"):
         labels = ("bull_flag", "double_top", "head_and_shoulders")

@@ -103,6 +103,7 @@ def bench_paths(
     later: list[Part],
     unseen: list[Part],
     instruments: list[str],
+    curve: Sequence[int] = CURVE,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Runs 1-3: clean and noisy labels per path (with `span_errors` for the span path); the learning curves."""
     main_rows, curve_rows = [], []
@@ -126,7 +127,7 @@ def bench_paths(
                     f"fit {seconds:.0f}s",
                     flush=True,
                 )
-        for n_spans in CURVE:
+        for n_spans in curve:
             parts = first_spans(train, n_spans)
             try:
                 model = make().fit(parts)
@@ -134,10 +135,14 @@ def bench_paths(
                 curve_rows.append({"path": path, "spans": n_spans, "error": f"{type(exc).__name__}: {exc}"[:120]})
                 print(f"[{path} curve {n_spans}] failed: {exc}", flush=True)
                 continue
-            scores = pooled_scores(evaluate(model, later + unseen))
+            matches = evaluate(model, later + unseen)
+            scores, on_unseen = pooled_scores(matches), pooled_scores(matches[len(later) :])
             used = sum(len(p.spans) for p in parts)
-            curve_rows.append({"path": path, "spans": used, "scores": scores})
-            print(f"[{path} curve {used} spans] span F1 {scores['all']['f1']:.3f}", flush=True)
+            curve_rows.append({"path": path, "spans": used, "scores": scores, "unseen": on_unseen})
+            print(
+                f"[{path} curve {used} spans] span F1 {scores['all']['f1']:.3f} (unseen {on_unseen['all']['f1']:.3f})",
+                flush=True,
+            )
     return main_rows, curve_rows
 
 
