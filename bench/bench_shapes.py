@@ -92,12 +92,11 @@ def main() -> None:
     for item in filter(None, args.span_set.split(";")):
         field, _, value = item.partition("=")
         shapes_paths.span_overrides[field.strip()] = json.loads(value)
-    if args.train == "more":
-        args.train = ",".join(MORE_TRAIN)
-    named = [*BUNDLED, *args.train.split(","), *args.unseen.split(","), *args.cdl_train.split(",")]
-    series = load_all(list(dict.fromkeys(named + args.cdl_test.split(","))))
+    train_names = list(MORE_TRAIN) if args.train == "more" else args.train.split(",")
+    unseen_names = args.unseen.split(",")
+    named = [*BUNDLED, *train_names, *unseen_names, *args.cdl_train.split(","), *args.cdl_test.split(",")]
+    series = load_all(list(dict.fromkeys(named)))
     rules = RuleSettings()
-    train_names, unseen_names = args.train.split(","), args.unseen.split(",")
     train, later, unseen, counts = make_parts(series, train_names, unseen_names, rules)
     for key, row in counts.items():
         print(key, row)

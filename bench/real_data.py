@@ -40,6 +40,7 @@ than two instruments (``bench_shapes.py --train``; the four above stay the defau
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from ml_platform.candles import normalize_candles
 
 @dataclass(frozen=True)
 class RealDataset:
-    """Where one real instrument's candles live inside an installed package."""
+    """Where one real instrument's candles live: inside an installed package, or vendored from one."""
 
     instrument: str
     timeframe: str
@@ -61,6 +62,7 @@ class RealDataset:
     description: str
     license: str
     symbol: str | None = None  # the rows of one instrument in a file that holds several
+    vendored: bool = False  # the file is under ``bench/data/`` (cut from `package`'s data), not installed
 
 
 @dataclass(frozen=True)
@@ -102,17 +104,18 @@ VENDORED = Path(__file__).parent / "data"
 PSE_LICENSE = "GPL-3.0 (fastquant)"
 PSE = ("ALI", "TEL", "BDO", "SM", "SMPH", "AC", "MBT", "URC", "BPI", "AGI", "ICT", "MEG", "MPI", "JFC", "GLO", "JGS")
 DATASETS["MSFT"] = RealDataset(
-    "MSFT", "1d", "vendored", "msft_daily.csv.gz", "Microsoft stock, daily, 1991-2017", "MIT (pmdarima)"
+    "MSFT", "1d", "pmdarima", "msft_daily.csv.gz", "Microsoft stock, daily, 1991-2017", "MIT (pmdarima)", vendored=True
 )
 for _symbol in PSE:
     DATASETS[_symbol] = RealDataset(
         _symbol,
         "1d",
-        "vendored",
+        "fastquant",
         "pse_daily.csv.gz",
         f"{_symbol}, Philippine Stock Exchange, daily, 2010-2021",
         PSE_LICENSE,
         symbol=_symbol,
+        vendored=True,
     )
 MORE_TRAIN = ("SP500", "EURUSD", "MSFT", *PSE)  # ``bench_shapes.py --train more``: NASDAQ and GOOG stay unseen
 EXCLUDED: dict[str, str] = {
@@ -136,11 +139,21 @@ def package_dir(package: str) -> Path:
 
 def dataset_path(dataset: RealDataset) -> Path:
     """The data file of `dataset` inside its installed package (or under ``bench/data/``)."""
-    folder = VENDORED if dataset.package == "vendored" else package_dir(dataset.package)
-    path = folder / dataset.relative_path
+    if dataset.vendored:
+        path = VENDORED / dataset.relative_path
+        if not path.is_file():
+            raise RealDataUnavailableError(f"{path}: missing (vendored from {dataset.package}: bench/data/README.md)")
+        return path
+    path = package_dir(dataset.package) / dataset.relative_path
     if not path.is_file():
         raise RealDataUnavailableError(f"{path}: not in the installed {dataset.package} (another version?)")
     return path
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: Path) -> pd.DataFrame:
+    """A data file's table, read once however many instruments it holds (callers copy it)."""
+    return pd.read_csv(path)
 
 
 def load_series(instrument: str) -> RealSeries:
@@ -151,7 +164,7 @@ def load_series(instrument: str) -> RealSeries:
         why = EXCLUDED.get(instrument, f"choose from {', '.join(DATASETS)}")
         raise KeyError(f"no real dataset {instrument!r}: {why}") from None
     path = dataset_path(dataset)
-    raw = pd.read_csv(path)
+    raw = _read(path).copy()
     first_line = 2  # the file's line of the first row (after the header)
     if dataset.symbol is not None:  # a symbol's rows are one block of the file
         rows = raw.pop("symbol") == dataset.symbol

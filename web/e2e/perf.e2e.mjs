@@ -123,7 +123,6 @@ function stats(frames) {
     p95: at(0.95),
     p99: at(0.99),
     max: sorted.at(-1) ?? 0,
-    over50: frames.filter((f) => f > 50).length,
     overTarget: frames.filter((f) => f > MAX_FRAME_MS).length,
   };
 }
@@ -202,8 +201,8 @@ export async function run(ctx) {
 
     const f = (x) => x.toFixed(1);
     const row = (x, k) =>
-      `| ${x.name} | ${x[k].frames} | ${f(x[k].mean)} | ${f(x[k].p50)} | ${f(x[k].p95)} | ${f(x[k].p99)} | ${f(x[k].max)} | ${x[k].over50} |`;
-    const head = ['| scenario | frames | mean ms | p50 | p95 | p99 | max | > 50 ms |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+      `| ${x.name} | ${x[k].frames} | ${f(x[k].mean)} | ${f(x[k].p50)} | ${f(x[k].p95)} | ${f(x[k].p99)} | ${f(x[k].max)} | ${x[k].overTarget} |`;
+    const head = [`| scenario | frames | mean ms | p50 | p95 | p99 | max | > ${MAX_FRAME_MS} ms |`, '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
     const wallOver = scenarios.filter((x) => x.overlay && x.wall.max > MAX_FRAME_MS);
     const lines = [
       '# Prediction overlay: frame times while panning',
@@ -241,7 +240,7 @@ export async function run(ctx) {
         ? `Wall clock: ${wallOver
             .map((x) => {
               const twin = scenarios.find((y) => !y.overlay && y.name.startsWith(x.name.split(' (')[0]));
-              return `${x.name}: ${x.wall.over50} frame(s) over ${MAX_FRAME_MS} ms, max ${f(x.wall.max)} ms (overlay hidden: max ${f(twin?.wall.max ?? 0)} ms)`;
+              return `${x.name}: ${x.wall.overTarget} frame(s) over ${MAX_FRAME_MS} ms, max ${f(x.wall.max)} ms (overlay hidden: max ${f(twin?.wall.max ?? 0)} ms)`;
             })
             .join('; ')}. The main thread's own work per frame stayed far below that (table above): the rest is time outside it (waiting for a core on this shared machine, raster and compositing threads).`
         : `No wall-clock frame went over ${MAX_FRAME_MS} ms either.`,
