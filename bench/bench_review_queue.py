@@ -336,9 +336,20 @@ def main() -> int:
     parser.add_argument(
         "--calibration-folds", type=int, default=None, help="DetectorSettings.calibration_folds (default 1)"
     )
+    parser.add_argument(
+        "--calibration-tolerance",
+        type=float,
+        default=None,
+        help="DetectorSettings.calibration_tolerance (default 0.05; 0: the best held-out threshold, as before)",
+    )
     args = parser.parse_args()
     options = FitOptions(
-        args.negatives_per_positive, args.class_weights, args.train_empty, args.calibration, args.calibration_folds
+        args.negatives_per_positive,
+        args.class_weights,
+        args.train_empty,
+        args.calibration,
+        args.calibration_folds,
+        args.calibration_tolerance,
     )
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()

@@ -37,6 +37,8 @@ class FitOptions:
     positive of each series, so they add rows only with ``negatives_per_positive`` 0).
     calibration: `DetectorSettings.calibration` (None: 0, the fixed threshold).
     calibration_folds: `DetectorSettings.calibration_folds` (None: 1, the last share held out).
+    calibration_tolerance: `DetectorSettings.calibration_tolerance` (None: 0.05; 0: the best
+    held-out threshold, the rule before the tolerance).
     """
 
     negatives_per_positive: float | None = None
@@ -44,6 +46,7 @@ class FitOptions:
     train_empty: bool = False
     calibration: float | None = None
     calibration_folds: int | None = None
+    calibration_tolerance: float | None = None
 
     def describe(self) -> str:
         parts = []
@@ -57,6 +60,8 @@ class FitOptions:
             parts.append(f"threshold calibrated on {self.calibration_folds} folds of the labelled candles")
         elif self.calibration:
             parts.append(f"threshold calibrated on the last {self.calibration:g} of the labelled candles")
+        if self.calibration and self.calibration_tolerance is not None:
+            parts.append(f"calibration tolerance {self.calibration_tolerance:g}")
         return ", ".join(parts)
 
 
@@ -80,6 +85,8 @@ def detector_settings(options: FitOptions = DEFAULT_FIT) -> DetectorSettings:
         settings = msgspec.structs.replace(settings, calibration=options.calibration)
     if options.calibration_folds is not None:
         settings = msgspec.structs.replace(settings, calibration_folds=options.calibration_folds)
+    if options.calibration_tolerance is not None:
+        settings = msgspec.structs.replace(settings, calibration_tolerance=options.calibration_tolerance)
     return settings
 
 

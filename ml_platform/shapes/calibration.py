@@ -8,8 +8,9 @@ threshold suits one pattern rate only. With ``calibration = c`` the detector is 
 fitted on all but the last ``c`` of the training candles (`split_series`: the last series
 whole, the one the cut falls in cut in time), scores the candidates of the held-out candles
 (the spans wholly inside are the truth), and takes
-the threshold of `THRESHOLDS` with the best span F1 there (ties: the one nearest the
-configured threshold); the final detector is then fitted on every candle with that
+the highest threshold of `THRESHOLDS` whose span F1 there is within
+``calibration_tolerance`` of the best (tolerance 0: the best, ties going to the one nearest
+the configured threshold); the final detector is then fitted on every candle with that
 threshold. Too few held-out spans (`MIN_SPANS`) keep the configured threshold. The sweep
 selects spans as `SpanDetector.predict` does (`ml_platform.shapes.nms.select_spans`).
 
@@ -18,6 +19,14 @@ the training candles, in series order, are cut into ``k`` blocks of equal length
 provisional detector is fitted without each block and scores it, and the threshold is
 chosen on the k blocks' predictions together. A short labelled history then has all its
 spans to calibrate on (``k`` provisional fits instead of one).
+
+Why the highest threshold within a tolerance rather than the best: on tens of held-out spans
+one span moves F1 by a few hundredths, so the best of 19 thresholds is partly noise, and the
+held-out candles are the labelled ones, which annotators (and the review queue above all)
+pick where patterns are: denser in patterns than the series the model then runs on, which
+favours low thresholds. Leaning to precision inside the noise kept the review queue's
+retrained detectors from wandering (docs/BENCHMARKS.md, "A threshold that leans to
+precision").
 """
 
 from __future__ import annotations
@@ -102,15 +111,29 @@ def _spans(frame: pd.DataFrame, offset: int) -> list[Span]:
     return [Span(str(label), int(s), int(e)) for label, s, e in zip(frame["label"], starts, ends, strict=True)]
 
 
-def best_threshold(detector: SpanDetector, held_out: Sequence[Series], *, preferred: float) -> tuple[float, float]:
-    """The threshold of `THRESHOLDS` with the best span F1 over `held_out`, and that F1.
+def best_threshold(
+    detector: SpanDetector, held_out: Sequence[Series], *, preferred: float, tolerance: float = 0.0
+) -> tuple[float, float]:
+    """The threshold of `THRESHOLDS` chosen on `held_out`, and its span F1 there.
 
-    Ties go to the threshold nearest `preferred`.
+    With `tolerance` 0 the one with the best span F1, ties going to the threshold nearest
+    `preferred`; else the highest threshold whose F1 is at least the best minus `tolerance`.
     """
-    return _sweep([(detector, held_out)], preferred=preferred)
+    return _sweep([(detector, held_out)], preferred=preferred, tolerance=tolerance)
 
 
-def _sweep(scorers: Sequence[tuple[SpanDetector, Sequence[Series]]], *, preferred: float) -> tuple[float, float]:
+def _choose(results: Sequence[tuple[float, float]], *, preferred: float, tolerance: float) -> tuple[float, float]:
+    """(threshold, F1) picked from the sweep's (threshold, F1) pairs: see `best_threshold`."""
+    best = max(f1 for _, f1 in results)
+    if tolerance > 0:
+        return max((t, f1) for t, f1 in results if f1 >= best - tolerance - 1e-12)
+    f1, _, threshold = max((f1, -abs(t - preferred), t) for t, f1 in results)
+    return threshold, f1
+
+
+def _sweep(
+    scorers: Sequence[tuple[SpanDetector, Sequence[Series]]], *, preferred: float, tolerance: float = 0.0
+) -> tuple[float, float]:
     """`best_threshold` over several (detector, its held-out series) pairs pooled."""
     truth: list[Span] = []
     scored_parts: list[tuple[int, pd.DataFrame]] = []
@@ -125,9 +148,8 @@ def _sweep(scorers: Sequence[tuple[SpanDetector, Sequence[Series]]], *, preferre
         predicted = [
             span for offset, scored in scored_parts for span in _spans(select_spans(scored, threshold, nms_iou), offset)
         ]
-        results.append((float(match_spans(truth, predicted)["span_f1"]), -abs(threshold - preferred), threshold))
-    f1, _, threshold = max(results)
-    return threshold, f1
+        results.append((threshold, float(match_spans(truth, predicted)["span_f1"])))
+    return _choose(results, preferred=preferred, tolerance=tolerance)
 
 
 def calibrated_settings(
@@ -154,6 +176,12 @@ def calibrated_settings(
         return settings
     plain = msgspec.structs.replace(settings, calibration=0.0)
     scorers = [(fit(fitted, settings=plain), held) for fitted, held in usable]
-    threshold, f1 = _sweep(scorers, preferred=settings.threshold)
-    logger.info("calibration: threshold %s (span F1 %.3f on %d held-out spans)", threshold, f1, n_held)
+    threshold, f1 = _sweep(scorers, preferred=settings.threshold, tolerance=settings.calibration_tolerance)
+    logger.info(
+        "calibration: threshold %s (span F1 %.3f on %d held-out spans, tolerance %s)",
+        threshold,
+        f1,
+        n_held,
+        settings.calibration_tolerance,
+    )
     return msgspec.structs.replace(settings, threshold=threshold)

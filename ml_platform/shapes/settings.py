@@ -91,6 +91,13 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         (`ml_platform.shapes.calibration.fold_series`; k + 1 fits in all), so a short
         labelled history has all its spans to calibrate on; ``calibration`` > 0 only turns
         it on.
+    calibration_tolerance : float, default=0.05
+        With ``calibration``: the threshold chosen is the highest whose held-out span F1 is
+        within this of the best (0: the best). Tens of held-out spans make the best of 19
+        thresholds partly noise, and labelled candles are denser in patterns than the series
+        the model runs on, which favours low thresholds; on the sparse review-queue benchmark
+        0.05 instead of 0 kept the retrained detectors from wandering (docs/BENCHMARKS.md,
+        "A threshold that leans to precision").
     nms_iou : float, default=0.1
         Non-maximum suppression drops a span overlapping a more confident one (any label)
         with IoU above this. One stretch of candles holds one pattern: 0.3 left pieces of
@@ -149,6 +156,7 @@ class DetectorSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
     threshold: Fraction = 0.5
     calibration: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.0
     calibration_folds: Annotated[int, msgspec.Meta(ge=1, le=10)] = 1
+    calibration_tolerance: Annotated[float, msgspec.Meta(ge=0, le=0.5)] = 0.05
     nms_iou: Fraction = 0.1
     mirror_labels: dict[str, str] = msgspec.field(default_factory=dict)
     iou_scoring: bool = False

@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from ml_platform.config import TrainingConfig, XGBoostParams
-from ml_platform.shapes.calibration import MIN_SPANS, THRESHOLDS, best_threshold, fold_series, split_series
+from ml_platform.shapes.calibration import (
+    MIN_SPANS,
+    THRESHOLDS,
+    _choose,
+    best_threshold,
+    fold_series,
+    split_series,
+)
 from ml_platform.shapes.detector import SpanDetector
 from ml_platform.shapes.settings import DetectorSettings
 from ml_platform.training.evaluation import Span, match_spans
@@ -85,18 +92,39 @@ def test_the_sweep_takes_the_threshold_with_the_best_held_out_f1(series) -> None
     detector = SpanDetector.fit(series[:2], seed=7, training=SMALL)
     held_out = series[2:]
     threshold, f1 = best_threshold(detector, held_out, preferred=0.5)
-
-    def f1_at(t: float) -> float:
-        truth, predicted = [], []
-        for k, (candles, spans) in enumerate(held_out):
-            truth += [Span(r.label, r.start + k * 10**7, r.end + k * 10**7) for r in spans.itertuples()]
-            found = detector.predict(candles, threshold=t)
-            predicted += [Span(r.label, r.start + k * 10**7, r.end + k * 10**7) for r in found.itertuples()]
-        return float(match_spans(truth, predicted)["span_f1"])
-
     assert threshold in THRESHOLDS
-    assert f1 == pytest.approx(f1_at(threshold))
-    assert f1 >= max(f1_at(t) for t in (0.1, 0.5, 0.9)) - 1e-12
+    assert f1 == pytest.approx(_f1_at(detector, held_out, threshold))
+    assert f1 >= max(_f1_at(detector, held_out, t) for t in (0.1, 0.5, 0.9)) - 1e-12
+
+
+def _f1_at(detector: SpanDetector, held_out: list[tuple[pd.DataFrame, pd.DataFrame]], t: float) -> float:
+    truth, predicted = [], []
+    for k, (candles, spans) in enumerate(held_out):
+        truth += [Span(r.label, r.start + k * 10**7, r.end + k * 10**7) for r in spans.itertuples()]
+        found = detector.predict(candles, threshold=t)
+        predicted += [Span(r.label, r.start + k * 10**7, r.end + k * 10**7) for r in found.itertuples()]
+    return float(match_spans(truth, predicted)["span_f1"])
+
+
+def test_a_tolerance_takes_the_highest_threshold_within_it_of_the_best_held_out_f1(series) -> None:
+    detector = SpanDetector.fit(series[:2], seed=7, training=SMALL)
+    held_out = series[2:]
+    best, best_f1 = best_threshold(detector, held_out, preferred=0.5)
+    leaning, leaning_f1 = best_threshold(detector, held_out, preferred=0.5, tolerance=0.05)
+    f1_by_threshold = {t: _f1_at(detector, held_out, t) for t in THRESHOLDS}
+    assert best_f1 == pytest.approx(max(f1_by_threshold.values()))
+    within = [t for t, f1 in f1_by_threshold.items() if f1 >= best_f1 - 0.05 - 1e-9]
+    assert leaning == max(within) >= best
+    assert leaning_f1 == pytest.approx(f1_by_threshold[leaning])
+    assert leaning_f1 >= best_f1 - 0.05 - 1e-9
+
+
+def test_the_tolerance_picks_above_the_best_only_inside_it() -> None:
+    sweep = [(0.3, 0.70), (0.4, 0.72), (0.5, 0.72), (0.6, 0.69), (0.7, 0.66), (0.8, 0.40)]
+    assert _choose(sweep, preferred=0.5, tolerance=0.0) == (0.5, 0.72)  # a tie goes to the preferred
+    assert _choose(sweep, preferred=0.3, tolerance=0.0) == (0.4, 0.72)
+    assert _choose(sweep, preferred=0.5, tolerance=0.05) == (0.6, 0.69)  # 0.7 is 0.06 below the best
+    assert _choose(sweep, preferred=0.5, tolerance=0.06) == (0.7, 0.66)
 
 
 def test_a_calibrated_fit_keeps_its_threshold_through_save_and_load(series, tmp_path) -> None:
