@@ -42,6 +42,7 @@ checkpoint also records span precision / recall / predicted spans (a second tabl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import pickle
@@ -337,20 +338,10 @@ def main() -> int:
         "--calibration-folds", type=int, default=None, help="DetectorSettings.calibration_folds (default 1)"
     )
     parser.add_argument(
-        "--calibration-tolerance",
-        type=float,
-        default=None,
-        help="DetectorSettings.calibration_tolerance (default 0.05; 0: the best held-out threshold, as before)",
+        "--calibration-tolerance", type=float, default=None, help="calibration_tolerance of every fit (default 0.05)"
     )
     args = parser.parse_args()
-    options = FitOptions(
-        args.negatives_per_positive,
-        args.class_weights,
-        args.train_empty,
-        args.calibration,
-        args.calibration_folds,
-        args.calibration_tolerance,
-    )
+    options = FitOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(FitOptions)})
     logging.basicConfig(level=logging.WARNING)
     settings = ReviewSettings()
     sections, saved = [], {}
